@@ -1,0 +1,3 @@
+from kith.cli import main
+
+main()
