@@ -17,13 +17,13 @@ def parse_duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):
-        raise ValueError("expected a duration such as \"5m\" or \"2d\", got a boolean")
+        raise ValueError('expected a duration such as "5m" or "2d", got a boolean')
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError("a duration cannot be negative")
         return timedelta(seconds=value)
     if not isinstance(value, str):
-        raise ValueError(f"expected a duration such as \"5m\" or \"2d\", got {type(value).__name__}")
+        raise ValueError(f'expected a duration such as "5m" or "2d", got {type(value).__name__}')
     text = value.strip().lower().replace(" ", "")
     if text.isdigit():
         return timedelta(seconds=int(text))
@@ -34,7 +34,7 @@ def parse_duration(value: Any) -> timedelta:
         total += float(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
     if pos != len(text) or not text:
-        raise ValueError(f"{value!r} is not a duration; write e.g. \"90s\", \"5m\", \"2h\", \"2d\", \"1w\"")
+        raise ValueError(f'{value!r} is not a duration; write e.g. "90s", "5m", "2h", "2d", "1w"')
     return timedelta(seconds=total)
 
 

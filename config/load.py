@@ -167,7 +167,9 @@ def load_config(path: Path | None = None) -> Config:
             continue
         data["name"] = name
         if "kind" not in data:
-            problems.append(ConfigProblem(str(mfile), "kind", 'required: one of "imap", "gmail", "graph", "maildir", "mbox"'))
+            problems.append(
+                ConfigProblem(str(mfile), "kind", 'required: one of "imap", "gmail", "graph", "maildir", "mbox"')
+            )
             continue
         try:
             mb = _MAILBOX.validate_python(data)

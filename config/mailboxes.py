@@ -129,7 +129,7 @@ class ImapMailbox(MailboxBase, PasswordFields):
     @model_validator(mode="after")
     def _tls_none_only_on_loopback(self) -> ImapMailbox:
         if self.tls == "none" and not _is_loopback(self.host):
-            raise ValueError(f"tls = \"none\" is only allowed for a loopback host, not {self.host!r}")
+            raise ValueError(f'tls = "none" is only allowed for a loopback host, not {self.host!r}')
         return self
 
     @property

@@ -54,9 +54,7 @@ class SecretRef(BaseModel):
             return read_secret_file(self.file)
         if self.command:
             try:
-                out = subprocess.run(
-                    shlex.split(self.command), capture_output=True, text=True, timeout=30, check=True
-                )
+                out = subprocess.run(shlex.split(self.command), capture_output=True, text=True, timeout=30, check=True)
             except (OSError, subprocess.SubprocessError) as exc:
                 raise AuthError(f"password command failed: {type(exc).__name__}") from exc
             return out.stdout.splitlines()[0] if out.stdout else ""
@@ -87,7 +85,13 @@ def check_secret_file(path: Path, *, file: str = "", key: str = "") -> None:
     st = path.stat()
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
-            [ConfigProblem(file, key, f"secret file {path} is readable by others (mode {stat.S_IMODE(st.st_mode):o}); run chmod 600 {path}")]
+            [
+                ConfigProblem(
+                    file,
+                    key,
+                    f"secret file {path} is readable by others (mode {stat.S_IMODE(st.st_mode):o}); run chmod 600 {path}",
+                )
+            ]
         )
 
 

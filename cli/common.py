@@ -1,0 +1,117 @@
+"""What every command shares: the loaded config, the store, output helpers, error mapping.
+
+Commands stay thin: they call package functions and print what comes back. Config and store
+are loaded lazily, once per invocation, so `kith --help` needs neither.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from kith.config.load import Config, default_config_path, load_config
+from kith.store.engine import Store, store_for
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+@dataclass
+class CliState:
+    config_path: Path | None = None
+    _config: Config | None = field(default=None, repr=False)
+    _store: Store | None = field(default=None, repr=False)
+
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path or default_config_path())
+        return self._config
+
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = store_for(self.config())
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.dispose()
+            self._store = None
+
+
+def state(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState()
+    return root.obj
+
+
+def get_config(ctx: typer.Context) -> Config:
+    return state(ctx).config()
+
+
+def get_store(ctx: typer.Context) -> Store:
+    return state(ctx).store()
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path | set | frozenset):
+        return str(value) if isinstance(value, Path) else sorted(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def print_json(obj: Any) -> None:
+    """JSON on stdout, nothing else: other tools parse it."""
+    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=_default) + "\n")
+    sys.stdout.flush()
+
+
+def interactive() -> bool:
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def setup_logging(verbose: int, quiet: bool) -> None:
+    """Levels for journald; timestamps only when not under journald (it adds its own)."""
+    level = logging.WARNING if quiet else logging.INFO if verbose == 0 else logging.DEBUG
+    under_journal = bool(os.environ.get("JOURNAL_STREAM") or os.environ.get("INVOCATION_ID"))
+    fmt = "<%(syslog)d>%(name)s: %(message)s" if under_journal else "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_SyslogFormatter(fmt))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("googleapiclient.discovery_cache", "urllib3", "httpx", "httpcore", "caldav", "msal", "imapclient"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+class _SyslogFormatter(logging.Formatter):
+    """Adds %(syslog)d: the syslog priority journald reads from a ``<N>`` prefix."""
+
+    _PRIO = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.syslog = self._PRIO.get(record.levelno, 6)
+        return super().format(record)
+
+
+__all__ = [
+    "CliState",
+    "console",
+    "err_console",
+    "get_config",
+    "get_store",
+    "interactive",
+    "print_json",
+    "setup_logging",
+    "state",
+]

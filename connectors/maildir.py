@@ -1,0 +1,218 @@
+"""Local Maildir trees (Maildir++ ``.Folder`` subfolders, or one folder per directory as mbsync
+writes them with ``SubFolders Verbatim``).
+
+Maildir files never change content; only their name (flags, ``new`` → ``cur``) and presence
+change. So a folder's state is fully described by its file names, and an incremental pull:
+
+1. compares the ``new``/``cur`` directory mtimes with the cursor: equal means nothing changed,
+   and no directory is even listed;
+2. otherwise lists both directories and diffs the unique names against the keys the store
+   already holds (``known``): new names are read (headers only, stopping at the first blank
+   line), renamed ones become flag updates, missing ones deletions.
+
+A directory whose mtime is less than ``MTIME_SETTLE`` seconds old is not trusted (a file added
+in the same timestamp tick would be invisible to the comparison), so the cursor then forces a
+listing next time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from kith.config.mailboxes import MaildirMailbox
+from kith.connectors.base import (
+    JSON,
+    SKIPPED_BY_DEFAULT,
+    BaseSource,
+    Batch,
+    FlagUpdate,
+    Known,
+    MessageRecord,
+    Problem,
+    Role,
+    Stream,
+    no_known,
+)
+from kith.connectors.headers import parse_header_bytes
+from kith.connectors.roles import role_for_name
+from kith.errors import ConfigError, CursorExpired, TransientError
+
+log = logging.getLogger(__name__)
+
+MTIME_SETTLE = 2.0
+#: Header blocks larger than this are cut (and the record says so); a message is not a header.
+MAX_HEADER_BYTES = 1 << 20
+_READ_CHUNK = 16384
+_FLAG_MAP = {"R": "\\Answered", "S": "\\Seen", "F": "\\Flagged", "T": "\\Deleted", "D": "\\Draft", "P": "$Forwarded"}
+
+
+def split_name(filename: str) -> tuple[str, str]:
+    """``unique:2,FLAGS`` → (unique, FLAGS); names without an info part have no flags."""
+    sep = ":" if ":" in filename else ("!" if "!" in filename else None)  # '!' on filesystems without ':'
+    if sep is None:
+        return filename, ""
+    unique, _, info = filename.partition(sep)
+    return unique, info[2:] if info.startswith("2,") else ""
+
+
+def maildir_flags(info: str) -> frozenset[str]:
+    return frozenset(_FLAG_MAP[c] for c in info if c in _FLAG_MAP)
+
+
+def read_header_block(path: Path) -> tuple[bytes, int]:
+    """The bytes up to the first blank line (at most ``MAX_HEADER_BYTES``) and the file size."""
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        buf = fh.read(_READ_CHUNK)
+        while buf and b"\n\n" not in buf and b"\r\n\r\n" not in buf and len(buf) < MAX_HEADER_BYTES:
+            more = fh.read(_READ_CHUNK * 4)
+            if not more:
+                break
+            buf += more
+    return buf[:MAX_HEADER_BYTES], size
+
+
+def discover_folders(root: Path) -> dict[str, Path]:
+    """Folder name → directory holding ``cur``/``new``; the root itself is INBOX."""
+    folders: dict[str, Path] = {}
+    if (root / "cur").is_dir() or (root / "new").is_dir():
+        folders["INBOX"] = root
+    for dirpath, dirnames, _files in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in ("cur", "new", "tmp"))
+        here = Path(dirpath)
+        if here == root:
+            continue
+        if (here / "cur").is_dir() or (here / "new").is_dir():
+            rel = here.relative_to(root).as_posix()
+            name = rel[1:].replace(".", "/") if rel.startswith(".") and "/" not in rel else rel
+            folders[name] = here
+    return folders
+
+
+class MaildirSource(BaseSource):
+    def __init__(self, config: MaildirMailbox) -> None:
+        self.config = config
+        self.root = config.path
+        self._folders: dict[str, Path] = {}
+
+    def streams(self) -> list[Stream]:
+        if not self.root.is_dir():
+            raise ConfigError(f"{self.config.name}: Maildir path {self.root} does not exist or is not a folder")
+        self._folders = discover_folders(self.root)
+        include = {Role(r) for r in self.config.include_roles}
+        out = []
+        for name in sorted(self._folders):
+            if name in self.config.exclude:
+                continue
+            role = role_for_name(name, self.config.roles)
+            if role in SKIPPED_BY_DEFAULT and role not in include:
+                continue
+            out.append(Stream(name=name, role=role, display_name=name))
+        return out
+
+    def _folder(self, stream: Stream) -> Path:
+        if not self._folders:
+            self._folders = discover_folders(self.root)
+        try:
+            return self._folders[stream.name]
+        except KeyError:
+            raise CursorExpired(f"Maildir folder {stream.name!r} no longer exists") from None
+
+    def pull(self, stream: Stream, cursor: JSON | None, known: Known = no_known) -> Iterator[Batch]:
+        folder = self._folder(stream)
+        state = _dir_state(folder)
+        if cursor is not None:
+            if cursor.get("identity") != state["identity"]:
+                raise CursorExpired(f"Maildir folder {stream.name!r} was recreated")
+            if cursor.get("mtimes") is not None and cursor.get("mtimes") == state["mtimes"]:
+                return
+        yield from self._diff(folder, known(), state)
+
+    def _diff(self, folder: Path, known: Mapping[str, str | None], state: JSON) -> Iterator[Batch]:
+        listed: dict[str, tuple[str, str]] = {}  # unique -> (subdir, filename)
+        for sub in ("new", "cur"):
+            try:
+                names = os.listdir(folder / sub)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise TransientError(f"cannot list {folder / sub}: {exc.strerror}") from exc
+            for name in names:
+                if name.startswith("."):
+                    continue
+                unique, _info = split_name(name)
+                listed[unique] = (sub, name)
+        size = self.config.batch_size
+        upserts: list[MessageRecord] = []
+        versions: dict[str, str] = {}
+        flag_updates: list[FlagUpdate] = []
+        problems: list[Problem] = []
+        for unique in sorted(listed):
+            sub, name = listed[unique]
+            version = f"{sub}/{split_name(name)[1]}"
+            if unique in known:
+                if known[unique] != version:
+                    flag_updates.append(FlagUpdate(unique, maildir_flags(split_name(name)[1])))
+                continue
+            path = folder / sub / name
+            try:
+                head, fsize = read_header_block(path)
+            except FileNotFoundError:  # renamed or removed while we read: the next pull sees it
+                continue
+            except OSError as exc:
+                problems.append(Problem(unique, f"cannot read {path}: {exc.strerror}"))
+                continue
+            if not head.strip():
+                problems.append(Problem(unique, f"empty file {name}"))
+                continue
+            rec = parse_header_bytes(head, unique, flags=maildir_flags(split_name(name)[1]), size=fsize)
+            if not (rec.message_id or rec.from_ or rec.date or rec.subject or rec.to):
+                problems.append(Problem(unique, f"not a mail message (no header fields): {name}"))
+                continue
+            upserts.append(rec)
+            versions[unique] = version
+            if len(upserts) + len(flag_updates) >= size:
+                yield Batch(
+                    upserts=tuple(upserts),
+                    flag_updates=tuple(flag_updates),
+                    problems=tuple(problems),
+                    versions=versions,
+                )
+                upserts, flag_updates, problems, versions = [], [], [], {}
+        deletions = tuple(k for k in known if k not in listed)
+        yield Batch(
+            upserts=tuple(upserts),
+            flag_updates=tuple(flag_updates),
+            deletions=deletions,
+            problems=tuple(problems),
+            versions=versions,
+            cursor=state,
+        )
+
+
+def _dir_state(folder: Path) -> JSON:
+    """Identity (inode) of the folder and the mtimes of ``new``/``cur`` if they are settled."""
+    st = folder.stat()
+    mtimes = []
+    now = time.time()
+    settled = True
+    for sub in ("new", "cur"):
+        try:
+            m = (folder / sub).stat().st_mtime_ns
+        except FileNotFoundError:
+            m = 0
+        mtimes.append(m)
+        if now - m / 1e9 < MTIME_SETTLE:
+            settled = False
+    return {"identity": f"{st.st_dev}:{st.st_ino}", "mtimes": mtimes if settled else None}
+
+
+def make_source(mailbox: MaildirMailbox, *, state_dir: Path) -> MaildirSource:
+    return MaildirSource(mailbox)
+
+
+__all__ = ["MaildirSource", "discover_folders", "maildir_flags", "make_source", "read_header_block", "split_name"]

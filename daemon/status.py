@@ -1,0 +1,88 @@
+"""What `kith status` shows, read from the database alone (so it works while the daemon runs)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from kith.store.models import MailboxRow, StreamRow, SyncProblem, SyncRun, utcnow
+
+MB = MailboxRow.__table__
+ST = StreamRow.__table__
+RUN = SyncRun.__table__
+PROB = SyncProblem.__table__
+
+
+def _age(ts: datetime | None, now: datetime) -> float | None:
+    return None if ts is None else round((now - ts).total_seconds(), 1)
+
+
+def mailbox_status(conn: Connection, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Every mailbox with its streams: last success, lag, counts, last error, problems."""
+    now = now or utcnow()
+    problems = dict(conn.execute(select(PROB.c.stream_id, func.count()).group_by(PROB.c.stream_id)).all())
+    last_runs: dict[int, Any] = {}
+    latest = select(RUN.c.mailbox_id, func.max(RUN.c.id).label("id")).group_by(RUN.c.mailbox_id).subquery()
+    for row in conn.execute(select(RUN).join(latest, RUN.c.id == latest.c.id)):
+        last_runs[row.mailbox_id] = row
+    out = []
+    for mb in conn.execute(select(MB).order_by(MB.c.name)):
+        streams = []
+        for st in conn.execute(select(ST).where(ST.c.mailbox_id == mb.id).order_by(ST.c.name)):
+            streams.append(
+                {
+                    "name": st.name,
+                    "role": st.role,
+                    "present": st.present,
+                    "items": st.item_count,
+                    "last_success": st.last_success,
+                    "lag_seconds": _age(st.last_success, now),
+                    "last_error": st.last_error,
+                    "last_error_at": st.last_error_at,
+                    "problems": problems.get(st.id, 0),
+                }
+            )
+        run = last_runs.get(mb.id)
+        successes = [s["last_success"] for s in streams if s["last_success"] and s["present"]]
+        errors = [s for s in streams if s["last_error"] and s["present"]]
+        state = "never synced"
+        if run is not None:
+            state = "syncing" if run.status == "running" else run.status
+        if mb.auth_error:
+            state = "auth"
+        out.append(
+            {
+                "name": mb.name,
+                "kind": mb.kind,
+                "state": state,
+                "last_success": min(successes) if successes else None,
+                "lag_seconds": _age(min(successes), now) if successes else None,
+                "items": sum(s["items"] for s in streams if s["present"]),
+                "problems": sum(s["problems"] for s in streams),
+                "error": mb.auth_error
+                or (run.error if run is not None and run.error else None)
+                or (errors[0]["last_error"] if errors else None),
+                "auth_error": mb.auth_error,
+                "server_alert": mb.server_alert,
+                "next_run_at": mb.next_run_at,
+                "failures": mb.failures,
+                "last_run": None
+                if run is None
+                else {
+                    "started_at": run.started_at,
+                    "finished_at": run.finished_at,
+                    "status": run.status,
+                    "worker": run.worker,
+                    "upserts": run.upserts,
+                    "deletions": run.deletions,
+                    "problems": run.problems,
+                },
+                "streams": streams,
+            }
+        )
+    return out
+
+
+__all__ = ["mailbox_status"]

@@ -1,0 +1,117 @@
+"""Open the database: SQLite (WAL, busy timeout) by default, PostgreSQL (psycopg 3) by URL.
+
+``open_store`` is the one place engines are made, so every process gets the same pragmas and the
+schema is upgraded before anything reads it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from kith.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    # WAL + NORMAL is durable against process crashes (the case we test with SIGKILL); only a
+    # power loss can lose the last transactions, never corrupt the database.
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA temp_store=MEMORY")
+    cur.close()
+
+
+class Store:
+    """An engine plus a session factory; ``session()`` is one transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def url(self) -> URL:
+        return self.engine.url
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose work commits on normal exit and rolls back on any exception."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest Alembic revision (idempotent, safe at every start)."""
+        from kith.store.migrate import upgrade
+
+        upgrade(self.engine)
+
+    def create_all(self) -> None:
+        """Create tables straight from the models (tests of derived tables only; use upgrade())."""
+        from kith.store.models import Base
+
+        Base.metadata.create_all(self.engine)
+
+    def has_schema(self) -> bool:
+        return inspect(self.engine).has_table("messages")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str | URL, *, upgrade: bool = True, echo: bool = False) -> Store:
+    """Create the engine for ``url`` and (by default) upgrade the schema."""
+    u = make_url(url)
+    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if u.get_backend_name() == "sqlite":
+        if u.database and u.database != ":memory:":
+            Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+    elif u.get_backend_name() == "postgresql":
+        if u.drivername == "postgresql":
+            u = u.set(drivername="postgresql+psycopg")
+        kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
+    engine = create_engine(u, **kwargs)
+    if u.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    store = Store(engine)
+    if upgrade:
+        try:
+            store.upgrade()
+        except OperationalError as exc:
+            raise StoreError(
+                f"cannot open the database {u.render_as_string(hide_password=True)}: {exc.orig}",
+                hint="check [database] url/path in kith.toml and that the server is running",
+            ) from exc
+    return store
+
+
+def store_for(config: Any, *, upgrade: bool = True) -> Store:
+    """The store a loaded ``kith.config.Config`` points at."""
+    db = config.settings.database
+    url = db.url or sqlite_url(db.path or (config.state_dir / "kith.db"))
+    return open_store(url, upgrade=upgrade, echo=db.echo)
+
+
+__all__ = ["Store", "open_store", "sqlite_url", "store_for"]

@@ -1,0 +1,370 @@
+"""Apply one connector ``Batch`` to the store: upserts, flag changes, deletions, problems, cursor.
+
+The caller runs this inside one transaction, so a batch and its cursor land together or not at
+all. Everything here is idempotent: re-applying a batch after a crash changes nothing.
+
+A message is one row per mailbox (``message_key``: the Message-ID, else a digest of the headers);
+each folder copy is a ``message_locations`` row. A message whose last location goes away is
+marked ``deleted_at`` rather than removed, so ids, flags and history that point at it survive a
+move between folders that arrives as delete-then-add.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, exists, select, update
+from sqlalchemy.orm import Session
+
+from kith.connectors.base import Batch, EventRecord, MessageRecord
+from kith.store.models import (
+    EventAttendee,
+    EventRow,
+    MessageLocation,
+    MessageParticipant,
+    MessageRow,
+    StreamRow,
+    SyncProblem,
+    utcnow,
+)
+from kith.store.upsert import chunks, upsert
+
+MSG = MessageRow.__table__
+LOC = MessageLocation.__table__
+PART = MessageParticipant.__table__
+EVT = EventRow.__table__
+ATT = EventAttendee.__table__
+PROB = SyncProblem.__table__
+STREAM = StreamRow.__table__
+
+_MESSAGE_UPDATE = (
+    "message_id",
+    "thread_id",
+    "in_reply_to",
+    "references",
+    "subject",
+    "date",
+    "received",
+    "from_addr",
+    "from_name",
+    "sender_addr",
+    "list_id",
+    "list_unsubscribe",
+    "list_post",
+    "precedence",
+    "auto_submitted",
+    "return_path",
+    "size",
+    "recipient_count",
+    "problems",
+    "updated_at",
+    "deleted_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRef:
+    """The ids a batch is applied under; a plain value so no ORM state is involved."""
+
+    id: int
+    mailbox_id: int
+
+
+@dataclass
+class Applied:
+    """What one batch changed; ``touched`` feeds the incremental analysis."""
+
+    upserts: int = 0
+    flag_updates: int = 0
+    deletions: int = 0
+    problems: int = 0
+    touched: set[str] = field(default_factory=set)
+    touched_events: bool = False
+
+
+def message_key(rec: MessageRecord) -> str:
+    """Normalised Message-ID, else a stable digest of the headers that identify a message."""
+    if rec.message_id:
+        return rec.message_id
+    parts = [
+        rec.from_.address if rec.from_ else "",
+        rec.date.isoformat() if rec.date else "",
+        rec.subject or "",
+        ",".join(a.address for a in rec.to),
+        ",".join(a.address for a in rec.cc),
+        rec.in_reply_to or "",
+    ]
+    if not any(parts):  # nothing identifies it: the copy itself is the identity
+        parts.append(rec.provider_key)
+    return "hash:" + hashlib.sha1("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()
+
+
+def _message_row(rec: MessageRecord, mailbox_id: int, key: str, now: Any) -> dict[str, Any]:
+    return {
+        "mailbox_id": mailbox_id,
+        "message_key": key,
+        "message_id": rec.message_id,
+        "thread_id": rec.thread_id,
+        "in_reply_to": rec.in_reply_to,
+        "references": list(rec.references) or None,
+        "subject": rec.subject,
+        "date": rec.date,
+        "received": rec.received,
+        "from_addr": rec.from_.address if rec.from_ else None,
+        "from_name": rec.from_.name if rec.from_ else None,
+        "sender_addr": rec.sender.address if rec.sender else None,
+        "list_id": rec.list_id,
+        "list_unsubscribe": rec.list_unsubscribe,
+        "list_post": rec.list_post,
+        "precedence": rec.precedence,
+        "auto_submitted": rec.auto_submitted,
+        "return_path": rec.return_path,
+        "size": rec.size,
+        "recipient_count": len(rec.to) + len(rec.cc) + len(rec.bcc),
+        "problems": list(rec.problems) or None,
+        "updated_at": now,
+        "deleted_at": None,
+    }
+
+
+def _participants(rec: MessageRecord, message_id: int) -> Iterable[dict[str, Any]]:
+    groups: list[tuple[str, Sequence[Any]]] = [
+        ("from", [rec.from_] if rec.from_ else []),
+        ("sender", [rec.sender] if rec.sender else []),
+        ("reply_to", rec.reply_to),
+        ("to", rec.to),
+        ("cc", rec.cc),
+        ("bcc", rec.bcc),
+    ]
+    for role, addrs in groups:
+        for pos, a in enumerate(addrs):
+            yield {"message_id": message_id, "role": role, "position": pos, "address": a.address, "name": a.name[:500]}
+
+
+def _ids_for(conn: Connection, mailbox_id: int, keys: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for chunk in chunks(list(keys)):
+        q = select(MSG.c.message_key, MSG.c.id).where(MSG.c.mailbox_id == mailbox_id, MSG.c.message_key.in_(chunk))
+        out.update({k: i for k, i in conn.execute(q)})
+    return out
+
+
+def _location_targets(conn: Connection, stream_id: int, keys: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for chunk in chunks(list(keys)):
+        q = select(LOC.c.provider_key, LOC.c.message_id).where(
+            LOC.c.stream_id == stream_id, LOC.c.provider_key.in_(chunk)
+        )
+        out.update({k: m for k, m in conn.execute(q)})
+    return out
+
+
+def _addresses_of(conn: Connection, message_ids: Iterable[int]) -> set[str]:
+    ids = sorted(set(message_ids))
+    found: set[str] = set()
+    for chunk in chunks(ids):
+        found.update(a for (a,) in conn.execute(select(PART.c.address).where(PART.c.message_id.in_(chunk)).distinct()))
+    return found
+
+
+def sweep_orphans(conn: Connection, message_ids: Iterable[int], now: Any) -> None:
+    """Mark messages that no location holds any more as deleted."""
+    ids = sorted(set(message_ids))
+    no_location = ~exists().where(LOC.c.message_id == MSG.c.id)
+    for chunk in chunks(ids):
+        conn.execute(update(MSG).where(MSG.c.id.in_(chunk), no_location).values(deleted_at=now))
+
+
+def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: list[MessageRecord], out: Applied) -> None:
+    now = utcnow()
+    by_key: dict[str, MessageRecord] = {}
+    keys_of: dict[str, str] = {}
+    for rec in recs:
+        key = message_key(rec)
+        keys_of[rec.provider_key] = key
+        prev = by_key.get(key)
+        # two copies of one message in a batch (INBOX + All Mail): keep the one that knows more
+        if prev is None or len(rec.bcc) > len(prev.bcc) or (rec.date and not prev.date):
+            by_key[key] = rec
+    rows = [_message_row(r, stream.mailbox_id, k, now) for k, r in by_key.items()]
+    for chunk in chunks(rows):
+        upsert(conn, MSG, chunk, keys=["mailbox_id", "message_key"], update=_MESSAGE_UPDATE)
+    ids = _ids_for(conn, stream.mailbox_id, list(by_key))
+
+    # Participants: rewrite from the new headers, but keep a stored Bcc that this copy lacks
+    # (only my Sent copy knows the Bcc; the INBOX copy of the same mail does not).
+    with_bcc = [ids[k] for k, r in by_key.items() if r.bcc]
+    all_ids = list(ids.values())
+    for chunk in chunks(all_ids):
+        conn.execute(delete(PART).where(PART.c.message_id.in_(chunk), PART.c.role != "bcc"))
+    for chunk in chunks(with_bcc):
+        conn.execute(delete(PART).where(PART.c.message_id.in_(chunk), PART.c.role == "bcc"))
+    parts = [p for k, r in by_key.items() for p in _participants(r, ids[k]) if p["role"] != "bcc" or r.bcc]
+    for chunk in chunks(parts):
+        upsert(conn, PART, chunk, keys=["message_id", "role", "position"], update=["address", "name"])
+
+    previous = _location_targets(conn, stream.id, [r.provider_key for r in recs])
+    locs = [
+        {
+            "stream_id": stream.id,
+            "provider_key": r.provider_key,
+            "message_id": ids[keys_of[r.provider_key]],
+            "flags": " ".join(sorted(r.flags)),
+            "labels": " ".join(sorted(r.labels)),
+            "version": batch.versions.get(r.provider_key),
+        }
+        for r in {r.provider_key: r for r in recs}.values()
+    ]
+    for chunk in chunks(locs):
+        upsert(
+            conn, LOC, chunk, keys=["stream_id", "provider_key"], update=["message_id", "flags", "labels", "version"]
+        )
+    moved_from = [old for key, old in previous.items() if old != ids[keys_of[key]]]
+    if moved_from:
+        out.touched |= _addresses_of(conn, moved_from)
+        sweep_orphans(conn, moved_from, now)
+    out.touched.update(p["address"] for p in parts)
+    out.upserts += len(recs)
+
+
+def _apply_events(conn: Connection, stream: StreamRef, batch: Batch, recs: list[EventRecord], out: Applied) -> None:
+    now = utcnow()
+    rows = [
+        {
+            "stream_id": stream.id,
+            "provider_key": e.provider_key,
+            "uid": e.uid,
+            "recurrence_id": e.recurrence_id,
+            "start": e.start,
+            "end": e.end,
+            "all_day": e.all_day,
+            "summary": e.summary,
+            "organizer_addr": e.organizer.address if e.organizer else None,
+            "organizer_name": e.organizer.name if e.organizer else None,
+            "status": e.status,
+            "my_response": e.my_response,
+            "cancelled": e.cancelled,
+            "version": batch.versions.get(e.provider_key),
+            "problems": list(e.problems) or None,
+            "updated_at": now,
+        }
+        for e in {e.provider_key: e for e in recs}.values()
+    ]
+    update_cols = [c for c in rows[0] if c not in ("stream_id", "provider_key")]
+    for chunk in chunks(rows):
+        upsert(conn, EVT, chunk, keys=["stream_id", "provider_key"], update=update_cols)
+    ids: dict[str, int] = {}
+    for chunk in chunks([r["provider_key"] for r in rows]):
+        q = select(EVT.c.provider_key, EVT.c.id).where(EVT.c.stream_id == stream.id, EVT.c.provider_key.in_(chunk))
+        ids.update({k: i for k, i in conn.execute(q)})
+    out.touched |= _event_addresses(conn, ids.values())  # the attendees it had before
+    for chunk in chunks(list(ids.values())):
+        conn.execute(delete(ATT).where(ATT.c.event_id.in_(chunk)))
+    atts = [
+        {
+            "event_id": ids[e.provider_key],
+            "position": i,
+            "address": a.address,
+            "name": a.name[:500],
+            "role": a.role,
+            "partstat": a.partstat,
+        }
+        for e in {e.provider_key: e for e in recs}.values()
+        for i, a in enumerate(e.attendees)
+    ]
+    for chunk in chunks(atts):
+        upsert(conn, ATT, chunk, keys=["event_id", "position"], update=["address", "name", "role", "partstat"])
+    out.touched.update(a["address"] for a in atts)
+    out.touched.update(e.organizer.address for e in recs if e.organizer)
+    out.touched_events = True
+    out.upserts += len(recs)
+
+
+def _event_addresses(conn: Connection, event_ids: Iterable[int]) -> set[str]:
+    found: set[str] = set()
+    for chunk in chunks(sorted(set(event_ids))):
+        found.update(a for (a,) in conn.execute(select(ATT.c.address).where(ATT.c.event_id.in_(chunk)).distinct()))
+        found.update(
+            a for (a,) in conn.execute(select(EVT.c.organizer_addr).where(EVT.c.id.in_(chunk))) if a is not None
+        )
+    return found
+
+
+def _apply_flag_updates(conn: Connection, stream: StreamRef, batch: Batch, out: Applied) -> None:
+    if not batch.flag_updates:
+        return
+    targets = _location_targets(conn, stream.id, [f.provider_key for f in batch.flag_updates])
+    for fu in batch.flag_updates:
+        values: dict[str, Any] = {"flags": " ".join(sorted(fu.flags))}
+        if fu.labels is not None:
+            values["labels"] = " ".join(sorted(fu.labels))
+        conn.execute(
+            update(LOC)
+            .where(and_(LOC.c.stream_id == stream.id, LOC.c.provider_key == fu.provider_key))
+            .values(**values)
+        )
+    out.touched |= _addresses_of(conn, targets.values())
+    out.flag_updates += len(batch.flag_updates)
+
+
+def _apply_deletions(conn: Connection, stream: StreamRef, batch: Batch, out: Applied) -> None:
+    if not batch.deletions:
+        return
+    keys = list(dict.fromkeys(batch.deletions))
+    targets = _location_targets(conn, stream.id, keys)
+    for chunk in chunks(keys):
+        conn.execute(delete(LOC).where(LOC.c.stream_id == stream.id, LOC.c.provider_key.in_(chunk)))
+    if targets:
+        out.touched |= _addresses_of(conn, targets.values())
+        sweep_orphans(conn, targets.values(), utcnow())
+    # calendar streams: provider keys name events
+    ev_ids: list[int] = []
+    for chunk in chunks(keys):
+        ev_ids += [
+            i
+            for (i,) in conn.execute(
+                select(EVT.c.id).where(EVT.c.stream_id == stream.id, EVT.c.provider_key.in_(chunk))
+            )
+        ]
+    if ev_ids:
+        out.touched |= _event_addresses(conn, ev_ids)
+        for chunk in chunks(ev_ids):
+            conn.execute(delete(EVT).where(EVT.c.id.in_(chunk)))
+        out.touched_events = True
+    out.deletions += len(keys)
+
+
+def _apply_problems(conn: Connection, stream: StreamRef, batch: Batch, out: Applied) -> None:
+    rows = [
+        {"stream_id": stream.id, "provider_key": p.provider_key, "message": p.message[:2000], "seen_at": utcnow()}
+        for p in {p.provider_key: p for p in batch.problems}.values()
+    ]
+    for chunk in chunks(rows):
+        upsert(conn, PROB, chunk, keys=["stream_id", "provider_key"], update=["message", "seen_at"])
+    out.problems += len(rows)
+
+
+def apply_batch(conn: Connection | Session, stream: StreamRef, batch: Batch) -> Applied:
+    """Apply ``batch`` to ``stream`` (inside the caller's transaction; the caller commits)."""
+    if isinstance(conn, Session):
+        conn = conn.connection()
+    out = Applied()
+    messages = [r for r in batch.upserts if isinstance(r, MessageRecord)]
+    events = [r for r in batch.upserts if isinstance(r, EventRecord)]
+    if messages:
+        _apply_messages(conn, stream, batch, messages, out)
+    if events:
+        _apply_events(conn, stream, batch, events, out)
+    _apply_flag_updates(conn, stream, batch, out)
+    _apply_deletions(conn, stream, batch, out)
+    if batch.problems:
+        _apply_problems(conn, stream, batch, out)
+    if batch.cursor is not None:
+        conn.execute(update(STREAM).where(STREAM.c.id == stream.id).values(cursor=batch.cursor))
+    return out
+
+
+__all__ = ["Applied", "StreamRef", "apply_batch", "message_key", "sweep_orphans"]
