@@ -108,7 +108,7 @@ def _absolutise(data: Any, base: Path) -> Any:
         for key, value in data.items():
             if key in _PATH_KEYS and isinstance(value, str):
                 p = Path(value).expanduser()
-                out[key] = str(p if p.is_absolute() else base / p)
+                out[key] = str(p if p.is_absolute() else (base / p).resolve())
             else:
                 out[key] = _absolutise(value, base)
         return out
@@ -176,7 +176,8 @@ def load_config(path: Path | None = None) -> Config:
         except ValidationError as exc:
             problems.extend(_problems_from(exc, str(mfile)))
             continue
-        problems.extend(_check_secret_files(mb, str(mfile)))
+        if mb.enabled:  # a disabled example may name files that do not exist yet
+            problems.extend(_check_secret_files(mb, str(mfile)))
         mailboxes.append(mb)
         files[name] = mfile
     if problems or settings is None:

@@ -17,8 +17,6 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any, Protocol
 
-import pytest
-
 from kith.connectors.base import JSON, Batch, EventRecord, MessageRecord, Source, Stream
 from kith.errors import CursorExpired
 

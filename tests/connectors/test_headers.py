@@ -1,0 +1,88 @@
+"""Malformed and hostile headers: each message keeps what parsed and says what did not."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from kith.connectors.headers import normalize_message_id, parse_header_bytes, parse_references
+
+
+def parse(raw: bytes):  # type: ignore[no-untyped-def]
+    return parse_header_bytes(raw, "k")
+
+
+def test_unknown_charset_in_encoded_word() -> None:
+    r = parse(
+        b"From: =?x-klingon?Q?Kahless?= <k@qonos.example>\nSubject: =?x-klingon?B?SGVsbG8=?=\nDate: Tue, 3 Mar 2026 10:00:00 +0000\n\n"
+    )
+    assert r.from_ is not None and r.from_.address == "k@qonos.example"
+    assert r.subject == "Hello"
+    assert any("charset" in p for p in r.problems)
+
+
+def test_eight_bit_garbage_is_replaced_not_fatal() -> None:
+    r = parse(b"From: \xff\xfe Bob <bob@x.com>\nSubject: caf\xe9 \x80\x81\nTo: me@x.com\n\n")
+    assert r.from_ is not None and r.from_.address == "bob@x.com"
+    assert r.subject is not None and r.subject.startswith("caf")
+    assert r.to[0].address == "me@x.com"
+
+
+def test_missing_and_unparsable_dates() -> None:
+    assert parse(b"From: a@x.com\n\n").date is None
+    bad = parse(b"From: a@x.com\nDate: the day after tomorrow\n\n")
+    assert bad.date is None and any(p.startswith("Date: unparsable") for p in bad.problems)
+    shifted = parse(b"From: a@x.com\nDate: Tue, 3 Mar 2026 23:30:00 -0800\n\n")
+    assert shifted.date == datetime(2026, 3, 4, 7, 30, tzinfo=UTC)
+    naive = parse(b"From: a@x.com\nDate: Tue, 3 Mar 2026 23:30:00\n\n")
+    assert naive.date == datetime(2026, 3, 3, 23, 30, tzinfo=UTC)
+
+
+def test_addresses_without_at_are_dropped_and_reported() -> None:
+    r = parse(b"From: a@x.com\nTo: undisclosed-recipients:;, bob, <>, Carol <carol@y.org>, carol@Y.org\n\n")
+    assert [a.address for a in r.to] == ["carol@y.org"]
+    assert any("without a valid addr-spec" in p for p in r.problems)
+
+
+def test_duplicated_headers_take_the_first_and_merge_recipients() -> None:
+    r = parse(
+        b"Message-ID: <one@x>\nMessage-ID: <two@x>\nFrom: a@x.com\nTo: b@x.com\nTo: c@x.com\nSubject: first\nSubject: second\n\n"
+    )
+    assert r.message_id == "<one@x>"
+    assert r.subject == "first"
+    assert [a.address for a in r.to] == ["b@x.com", "c@x.com"]
+
+
+def test_huge_header_block_is_bounded() -> None:
+    big = (
+        b"X-Junk: "
+        + b"a" * 100_000
+        + b"\nSubject: "
+        + b"s" * 50_000
+        + b"\nFrom: a@x.com\nReferences: "
+        + b" ".join(b"<r%d@x>" % i for i in range(5000))
+        + b"\n\n"
+    )
+    r = parse(big)
+    assert r.from_ is not None and r.subject is not None and len(r.subject) <= 998
+    assert len(r.references) == 200 and r.references[-1] == "<r4999@x>"
+
+
+def test_empty_input() -> None:
+    r = parse(b"")
+    assert r.message_id is None and r.from_ is None and "empty header block" in r.problems
+
+
+def test_list_and_automation_headers() -> None:
+    r = parse(
+        b"From: News <noreply@news.example>\nList-Id: Weekly <weekly.news.example>\nList-Unsubscribe: <mailto:u@news.example>\n"
+        b"Precedence: BULK\nAuto-Submitted: auto-generated\nReturn-Path: <>\n\n"
+    )
+    assert r.list_id == "Weekly <weekly.news.example>"
+    assert r.precedence == "bulk" and r.auto_submitted == "auto-generated" and r.return_path == ""
+
+
+def test_message_id_normalisation() -> None:
+    assert normalize_message_id("  <abc@x>  (comment)") == "<abc@x>"
+    assert normalize_message_id("abc@x") == "<abc@x>"
+    assert normalize_message_id("") is None
+    assert parse_references("<a@x> junk <b@x>\n <a@x>") == ("<a@x>", "<b@x>")
