@@ -28,11 +28,13 @@ class KithGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except KithError as exc:
+            from rich.markup import escape
+
             from kith.cli.common import err_console
 
-            err_console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}")
             if exc.hint:
-                err_console.print(f"[dim]hint:[/dim] {exc.hint}")
+                err_console.print(f"[dim]hint:[/dim] {escape(exc.hint)}")
             raise typer.Exit(exit_code(exc)) from exc
 
 

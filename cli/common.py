@@ -22,7 +22,7 @@ from kith.config.load import Config, default_config_path, load_config
 from kith.store.engine import Store, store_for
 
 console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @dataclass
