@@ -147,7 +147,7 @@ def _participants(rec: MessageRecord, message_id: int) -> Iterable[dict[str, Any
 def _ids_for(conn: Connection, mailbox_id: int, keys: Sequence[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for chunk in chunks(list(keys)):
-        q = select(MSG.c.message_key, MSG.c.id).where(MSG.c.mailbox_id == mailbox_id, MSG.c.message_key.in_(chunk))
+        q = select(MSG.c.message_key, MSG.c.id).where(MSG.c.message_key.in_(chunk), MSG.c.mailbox_id == mailbox_id)
         out.update({k: i for k, i in conn.execute(q)})
     return out
 
@@ -191,7 +191,7 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
             by_key[key] = rec
     rows = [_message_row(r, stream.mailbox_id, k, now) for k, r in by_key.items()]
     for chunk in chunks(rows):
-        upsert(conn, MSG, chunk, keys=["mailbox_id", "message_key"], update=_MESSAGE_UPDATE)
+        upsert(conn, MSG, chunk, keys=["message_key", "mailbox_id"], update=_MESSAGE_UPDATE)
     ids = _ids_for(conn, stream.mailbox_id, list(by_key))
 
     # Participants: rewrite from the new headers, but keep a stored Bcc that this copy lacks
@@ -220,7 +220,7 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
     ]
     for chunk in chunks(locs):
         upsert(
-            conn, LOC, chunk, keys=["stream_id", "provider_key"], update=["message_id", "flags", "labels", "version"]
+            conn, LOC, chunk, keys=["provider_key", "stream_id"], update=["message_id", "flags", "labels", "version"]
         )
     moved_from = [old for key, old in previous.items() if old != ids[keys_of[key]]]
     if moved_from:

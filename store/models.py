@@ -69,7 +69,7 @@ class JsonText(TypeDecorator[Any]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON}  # noqa: RUF012
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON}
 
 
 def utcnow() -> datetime:
@@ -136,10 +136,10 @@ class MessageRow(Base):
 
     __tablename__ = "messages"
     __table_args__ = (
-        UniqueConstraint("mailbox_id", "message_key"),
+        # key first: lookups by key (ANY/IN lists) use the index whatever the planner knows
+        UniqueConstraint("message_key", "mailbox_id"),
         Index("ix_messages_date", "date"),
         Index("ix_messages_from_addr", "from_addr"),
-        Index("ix_messages_message_id", "message_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -174,7 +174,7 @@ class MessageLocation(Base):
     """Where a message sits: (stream, provider key) -> message, with that copy's flags."""
 
     __tablename__ = "message_locations"
-    __table_args__ = (UniqueConstraint("stream_id", "provider_key"),)
+    __table_args__ = (UniqueConstraint("provider_key", "stream_id"), Index("ix_message_locations_stream_id", "stream_id"))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
@@ -189,7 +189,8 @@ class MessageLocation(Base):
 
 class MessageParticipant(Base):
     __tablename__ = "message_participants"
-    __table_args__ = (Index("ix_message_participants_address", "address"),)
+    # WITHOUT ROWID: the primary key is the table on SQLite, one B-tree less to write per row
+    __table_args__ = (Index("ix_message_participants_address", "address"), {"sqlite_with_rowid": False})
 
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
     #: from, sender, reply_to, to, cc, bcc
@@ -237,7 +238,7 @@ class EventRow(Base):
 
 class EventAttendee(Base):
     __tablename__ = "event_attendees"
-    __table_args__ = (Index("ix_event_attendees_address", "address"),)
+    __table_args__ = (Index("ix_event_attendees_address", "address"), {"sqlite_with_rowid": False})
 
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
