@@ -56,14 +56,17 @@ def _converter(column: Any, dialect: str) -> Callable[[Any], Any] | None:
 
 
 @lru_cache(maxsize=64)
+def _quote(name: str) -> str:
+    return f'"{name}"'
+
+
 def _statement(
     table: Table, dialect: str, columns: tuple[str, ...], keys: tuple[str, ...], update: tuple[str, ...] | None
 ) -> tuple[str, tuple[tuple[str, Callable[[Any], Any]], ...]]:
     mark = (lambda c: f":{c}") if dialect == "sqlite" else (lambda c: f"%({c})s")
-    quote = (lambda c: f'"{c}"')
-    sql = f"INSERT INTO {table.name} ({', '.join(quote(c) for c in columns)}) VALUES ({', '.join(mark(c) for c in columns)})"
-    sql += f" ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO "
-    sql += "NOTHING" if not update else "UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in update)
+    sql = f"INSERT INTO {table.name} ({', '.join(_quote(c) for c in columns)}) VALUES ({', '.join(mark(c) for c in columns)})"
+    sql += f" ON CONFLICT ({', '.join(_quote(k) for k in keys)}) DO "
+    sql += "NOTHING" if not update else "UPDATE SET " + ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in update)
     convs = tuple((c, f) for c in columns if (f := _converter(table.c[c], dialect)) is not None)
     return sql, convs
 
