@@ -41,7 +41,11 @@ def best_of(n: int, fn: Callable[[], Any]) -> float:
 def run_child(code: str, *args: str, env: dict[str, str] | None = None) -> tuple[dict[str, Any], float]:
     """Run python ``code`` in a fresh process; returns its JSON stdout and its peak RSS in MB."""
     proc = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"bench child failed:\n{proc.stderr[-3000:]}")

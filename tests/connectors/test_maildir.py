@@ -131,3 +131,18 @@ def test_bad_files_are_problems_and_the_rest_syncs(tmp_path: Path) -> None:
     assert len([r for b in batches for r in b.upserts]) == 3
     assert set(problems) == {"empty", "binary", "notes.txt"}
     assert "empty file" in problems["empty"]
+
+
+def test_parallel_parsing_gives_the_same_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kith.connectors.maildir as md
+
+    h = MaildirHarness(tmp_path / "Mail")
+    h.deliver(messages(40))
+    (h.root / "cur" / "empty:2,S").write_bytes(b"")
+    source = MaildirSource(h.config(batch_size=7))
+    stream = h.stream(source)
+    inline = Replica().sync(source, stream)
+    monkeypatch.setattr(md, "PARALLEL_MIN", 10)
+    parallel = Replica().sync(source, stream)
+    assert parallel.items == inline.items and len(parallel.items) == 40
+    assert parallel.batches == inline.batches
