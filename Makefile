@@ -6,7 +6,7 @@ DEMO_DIR ?= $(CURDIR)/.demo
 # Debian packages the integration tests and benchmarks start (installed only when missing).
 TEST_DEBS := dovecot-imapd isync offlineimap chromium systemd
 
-.PHONY: venv demo test test-deps bench lint format clean
+.PHONY: venv demo test test-deps bench lint format clean migration
 
 venv: $(VENV)/.installed
 
@@ -45,3 +45,6 @@ format: venv
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info .pytest_cache
+
+migration: venv
+	$(BIN)/python -c "import sys; from alembic import command; from sqlalchemy import create_engine; from kith.store.migrate import alembic_config, upgrade; e = create_engine('sqlite://'); upgrade(e); cfg = alembic_config(e); c = e.connect(); cfg.attributes['connection'] = c; command.revision(cfg, message=sys.argv[1], autogenerate=True)" "$(MSG)"
