@@ -48,7 +48,7 @@ def ensure_mailbox(conn: Connection, name: str, kind: str) -> int:
             conn.execute(update(MB).where(MB.c.id == row.id).values(kind=kind))
         return int(row.id)
     return int(
-        conn.execute(insert(MB).values(name=name, kind=kind, created_at=utcnow(), failures=0)).inserted_primary_key[0]
+        conn.execute(insert(MB).values(name=name, kind=kind, created_at=utcnow(), failures=0)).inserted_primary_key[0]  # type: ignore[index]
     )
 
 
@@ -76,7 +76,7 @@ def ensure_streams(
                     item_count=0,
                     present=True,
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
             out.append(StreamState(StreamRef(int(sid), mailbox_id), s.name, str(s.role), None))
         else:
             if row.role != str(s.role) or not row.present or row.display_name != s.display_name:
@@ -148,7 +148,7 @@ def start_run(conn: Connection, mailbox_id: int, *, worker: str, full: bool) -> 
                 deletions=0,
                 problems=0,
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key[0]  # type: ignore[index]
     )
 
 
