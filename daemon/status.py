@@ -22,13 +22,8 @@ def _age(ts: datetime | None, now: datetime) -> float | None:
 def mailbox_status(conn: Connection, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """Every mailbox with its streams: last success, lag, counts, last error, problems."""
     now = now or utcnow()
-    problems: dict[int, int] = dict(
-        conn.execute(  # type: ignore[arg-type]
-            select(PROB.c.stream_id, func.count()).group_by(PROB.c.stream_id)
-        )
-        .tuples()
-        .all()
-    )
+    grouped = conn.execute(select(PROB.c.stream_id, func.count()).group_by(PROB.c.stream_id))
+    problems: dict[int, int] = {sid: n for sid, n in grouped}
     last_runs: dict[int, Any] = {}
     latest = select(RUN.c.mailbox_id, func.max(RUN.c.id).label("id")).group_by(RUN.c.mailbox_id).subquery()
     for row in conn.execute(select(RUN).join(latest, RUN.c.id == latest.c.id)):
