@@ -189,16 +189,17 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
         # two copies of one message in a batch (INBOX + All Mail): keep the one that knows more
         if prev is None or len(rec.bcc) > len(prev.bcc) or (rec.date and not prev.date):
             by_key[key] = rec
+    existing = _ids_for(conn, stream.mailbox_id, list(by_key))
     rows = [_message_row(r, stream.mailbox_id, k, now) for k, r in by_key.items()]
     for chunk in chunks(rows):
         upsert(conn, MSG, chunk, keys=["message_key", "mailbox_id"], update=_MESSAGE_UPDATE)
-    ids = _ids_for(conn, stream.mailbox_id, list(by_key))
+    ids = {**existing, **_ids_for(conn, stream.mailbox_id, [k for k in by_key if k not in existing])}
 
     # Participants: rewrite from the new headers, but keep a stored Bcc that this copy lacks
-    # (only my Sent copy knows the Bcc; the INBOX copy of the same mail does not).
-    with_bcc = [ids[k] for k, r in by_key.items() if r.bcc]
-    all_ids = list(ids.values())
-    for chunk in chunks(all_ids):
+    # (only my Sent copy knows the Bcc; the INBOX copy of the same mail does not). Messages new
+    # to the store have no participants yet: only the known ones need the delete.
+    with_bcc = [existing[k] for k, r in by_key.items() if r.bcc and k in existing]
+    for chunk in chunks(list(existing.values())):
         conn.execute(delete(PART).where(PART.c.message_id.in_(chunk), PART.c.role != "bcc"))
     for chunk in chunks(with_bcc):
         conn.execute(delete(PART).where(PART.c.message_id.in_(chunk), PART.c.role == "bcc"))
