@@ -1,0 +1,26 @@
+"""`kith auth MAILBOX`: the provider's interactive authorization (OAuth for Gmail and Microsoft 365)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kith.cli.app import app
+from kith.cli.common import console, get_config, interactive
+from kith.connectors.registry import authorize
+
+
+@app.command()
+def auth(
+    ctx: typer.Context,
+    mailbox: Annotated[str, typer.Argument(help="Mailbox name (its file name in mailboxes.d/)")],
+    headless: Annotated[
+        bool, typer.Option("--headless", help="Print the URL and read the answer here instead of opening a browser")
+    ] = False,
+) -> None:
+    """Authorize kith to read a mailbox; tokens are stored 0600 in the state directory."""
+    config = get_config(ctx)
+    mb = config.mailbox(mailbox)
+    message = authorize(mb, state_dir=config.state_dir, interactive=interactive() and not headless)
+    console.print(message)
