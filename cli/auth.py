@@ -22,5 +22,7 @@ def auth(
     """Authorize kith to read a mailbox; tokens are stored 0600 in the state directory."""
     config = get_config(ctx)
     mb = config.mailbox(mailbox)
-    message = authorize(mb, state_dir=config.state_dir, interactive=interactive() and not headless)
+    report = config.settings.report
+    sends_report = report.deliver == mb.kind and report.mailbox == mb.name
+    message = authorize(mb, state_dir=config.state_dir, interactive=interactive() and not headless, send=sends_report)
     console.print(message)

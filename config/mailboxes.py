@@ -61,6 +61,8 @@ class CaldavCalendar(CalendarBase, PasswordFields):
 class GoogleCalendar(CalendarBase):
     kind: Literal["google"]
     calendar_ids: tuple[str, ...] = ("primary",)
+    #: Base URL of the Calendar API including ``calendar/v3/`` (tests point it at a local fake).
+    api_endpoint: str | None = None
 
 
 class GraphCalendar(CalendarBase):
@@ -146,7 +148,11 @@ class GmailMailbox(MailboxBase):
     delegated_user: str | None = None
     user_id: str = "me"
     api_endpoint: str | None = None
+    #: OAuth token endpoint; google-auth ignores the one in a token file on purpose, so it is set here.
+    token_uri: str | None = None
     scopes: tuple[str, ...] = ("https://www.googleapis.com/auth/gmail.metadata",)
+    #: Gmail's per-user budget is 250 quota units a second (15,000 a minute); 0 turns budgeting off.
+    quota_units_per_second: float = Field(default=250.0, ge=0)
 
 
 class GraphMailbox(MailboxBase):

@@ -1,0 +1,45 @@
+"""Gmail API (``kind = "gmail"``) and Google Calendar (``[calendar] kind = "google"``).
+
+Modules: ``auth`` (OAuth installed-app flow, token file, service-account delegation),
+``client`` (building the services from the bundled discovery documents, ``map_errors``, retries,
+quota budget, batches), ``records`` (API JSON → records), ``history`` (folding history records),
+``mail`` (the Gmail source), ``calendar`` (the Google Calendar source).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kith.config.mailboxes import GmailMailbox
+from kith.errors import ConfigError
+
+
+def _gmail(mailbox: Any) -> GmailMailbox:
+    if not isinstance(mailbox, GmailMailbox):
+        raise ConfigError(f'{getattr(mailbox, "name", "?")}: a Google calendar needs a mailbox of kind "gmail"')
+    return mailbox
+
+
+def make_source(mailbox: GmailMailbox, *, state_dir: Path) -> Any:
+    """The Gmail source of a ``kind = "gmail"`` mailbox."""
+    from kith.connectors.gmail.mail import GmailSource
+
+    return GmailSource(_gmail(mailbox), state_dir=state_dir)
+
+
+def make_calendar_source(mailbox: GmailMailbox, *, state_dir: Path) -> Any:
+    """The Google Calendar source of the mailbox's ``[calendar] kind = "google"``."""
+    from kith.connectors.gmail.calendar import GoogleCalendarSource
+
+    return GoogleCalendarSource(_gmail(mailbox), state_dir=state_dir)
+
+
+def authorize(mailbox: GmailMailbox, *, state_dir: Path, interactive: bool = True, **kwargs: Any) -> str:
+    """``kith auth NAME``; ``send=True`` adds gmail.send (when the report goes out through Gmail)."""
+    from kith.connectors.gmail.auth import authorize as _authorize
+
+    return _authorize(_gmail(mailbox), state_dir=state_dir, interactive=interactive, **kwargs)
+
+
+__all__ = ["authorize", "make_calendar_source", "make_source"]

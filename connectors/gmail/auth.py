@@ -1,0 +1,247 @@
+"""OAuth for Gmail and Google Calendar: consent once (``kith auth``), then refresh forever.
+
+Two ways in:
+
+- **Installed-app flow** (personal accounts, and Workspace users without an admin): the user
+  creates an OAuth client of type "Desktop app", points ``client_secrets_file`` at its JSON and
+  runs ``kith auth NAME``. With a browser at hand, google-auth-oauthlib's loopback flow opens the
+  consent page and catches the redirect on ``http://localhost:<free port>/``. On a headless
+  server kith prints the consent URL instead; the browser elsewhere is redirected to a localhost
+  address that does not load, and the user pastes that address back (Google retired the
+  copy-the-code "OOB" flow in 2022; this is its documented replacement). PKCE and ``state`` are
+  checked either way.
+- **Service account with domain-wide delegation** (Workspace admins syncing many mailboxes):
+  ``service_account_file`` + ``delegated_user``; nothing is stored, google-auth signs a JWT and
+  gets a fresh token when needed.
+
+The authorized-user token (access + refresh token) is written with ``write_private`` (0600,
+atomic) to ``token_file`` or ``$STATE/google/NAME.json``, and written again whenever google-auth
+refreshed it. A refresh refused with ``invalid_grant`` (revoked, expired, password changed)
+becomes an ``AuthError`` whose hint is ``kith auth NAME``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import google.auth.transport.requests
+import google.oauth2.credentials
+import google.oauth2.service_account
+
+from kith.config.mailboxes import GmailMailbox, GoogleCalendar
+from kith.config.secrets import check_secret_file, write_private
+from kith.connectors.gmail.client import map_errors
+from kith.errors import AuthError, ConfigError, ConfigProblem, TransientError
+
+log = logging.getLogger(__name__)
+
+SCOPE_CALENDAR = "https://www.googleapis.com/auth/calendar.readonly"
+SCOPE_SEND = "https://www.googleapis.com/auth/gmail.send"
+#: Where the headless flow tells Google to redirect; nothing listens there, the user copies the URL.
+PASTE_REDIRECT = "http://localhost:1/"
+
+
+def scopes_for(mailbox: GmailMailbox, *, send: bool = False) -> list[str]:
+    """The mailbox's read scopes, calendar.readonly with a Google calendar, gmail.send when asked."""
+    scopes = list(mailbox.scopes)
+    if isinstance(mailbox.calendar, GoogleCalendar) and SCOPE_CALENDAR not in scopes:
+        scopes.append(SCOPE_CALENDAR)
+    if send and SCOPE_SEND not in scopes:
+        scopes.append(SCOPE_SEND)
+    return scopes
+
+
+def token_path(mailbox: GmailMailbox, state_dir: Path) -> Path:
+    return mailbox.token_file or state_dir / "google" / f"{mailbox.name or 'gmail'}.json"
+
+
+def save_credentials(credentials: google.oauth2.credentials.Credentials, path: Path) -> None:
+    write_private(path, credentials.to_json())
+
+
+class TokenKeeper:
+    """Writes the token file again after google-auth refreshed the access token."""
+
+    def __init__(self, credentials: Any, path: Path | None) -> None:
+        self.credentials = credentials
+        self.path = path
+        self.saved = getattr(credentials, "token", None)
+
+    def persist(self) -> None:
+        token = getattr(self.credentials, "token", None)
+        if self.path is None or token is None or token == self.saved:
+            return
+        try:
+            save_credentials(self.credentials, self.path)
+            self.saved = token
+        except OSError as exc:  # the old file still holds a valid refresh token
+            log.warning("could not save the refreshed Google token to %s: %s", self.path, exc.strerror)
+
+
+def load_credentials(mailbox: GmailMailbox, state_dir: Path) -> tuple[Any, Path | None]:
+    """Credentials for API calls, and the token file to keep up to date (None for service accounts)."""
+    scopes = scopes_for(mailbox)
+    if mailbox.service_account_file is not None:
+        return service_account_credentials(mailbox, scopes), None
+    path = token_path(mailbox, state_dir)
+    if not path.exists():
+        raise AuthError(f"no Google token for mailbox {mailbox.name!r} yet ({path})", mailbox=mailbox.name)
+    try:
+        check_secret_file(path, file=str(path), key="token_file")
+    except ConfigError as exc:
+        raise AuthError(str(exc), mailbox=mailbox.name, hint=f"chmod 600 {path}") from exc
+    try:
+        creds = google.oauth2.credentials.Credentials.from_authorized_user_file(str(path))
+    except (ValueError, OSError) as exc:
+        raise AuthError(f"the Google token file {path} is unreadable: {exc}", mailbox=mailbox.name) from exc
+    if mailbox.token_uri:
+        expiry = creds.expiry
+        creds = creds.with_token_uri(mailbox.token_uri)
+        creds.expiry = expiry  # the copy drops it, and an unknown expiry would never refresh
+    missing = set(scopes) - set(creds.scopes or scopes)
+    if missing:
+        raise AuthError(
+            f"the Google token for {mailbox.name!r} lacks scope(s) {', '.join(sorted(missing))}", mailbox=mailbox.name
+        )
+    return creds, path
+
+
+def service_account_credentials(mailbox: GmailMailbox, scopes: list[str]) -> Any:
+    file = mailbox.service_account_file
+    assert file is not None
+    if not mailbox.delegated_user:
+        raise ConfigError(
+            [ConfigProblem(mailbox.name, "delegated_user", "a service account needs the user whose mail it reads")]
+        )
+    try:
+        creds = google.oauth2.service_account.Credentials.from_service_account_file(str(file), scopes=scopes)
+    except (ValueError, OSError) as exc:
+        raise ConfigError([ConfigProblem(mailbox.name, "service_account_file", f"{file}: {exc}")]) from exc
+    return creds.with_subject(mailbox.delegated_user)
+
+
+def authorize(
+    mailbox: GmailMailbox,
+    *,
+    state_dir: Path,
+    interactive: bool = True,
+    send: bool = False,
+    open_browser: bool | None = None,
+    prompt: Callable[[str], str] = input,
+    say: Callable[[str], None] = print,
+) -> str:
+    """``kith auth NAME``: obtain (or check) credentials; returns the line to show the user."""
+    scopes = scopes_for(mailbox, send=send)
+    request = google.auth.transport.requests.Request()
+    if mailbox.service_account_file is not None:
+        creds = service_account_credentials(mailbox, scopes)
+        with map_errors(mailbox.name):
+            creds.refresh(request)
+        return f"service account {creds.service_account_email} may act for {mailbox.delegated_user}: token obtained"
+    path = token_path(mailbox, state_dir)
+    if not interactive:
+        creds, _ = load_credentials(mailbox, state_dir)
+        with map_errors(mailbox.name):
+            creds.refresh(request)
+        save_credentials(creds, path)
+        return f"the Google token in {path} is valid (refreshed)"
+    if mailbox.client_secrets_file is None:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    mailbox.name,
+                    "client_secrets_file",
+                    "needed for `kith auth`: download the OAuth client JSON (type Desktop app) from the Google Cloud console",
+                )
+            ]
+        )
+    from google_auth_oauthlib.flow import InstalledAppFlow
+
+    try:
+        flow = InstalledAppFlow.from_client_secrets_file(str(mailbox.client_secrets_file), scopes=scopes)
+    except (ValueError, OSError) as exc:
+        raise ConfigError([ConfigProblem(mailbox.name, "client_secrets_file", str(exc))]) from exc
+    if open_browser is None:
+        open_browser = _has_browser()
+    with map_errors(mailbox.name):
+        if open_browser:
+            creds = flow.run_local_server(
+                host="localhost",
+                port=0,
+                open_browser=True,
+                authorization_prompt_message="Opening the Google consent page; if nothing opens, visit:\n{url}",
+                success_message="kith is authorized; you may close this window.",
+                timeout_seconds=600,
+                access_type="offline",
+                prompt="consent",
+            )
+        else:
+            creds = _paste_flow(flow, prompt=prompt, say=say)
+    save_credentials(creds, path)
+    return f"authorized {mailbox.name}; token saved to {path} (mode 0600)"
+
+
+def _paste_flow(flow: Any, *, prompt: Callable[[str], str], say: Callable[[str], None]) -> Any:
+    from oauthlib.oauth2.rfc6749.errors import OAuth2Error
+    from requests import RequestException
+
+    flow.redirect_uri = PASTE_REDIRECT
+    try:
+        url, state = flow.authorization_url(access_type="offline", prompt="consent")
+    except OAuth2Error as exc:
+        raise AuthError(f"cannot start the Google consent: {exc.description or exc.error}") from exc
+    say(
+        "Open this address in a browser on any machine and allow access:\n\n"
+        f"  {url}\n\n"
+        "The browser then goes to a http://localhost:1/ address that does not load. "
+        "Copy that whole address from the address bar and paste it here."
+    )
+    pasted = prompt("Address after consent: ").strip()
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(pasted).query)
+    if "error" in query:
+        raise AuthError(f"Google consent refused: {query['error'][0]}")
+    if query.get("state", [""])[0] != state:
+        raise AuthError("the pasted address is not the answer to this consent request (state mismatch)")
+    code = query.get("code", [""])[0]
+    if not code:
+        raise AuthError("the pasted address carries no authorization code", hint="paste the whole address")
+
+    try:
+        flow.fetch_token(code=code)
+    except OAuth2Error as exc:
+        raise AuthError(f"Google refused the authorization code: {exc.error}") from exc
+    except RequestException as exc:
+        raise TransientError(f"cannot reach Google's token endpoint: {type(exc).__name__}") from exc
+    return flow.credentials
+
+
+def _has_browser() -> bool:
+    """A local graphical browser can be opened (a desktop session), so the loopback flow works."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform == "darwin"):
+        return False
+    import webbrowser
+
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return False
+    return True
+
+
+__all__ = [
+    "SCOPE_CALENDAR",
+    "SCOPE_SEND",
+    "TokenKeeper",
+    "authorize",
+    "load_credentials",
+    "save_credentials",
+    "scopes_for",
+    "service_account_credentials",
+    "token_path",
+]

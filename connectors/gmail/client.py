@@ -1,0 +1,329 @@
+"""Talking to Google's REST APIs: building the services, turning errors into kith errors, retrying.
+
+``googleapiclient.discovery.build(..., static_discovery=True)`` uses the discovery documents that
+ship inside google-api-python-client, so building a service never touches the network, and
+``client_options={"api_endpoint": ...}`` points it elsewhere (the tests' local fake).
+
+One trap: the library derives the *batch* URL from the discovery document's ``rootUrl``, not from
+``api_endpoint``, so ``service.new_batch_http_request()`` would always post to Google. Batches
+are therefore built with an explicit ``batch_uri`` next to the endpoint (``batch/gmail/v1``, the
+per-API batch path Google requires since the global one was retired).
+
+Errors (``map_errors``), sorted the way the Singer SDK sorts them:
+
+- 401 after google-auth's one refresh, and a refused refresh (``invalid_grant``) → ``AuthError``
+- 429, 403 ``rateLimitExceeded``/``userRateLimitExceeded``, 5xx, network → ``TransientError``
+  with the server's Retry-After
+- 404/410 where the caller says it means "your sync position is gone" → ``CursorExpired``
+- other 403 (missing scope, delegation refused) → ``AuthError`` naming the reason
+- anything else 4xx → ``KithError`` with Google's message
+
+Transient errors are retried here with tenacity (``RetryPolicy``: exponential backoff with
+jitter, never shorter than Retry-After, which is capped), so a throttled page is fetched again
+rather than lost; the sync engine's own retry is the second line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+import google.auth.exceptions
+import google_auth_httplib2
+import httplib2
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+from googleapiclient.http import BatchHttpRequest, HttpRequest
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
+from kith.errors import AuthError, CursorExpired, KithError, TransientError
+
+log = logging.getLogger(__name__)
+
+GMAIL_ENDPOINT = "https://gmail.googleapis.com/"
+CALENDAR_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
+#: Google refuses batches of more than 100 calls.
+MAX_BATCH = 100
+_RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "backendError"})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long to keep trying a throttled or failing call. Tests inject a fast one."""
+
+    attempts: int = 6
+    initial: float = 1.0
+    maximum: float = 64.0
+    #: A Retry-After longer than this is cut to it (a day-long hint must not stall the daemon).
+    max_retry_after: float = 300.0
+    sleep: Callable[[float], None] = time.sleep
+
+    def wait(self, attempt: int, retry_after: float | None) -> float:
+        """Backoff for the ``attempt``-th failure (1-based): exponential with full jitter, ≥ Retry-After."""
+        backoff = min(self.maximum, self.initial * 2 ** (attempt - 1))
+        backoff = backoff / 2 + random.uniform(0, backoff / 2)
+        if retry_after:
+            return max(backoff, min(retry_after, self.max_retry_after))
+        return backoff
+
+
+class QuotaBudget:
+    """A token bucket over Gmail quota units (250 a second per user, i.e. 15,000 a minute).
+
+    Spending before each call keeps a long initial sync under the per-user limit instead of
+    discovering it through 429s. The bucket holds four seconds' worth so that a 100-call batch
+    (500 units) goes out at once. ``rate = 0`` turns budgeting off; units are still counted.
+    """
+
+    def __init__(
+        self, rate: float, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self.rate = rate
+        self.capacity = max(rate * 4, 500.0)
+        self.clock = clock
+        self.sleep = sleep
+        self.tokens = self.capacity
+        self.stamp = clock()
+        self.spent = 0
+        self.waited = 0.0
+        self._lock = threading.Lock()
+
+    def spend(self, units: int) -> None:
+        with self._lock:
+            self.spent += units
+            if self.rate <= 0:
+                return
+            now = self.clock()
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            self.tokens -= units
+            debt = -self.tokens / self.rate if self.tokens < 0 else 0.0
+        if debt > 0:
+            self.waited += debt
+            self.sleep(debt)
+
+
+def _reasons(exc: HttpError) -> tuple[set[str], str]:
+    """Google's error reasons and message from the JSON error body (if it is one)."""
+    try:
+        body = json.loads(exc.content.decode("utf-8", "replace"))
+        err = body.get("error", {})
+        if isinstance(err, str):  # OAuth-style {"error": "invalid_grant"}
+            return {err}, str(body.get("error_description", err))
+        reasons = {str(e.get("reason")) for e in err.get("errors", []) if isinstance(e, dict)}
+        return reasons, str(err.get("message", ""))
+    except (ValueError, AttributeError):
+        return set(), exc.reason if isinstance(exc.reason, str) else ""
+
+
+def _retry_after(headers: Mapping[str, Any] | None) -> float | None:
+    if not headers:
+        return None
+    value = headers.get("retry-after") or headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None  # an HTTP-date: fall back to our own backoff
+
+
+def classify(exc: HttpError, *, mailbox: str, expired_on: Sequence[int] = ()) -> KithError:
+    """The kith error an HTTP error from Google means (see the module docstring)."""
+    status = int(exc.resp.status)
+    reasons, message = _reasons(exc)
+    what = f"Google API {status}: {message or exc.reason}"
+    if status in expired_on:
+        return CursorExpired(f"sync position no longer valid ({what})")
+    if status == 401:
+        return AuthError(f"Google refused the access token: {message}", mailbox=mailbox)
+    if status == 429 or status >= 500 or (status == 403 and reasons & _RATE_REASONS):
+        return TransientError(what, retry_after=_retry_after(exc.resp))
+    if status == 403:
+        return AuthError(
+            f"Google refused access ({', '.join(sorted(reasons)) or 'forbidden'}): {message}",
+            mailbox=mailbox,
+            hint=f"check the granted scopes and domain-wide delegation, then run `kith auth {mailbox}`",
+        )
+    return KithError(what)
+
+
+@contextmanager
+def map_errors(mailbox: str, *, expired_on: Sequence[int] = ()) -> Iterator[None]:
+    """Turn googleapiclient / google-auth / network exceptions into kith errors ``from`` them."""
+    try:
+        yield
+    except HttpError as exc:
+        raise classify(exc, mailbox=mailbox, expired_on=expired_on) from exc
+    except google.auth.exceptions.RefreshError as exc:
+        retryable = getattr(exc, "retryable", False)
+        if retryable:
+            raise TransientError(f"token refresh failed for now: {exc}") from exc
+        raise AuthError(f"Google refused to refresh the token ({_first(exc)})", mailbox=mailbox) from exc
+    except google.auth.exceptions.TransportError as exc:
+        raise TransientError(f"cannot reach Google's token endpoint: {exc}") from exc
+    except ssl.SSLCertVerificationError as exc:
+        raise KithError(f"TLS certificate verification failed: {exc.verify_message}") from exc
+    except (httplib2.HttpLib2Error, OSError) as exc:  # socket timeouts are OSErrors
+        raise TransientError(f"network error talking to Google: {type(exc).__name__}: {exc}") from exc
+
+
+def _first(exc: Exception) -> str:
+    return str(exc.args[0]) if exc.args else type(exc).__name__
+
+
+@dataclass
+class Outcome:
+    """What a batch of calls returned: results by id, and ids Google says do not exist."""
+
+    results: dict[str, Any] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+class GoogleClient:
+    """One authorised HTTP connection plus retry policy and quota budget, shared by the calls."""
+
+    def __init__(
+        self,
+        credentials: Any,
+        *,
+        mailbox: str,
+        retry: RetryPolicy | None = None,
+        budget: QuotaBudget | None = None,
+        timeout: float = 60.0,
+        on_refresh: Callable[[], None] | None = None,
+    ) -> None:
+        self.mailbox = mailbox
+        self.retry = retry or RetryPolicy()
+        self.budget = budget or QuotaBudget(0)
+        # one refresh on 401, then the 401 stands (→ AuthError): a revoked grant must not loop
+        self.http = google_auth_httplib2.AuthorizedHttp(
+            credentials, http=httplib2.Http(timeout=timeout), max_refresh_attempts=1
+        )
+        self.credentials = credentials
+        self.http_requests = 0
+        self.on_refresh = on_refresh
+
+    def service(self, api: str, version: str, endpoint: str) -> Any:
+        with map_errors(self.mailbox):
+            return build(api, version, http=self.http, static_discovery=True, client_options={"api_endpoint": endpoint})
+
+    def execute(self, request: HttpRequest, *, units: int = 1, expired_on: Sequence[int] = ()) -> Any:
+        """Run one call with retries; raises kith errors only."""
+        for attempt in Retrying(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(self.retry.attempts),
+            wait=lambda rs: self.retry.wait(
+                rs.attempt_number, getattr(rs.outcome.exception() if rs.outcome else None, "retry_after", None)
+            ),
+            sleep=self.retry.sleep,
+            reraise=True,
+            before_sleep=lambda rs: log.info(
+                "%s: %s; retrying", self.mailbox, rs.outcome.exception() if rs.outcome else "?"
+            ),
+        ):
+            with attempt:
+                self.budget.spend(units)
+                self.http_requests += 1
+                with map_errors(self.mailbox, expired_on=expired_on):
+                    return request.execute(num_retries=0)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def execute_many(
+        self, requests: Mapping[str, Callable[[], HttpRequest]], *, batch_uri: str, units: int = 1
+    ) -> Outcome:
+        """Many calls through batch requests of at most 100; throttled parts are retried alone.
+
+        A part answering 404 is "missing" (deleted since it was listed); a part failing for good
+        is ``failed`` with the reason. An ``AuthError`` in any part stops everything.
+        """
+        out = Outcome()
+        pending = list(requests)
+        for attempt in range(1, self.retry.attempts + 1):
+            retry_ids: list[str] = []
+            hint: float | None = None
+            for start in range(0, len(pending), MAX_BATCH):
+                chunk = pending[start : start + MAX_BATCH]
+                errors: dict[str, HttpError] = {}
+
+                def callback(
+                    rid: str, response: Any, exc: Exception | None, errors: dict[str, HttpError] = errors
+                ) -> None:
+                    if exc is None:
+                        out.results[rid] = response
+                    elif isinstance(exc, HttpError):
+                        errors[rid] = exc
+                    else:  # pragma: no cover - the library only passes HttpError
+                        out.failed[rid] = str(exc)
+
+                def send(chunk: list[str] = chunk, callback: Callable[..., None] = callback) -> None:
+                    batch = BatchHttpRequest(callback=callback, batch_uri=batch_uri)
+                    for rid in chunk:
+                        batch.add(requests[rid](), request_id=rid)
+                    batch.execute(http=self.http)
+
+                self.execute(_Deferred(send), units=units * len(chunk))
+                for rid, exc in errors.items():
+                    err = classify(exc, mailbox=self.mailbox)
+                    if int(exc.resp.status) == 404:
+                        out.missing.add(rid)
+                    elif isinstance(err, AuthError):
+                        raise err from exc
+                    elif isinstance(err, TransientError):
+                        retry_ids.append(rid)
+                        hint = max(hint or 0.0, err.retry_after or 0.0) or None
+                    else:
+                        out.failed[rid] = str(err)
+            if not retry_ids:
+                return out
+            if attempt == self.retry.attempts:
+                raise TransientError(
+                    f"{len(retry_ids)} call(s) still throttled after {attempt} attempts", retry_after=hint
+                )
+            wait = self.retry.wait(attempt, hint)
+            log.info("%s: %d batched call(s) throttled; retrying in %.1fs", self.mailbox, len(retry_ids), wait)
+            self.retry.sleep(wait)
+            pending = retry_ids
+        return out  # pragma: no cover
+
+    def close(self) -> None:
+        try:
+            self.http.close()
+        except Exception:  # pragma: no cover - closing is best effort
+            log.debug("closing the HTTP connection failed", exc_info=True)
+
+
+class _Deferred:
+    """Adapts a thunk to the ``execute(num_retries=...)`` shape ``GoogleClient.execute`` calls."""
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self.fn = fn
+
+    def execute(self, num_retries: int = 0) -> None:
+        self.fn()
+
+
+def endpoint_join(endpoint: str, path: str) -> str:
+    return urljoin(endpoint if endpoint.endswith("/") else endpoint + "/", path)
+
+
+__all__ = [
+    "CALENDAR_ENDPOINT",
+    "GMAIL_ENDPOINT",
+    "MAX_BATCH",
+    "GoogleClient",
+    "Outcome",
+    "QuotaBudget",
+    "RetryPolicy",
+    "classify",
+    "endpoint_join",
+    "map_errors",
+]

@@ -1,0 +1,109 @@
+"""Google's OAuth endpoints as the fake serves them: token grants and the consent redirect."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import urllib.parse
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.fakes.gmail.mailbox import ApiError
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, status: int, data: Any, headers: dict[str, str] | None = None) -> Reply:
+        return cls(
+            status, json.dumps(data).encode(), {"Content-Type": "application/json; charset=UTF-8", **(headers or {})}
+        )
+
+
+class OAuthEndpoints:
+    """``POST /token`` (refresh, authorization code, service-account JWT) and ``GET /auth``."""
+
+    _lock: threading.Lock
+    _seq: Any
+    token_grants: Counter[str]
+    refresh_tokens: dict[str, list[str]]
+    codes: dict[str, list[str]]
+    subjects: list[str]
+
+    def _maybe_fail(self, op: str) -> None:  # pragma: no cover - provided by FakeGoogle
+        raise NotImplementedError
+
+    def issue_tokens(self, scopes: tuple[str, ...] = ()) -> tuple[str, str]:  # pragma: no cover
+        raise NotImplementedError
+
+    def token(self, form: dict[str, str]) -> Reply:
+        grant = form.get("grant_type", "")
+        with self._lock:
+            self.token_grants[grant] += 1
+        try:
+            self._maybe_fail("token")
+        except ApiError as exc:
+            return Reply.json(exc.status, {"error": "internal_failure", "error_description": exc.message}, exc.headers)
+        if grant == "refresh_token":
+            with self._lock:
+                scopes = self.refresh_tokens.get(form.get("refresh_token", ""))
+            if scopes is None:
+                return Reply.json(
+                    400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
+                )
+            access, _ = self.issue_tokens(tuple(scopes))
+            return Reply.json(
+                200, {"access_token": access, "expires_in": 3599, "scope": " ".join(scopes), "token_type": "Bearer"}
+            )
+        if grant == "authorization_code":
+            with self._lock:
+                scopes = self.codes.pop(form.get("code", ""), None)
+            if scopes is None:
+                return Reply.json(400, {"error": "invalid_grant", "error_description": "Malformed auth code."})
+            access, refresh = self.issue_tokens(tuple(scopes))
+            return Reply.json(
+                200,
+                {
+                    "access_token": access,
+                    "refresh_token": refresh,
+                    "expires_in": 3599,
+                    "scope": " ".join(scopes),
+                    "token_type": "Bearer",
+                },
+            )
+        if grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            claims = _jwt_claims(form.get("assertion", ""))
+            if not claims.get("iss") or not claims.get("scope"):
+                return Reply.json(400, {"error": "invalid_grant", "error_description": "Invalid JWT."})
+            with self._lock:
+                self.subjects.append(str(claims.get("sub", "")))
+            access, _ = self.issue_tokens(tuple(str(claims["scope"]).split()))
+            return Reply.json(200, {"access_token": access, "expires_in": 3599, "token_type": "Bearer"})
+        return Reply.json(400, {"error": "unsupported_grant_type", "error_description": grant})
+
+    def consent(self, params: dict[str, list[str]]) -> Reply:
+        """The user clicks "Allow": redirect back to the client's loopback address with a code."""
+        redirect = params.get("redirect_uri", [""])[0]
+        code = f"4/fake-code-{next(self._seq)}"
+        scopes = params.get("scope", [""])[0].split()
+        with self._lock:
+            self.codes[code] = scopes
+        query = urllib.parse.urlencode({"state": params.get("state", [""])[0], "code": code, "scope": " ".join(scopes)})
+        return Reply(302, b"", {"Location": f"{redirect}?{query}"})
+
+
+def _jwt_claims(assertion: str) -> dict[str, Any]:
+    try:
+        payload = assertion.split(".")[1]
+        return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+    except (IndexError, ValueError):
+        return {}
+
+
+__all__ = ["OAuthEndpoints", "Reply"]

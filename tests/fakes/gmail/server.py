@@ -1,0 +1,364 @@
+"""A local HTTP server speaking the subset of the Gmail, Calendar and OAuth wire formats kith uses.
+
+The real client libraries (google-api-python-client with its static discovery documents,
+google-auth, google-auth-oauthlib) are pointed at it with ``api_endpoint``/``token_uri``, so what
+is tested is the connector as it will run, minus Google.
+
+Endpoints (paths as the discovery documents and Google's batch guide give them):
+
+- ``GET  /gmail/v1/users/{userId}/profile|messages|messages/{id}|history|labels``
+- ``POST /batch/gmail/v1`` (also ``/batch``): ``multipart/mixed`` of ``application/http`` parts,
+  at most 100, answered part by part with ``Content-ID: <response-…>``
+- ``GET  /calendar/v3/calendars/{calendarId}/events``
+- ``POST /token``: ``refresh_token``, ``authorization_code`` and the service-account JWT grant;
+  ``GET /auth``: the consent screen, answered with the redirect a user's browser would follow
+
+Every API call needs ``Authorization: Bearer`` with a token this server issued (else 401).
+Tests inject failures with ``fail(op, ...)`` (status, Retry-After, reason, delay), read request
+counts (``requests``: HTTP requests by kind ``api``/``batch``/``token``/``auth`` and ``total``;
+``calls``: API calls by method, batch parts included; ``units``: Gmail quota units as Google's
+table prices them), and change the mailbox through ``mailbox``/``calendar``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import sys
+import threading
+import urllib.parse
+from collections import Counter
+from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import compat32
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from tests.fakes.gmail.calendar import FakeCalendar
+from tests.fakes.gmail.mailbox import ApiError, FakeMailbox
+from tests.fakes.gmail.oauth import OAuthEndpoints, Reply
+
+#: Quota units per method (Gmail API "Usage limits" table); calendar calls count one each.
+UNITS = {"getProfile": 1, "labels.list": 1, "messages.list": 5, "messages.get": 5, "history.list": 2, "events.list": 1}
+MAX_BATCH = 100
+
+_ROUTES: list[tuple[str, re.Pattern[str]]] = [
+    ("getProfile", re.compile(r"^/gmail/v1/users/([^/]+)/profile$")),
+    ("messages.list", re.compile(r"^/gmail/v1/users/([^/]+)/messages$")),
+    ("messages.get", re.compile(r"^/gmail/v1/users/([^/]+)/messages/([^/]+)$")),
+    ("history.list", re.compile(r"^/gmail/v1/users/([^/]+)/history$")),
+    ("labels.list", re.compile(r"^/gmail/v1/users/([^/]+)/labels$")),
+    ("events.list", re.compile(r"^/calendar/v3/calendars/([^/]+)/events$")),
+]
+
+
+@dataclass
+class Rule:
+    """Fail (or delay) calls of one operation: skip ``after`` matching calls, then hit ``count``."""
+
+    op: str
+    status: int | None = 429
+    count: int = 1
+    after: int = 0
+    retry_after: str | None = None
+    reason: str | None = None
+    delay: float = 0.0
+    seen: int = 0
+    fired: int = 0
+
+
+_REASON_PHRASES = {200: "OK", 302: "Found", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
+
+
+class FakeGoogle(OAuthEndpoints):
+    """The fake service; ``start()`` it, use ``url``, ``stop()`` it (or use it as a context manager)."""
+
+    def __init__(self, *, email: str = "me@example.com") -> None:
+        self.mailbox = FakeMailbox(email=email)
+        self.calendar = FakeCalendar()
+        self.rules: list[Rule] = []
+        self.requests: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()
+        self.units = 0
+        self.batch_sizes: list[int] = []
+        self.access_tokens: dict[str, dict[str, Any]] = {}
+        self.refresh_tokens: dict[str, list[str]] = {}
+        self.codes: dict[str, list[str]] = {}
+        self.token_grants: Counter[str] = Counter()
+        self.subjects: list[str] = []
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+        self._seq = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> FakeGoogle:
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._server = _Server(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._server.block_on_close = False
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="fake-google", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeGoogle:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+
+    @property
+    def calendar_url(self) -> str:
+        return self.url + "calendar/v3/"
+
+    @property
+    def token_uri(self) -> str:
+        return self.url + "token"
+
+    # -- admin --------------------------------------------------------------------------------
+
+    def fail(self, op: str, status: int | None = 429, **kwargs: Any) -> Rule:
+        """Inject a failure for ``op`` (``messages.list``, ``messages.get``, ``batch``, ``token``…)."""
+        rule = Rule(op, status, **kwargs)
+        with self._lock:
+            self.rules.append(rule)
+        return rule
+
+    def issue_tokens(
+        self, scopes: tuple[str, ...] = ("https://www.googleapis.com/auth/gmail.metadata",)
+    ) -> tuple[str, str]:
+        """A fresh (access token, refresh token) pair, as a completed consent would give."""
+        n = next(self._seq)
+        access, refresh = f"ya29.fake-{n}", f"1//fake-refresh-{n}"
+        with self._lock:
+            self.access_tokens[access] = {"scopes": list(scopes)}
+            self.refresh_tokens[refresh] = list(scopes)
+        return access, refresh
+
+    def expire_access_tokens(self) -> None:
+        with self._lock:
+            self.access_tokens.clear()
+
+    def revoke(self, refresh_token: str | None = None) -> None:
+        """Revoke one refresh token (or all) and every access token: the user removed the app."""
+        with self._lock:
+            if refresh_token is None:
+                self.refresh_tokens.clear()
+            else:
+                self.refresh_tokens.pop(refresh_token, None)
+            self.access_tokens.clear()
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.calls.clear()
+            self.units = 0
+            self.batch_sizes.clear()
+
+    # -- request handling -----------------------------------------------------------------------
+
+    def _maybe_fail(self, op: str) -> None:
+        hit: Rule | None = None
+        with self._lock:
+            for rule in self.rules:
+                if rule.op != op or rule.fired >= rule.count:
+                    continue
+                rule.seen += 1
+                if rule.seen > rule.after:
+                    rule.fired += 1
+                    hit = rule
+                    break
+        if hit is None:
+            return
+        if hit.delay:
+            self.release.wait(hit.delay)
+        if hit.status is None:
+            return
+        reason = hit.reason or {429: "rateLimitExceeded", 401: "authError", 403: "forbidden"}.get(
+            hit.status, "backendError"
+        )
+        headers = {"Retry-After": hit.retry_after} if hit.retry_after is not None else {}
+        message = {401: "Request had invalid authentication credentials."}.get(
+            hit.status, f"injected {hit.status} ({reason})"
+        )
+        raise ApiError(hit.status, reason, message, headers=headers)
+
+    def _authorized(self, headers: dict[str, str]) -> None:
+        auth = headers.get("authorization", "")
+        token = auth[7:] if auth.lower().startswith("bearer ") else ""
+        with self._lock:
+            ok = token in self.access_tokens
+        if not ok:
+            raise ApiError(
+                401,
+                "authError",
+                "Request had invalid authentication credentials. Expected OAuth 2 access token.",
+                headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'},
+            )
+
+    def call(self, method: str, target: str, headers: dict[str, str]) -> Reply:
+        """One API call (top level or a batch part) → its reply."""
+        parsed = urllib.parse.urlsplit(target)
+        params = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
+        path = urllib.parse.unquote(parsed.path)
+        found = _route(method, path)
+        if found is None:
+            return Reply.json(404, ApiError(404, "notFound", f"no such method: {method} {path}").body())
+        op, m = found
+        with self._lock:
+            self.calls[op] += 1
+            self.units += UNITS.get(op, 1)
+        try:
+            self._authorized(headers)
+            self._maybe_fail(op)
+            if op != "events.list" and m.group(1) not in ("me", self.mailbox.email):
+                raise ApiError(403, "forbidden", "Delegation denied for " + m.group(1))
+            if op == "getProfile":
+                data = self.mailbox.profile()
+            elif op == "messages.list":
+                data = self.mailbox.list_messages(params)
+            elif op == "messages.get":
+                data = self.mailbox.get_message(m.group(2), params)
+            elif op == "history.list":
+                data = self.mailbox.list_history(params)
+            elif op == "labels.list":
+                data = self.mailbox.labels()
+            else:
+                data = self.calendar.list_events(m.group(1), params)
+        except ApiError as exc:
+            return Reply.json(exc.status, exc.body(), exc.headers)
+        return Reply.json(200, data)
+
+    def batch(self, headers: dict[str, str], body: bytes) -> Reply:
+        try:
+            self._authorized(headers)
+            self._maybe_fail("batch")
+        except ApiError as exc:
+            return Reply.json(exc.status, exc.body(), exc.headers)
+        ctype = headers.get("content-type", "")
+        msg = BytesParser(policy=compat32).parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body)
+        parts: list[Any] = list(msg.get_payload()) if msg.is_multipart() else []  # type: ignore[arg-type]
+        if not parts:
+            return Reply.json(400, ApiError(400, "badRequest", "batch body is not multipart/mixed").body())
+        if len(parts) > MAX_BATCH:
+            return Reply.json(
+                400, ApiError(400, "badRequest", f"Too many requests in batch ({len(parts)} > {MAX_BATCH})").body()
+            )
+        with self._lock:
+            self.batch_sizes.append(len(parts))
+        boundary = f"batch_{next(self._seq)}_fake"
+        out: list[bytes] = []
+        for part in parts:
+            cid = part.get("Content-ID", "")
+            raw = part.get_payload(decode=False)
+            raw_bytes = raw.encode("latin-1") if isinstance(raw, str) else bytes(raw)
+            head, _, _sub_body = raw_bytes.replace(b"\r\n", b"\n").partition(b"\n\n")
+            lines = head.decode("latin-1").split("\n")
+            method, target, _version = [*lines[0].split(" "), "", ""][:3]
+            sub_headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
+            reply = self.call(method, target, sub_headers)
+            status_line = f"HTTP/1.1 {reply.status} {_REASON_PHRASES.get(reply.status, 'Error')}"
+            hdrs = "".join(f"{k}: {v}\r\n" for k, v in reply.headers.items())
+            out.append(
+                f"--{boundary}\r\nContent-Type: application/http\r\nContent-ID: <response-{cid.strip('<>')}>\r\n\r\n"
+                f"{status_line}\r\n{hdrs}Content-Length: {len(reply.body)}\r\n\r\n".encode()
+                + reply.body
+                + b"\r\n"
+            )
+        out.append(f"--{boundary}--\r\n".encode())
+        return Reply(200, b"".join(out), {"Content-Type": f"multipart/mixed; boundary={boundary}"})
+
+
+def _route(method: str, path: str) -> tuple[str, re.Match[str]] | None:
+    if method != "GET":
+        return None
+    for op, pattern in _ROUTES:
+        m = pattern.match(path)
+        if m:
+            return op, m
+    return None
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (killed mid-request in the crash test) is not an error here."""
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    fake: FakeGoogle
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read counters instead
+        return None
+
+    def _send(self, reply: Reply) -> None:
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def do_GET(self) -> None:
+        fake = self.fake
+        if self.path == "/_admin/counts":  # for a fake running in another process (bench)
+            with fake._lock:
+                counts = {"requests": dict(fake.requests), "calls": dict(fake.calls), "units": fake.units}
+            self._send(Reply.json(200, counts))
+            return
+        if self.path == "/_admin/reset":
+            fake.reset_counts()
+            self._send(Reply.json(200, {}))
+            return
+        kind = "auth" if self.path.startswith("/auth") else "api"
+        with fake._lock:
+            fake.requests[kind] += 1
+            fake.requests["total"] += 1
+        if kind == "auth":
+            self._send(fake.consent(urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)))
+            return
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self._send(fake.call("GET", self.path, headers))
+
+    def do_POST(self) -> None:
+        fake = self.fake
+        body = self._body()
+        path = urllib.parse.urlsplit(self.path).path
+        kind = "token" if path == "/token" else "batch" if path.startswith("/batch") else "other"
+        with fake._lock:
+            fake.requests[kind] += 1
+            fake.requests["total"] += 1
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if path == "/token":
+            form = {k: v[-1] for k, v in urllib.parse.parse_qs(body.decode()).items()}
+            self._send(fake.token(form))
+        elif path in ("/batch/gmail/v1", "/batch", "/batch/calendar/v3"):
+            self._send(fake.batch(headers, body))
+        else:
+            self._send(Reply.json(404, ApiError(404, "notFound", f"no such endpoint {path}").body()))
+
+
+__all__ = ["MAX_BATCH", "UNITS", "FakeGoogle", "Reply", "Rule"]
