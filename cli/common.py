@@ -90,7 +90,16 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("googleapiclient.discovery_cache", "urllib3", "httpx", "httpcore", "caldav", "msal", "imapclient"):
+    for noisy in (
+        "alembic",
+        "googleapiclient.discovery_cache",
+        "urllib3",
+        "httpx",
+        "httpcore",
+        "caldav",
+        "msal",
+        "imapclient",
+    ):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
