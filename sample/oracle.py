@@ -140,6 +140,19 @@ def evaluate(w: World) -> dict[str, list[str]]:
                 parent[find(ref)] = find(m.message_id)
     thread = {id(m): find(m.message_id) for m in msgs}
 
+    # indexes so each inbound message is checked against its own thread and sender only
+    inbound_by_key: dict[tuple[str, str], list[datetime]] = defaultdict(list)
+    for m in inbound:
+        inbound_by_key[(c(m.sender.address), thread[id(m)])].append(m.date)
+    out_by_thread: dict[str, list[datetime]] = defaultdict(list)
+    out_by_person: dict[str, list[datetime]] = defaultdict(list)
+    for x in outbound:
+        if automated[id(x)]:
+            continue  # an auto-reply is not an answer
+        out_by_thread[thread[id(x)]].append(x.date)
+        for p in {c(a.address) for a in (*x.to, *x.cc, *x.bcc)}:
+            out_by_person[p].append(x.date)
+
     unanswered = []
     for m in inbound:
         sender = c(m.sender.address)
@@ -147,17 +160,9 @@ def evaluate(w: World) -> dict[str, list[str]]:
             continue
         if not any(p.address in me for p in m.to) or m.date > w.now - UNANSWERED_AFTER:
             continue
-        later_same = [
-            x for x in inbound if c(x.sender.address) == sender and thread[id(x)] == thread[id(m)] and x.date > m.date
-        ]
-        replied = [
-            x
-            for x in outbound
-            if x.date > m.date
-            and not automated[id(x)]
-            and (thread[id(x)] == thread[id(m)] or sender in {c(p.address) for p in (*x.to, *x.cc, *x.bcc)})
-        ]
-        meeting_after = [t for t in met[sender] if t > m.date]
+        later_same = any(t > m.date for t in inbound_by_key[(sender, thread[id(m)])])
+        replied = any(t > m.date for t in out_by_thread[thread[id(m)]]) or any(t > m.date for t in out_by_person[sender])
+        meeting_after = any(t > m.date for t in met[sender])
         if not later_same and not replied and not meeting_after:
             unanswered.append(m.message_id)
 
