@@ -14,7 +14,7 @@ inputs go through.
 
 from __future__ import annotations
 
-import email.header
+import binascii
 import email.utils
 import re
 from collections.abc import Iterable, Mapping
@@ -55,29 +55,48 @@ _MSGID_RE = re.compile(r"<[^<>\s]+>")
 _WS_RE = re.compile(r"\s+")
 
 
-def decode_text(value: str | email.header.Header | None, problems: list[str], field: str) -> str | None:
-    """Decode RFC 2047 encoded words; unknown charsets and bad bytes degrade to replacement."""
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+
+
+def decode_text(value: str | None, problems: list[str], field: str) -> str | None:
+    """Decode RFC 2047 encoded words; unknown charsets and bad bytes degrade to replacement.
+
+    A small decoder rather than ``email.header.decode_header``: same results on valid input,
+    several times faster, and it never raises (a broken word is kept as it is).
+    """
     if value is None:
         return None
     raw = str(value)
     if "=?" not in raw:
         return _clean(raw)
-    try:
-        parts = email.header.decode_header(raw)
-    except Exception:  # HeaderParseError and friends: keep the raw text
-        problems.append(f"{field}: undecodable encoded word")
-        return _clean(raw)
     out: list[str] = []
-    for chunk, charset in parts:
-        if isinstance(chunk, str):
-            out.append(chunk)
+    pos = 0
+    for m in _ENCODED_WORD.finditer(raw):
+        between = raw[pos : m.start()]
+        if not (pos and not between.strip()):  # white space between two encoded words is dropped
+            out.append(between)
+        charset, enc, text = m.group(1).split("*")[0], m.group(2).lower(), m.group(3)
+        try:
+            if enc == "b":
+                data = binascii.a2b_base64(text + "=" * (-len(text) % 4), strict_mode=True)
+            else:
+                data = binascii.a2b_qp(text, header=True)
+        except (binascii.Error, ValueError):
+            problems.append(f"{field}: undecodable encoded word")
+            out.append(m.group(0))
+            pos = m.end()
             continue
         try:
-            out.append(chunk.decode(charset or "ascii"))
-        except (LookupError, UnicodeDecodeError):
+            out.append(data.decode(charset))
+        except LookupError:
             problems.append(f"{field}: unknown or wrong charset {charset!r}")
-            out.append(chunk.decode(charset if _known_charset(charset) else "utf-8", errors="replace"))
-    return _clean("".join(out) if len(parts) > 1 else out[0] if out else "")
+            out.append(data.decode("utf-8", errors="replace"))
+        except UnicodeDecodeError:
+            problems.append(f"{field}: unknown or wrong charset {charset!r}")
+            out.append(data.decode(charset, errors="replace"))
+        pos = m.end()
+    out.append(raw[pos:])
+    return _clean("".join(out))
 
 
 def _known_charset(charset: str | None) -> bool:
@@ -191,11 +210,17 @@ Fields = dict[str, list[str]]
 _WANTED = frozenset(h.lower() for h in HEADER_FIELDS)
 
 
+_FIELD = re.compile(r"^([!-9;-~]+)[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.M)
+_FIELD_START = re.compile(r"\n(?=[^ \t\r\n])")
+_FOLD = re.compile(r"\r?\n")
+
+
 def split_header_block(data: bytes, problems: list[str]) -> Fields:
     """The wanted fields of a header block (RFC 5322 §2.2: unfold, split at the first colon).
 
     Bytes are UTF-8 (RFC 6532) where they decode as such, else Latin-1, so no byte is lost.
-    Parsing stops at the first empty line; a leading mbox ``From `` line is ignored.
+    Parsing stops at the first empty line; a leading mbox ``From `` line is ignored. One regex
+    pass finds every field; only the wanted ones are unfolded.
     """
     end = len(data)
     for sep in (b"\n\n", b"\r\n\r\n"):
@@ -212,32 +237,17 @@ def split_header_block(data: bytes, problems: list[str]) -> Fields:
             text = head.decode("latin-1")
             problems.append("header bytes that are neither ASCII nor UTF-8 (read as Latin-1)")
     fields: Fields = {}
-    current: list[str] | None = None
-    bad = 0
-    for line in text.split("\n"):
-        if line.endswith("\r"):
-            line = line[:-1]
-        if not line:
-            continue
-        if line[0] in " \t":
-            if current is not None:
-                current.append(line)
-            continue
-        colon = line.find(":")
-        if colon <= 0 or " " in line[:colon].strip() or "\t" in line[:colon]:
-            current = None
-            if not line.startswith("From "):
-                bad += 1
-            continue
-        name = line[:colon].strip().lower()
+    matched = 0
+    for m in _FIELD.finditer(text):
+        matched += 1
+        name = m.group(1).lower()
         if name in _WANTED:
-            current = [line[colon + 1 :]]
-            fields.setdefault(name, []).append(current)  # type: ignore[arg-type]
-        else:
-            current = None
-    if bad:
+            fields.setdefault(name, []).append(_FOLD.sub("", m.group(2)).strip())
+    starts = 1 + len(_FIELD_START.findall(text)) if text.strip() else 0
+    bad = starts - matched - (1 if text.startswith("From ") else 0)
+    if bad > 0:
         problems.append(f"{bad} line(s) that are not header fields")
-    return {k: ["".join(parts).strip() for parts in v] for k, v in fields.items()}  # type: ignore[misc]
+    return fields
 
 
 def _fields_of(msg: Message | Mapping[str, Any]) -> Fields:

@@ -63,7 +63,7 @@ def maildir_flags(info: str) -> frozenset[str]:
     return frozenset(_FLAG_MAP[c] for c in info if c in _FLAG_MAP)
 
 
-def read_header_block(path: Path) -> tuple[bytes, int]:
+def read_header_block(path: str | Path) -> tuple[bytes, int]:
     """The bytes up to the first blank line (at most ``MAX_HEADER_BYTES``) and the file size."""
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
@@ -180,8 +180,9 @@ PREFETCH = 3
 def parse_files(folder: Path, items: list[tuple[str, str, str]]) -> list[MessageRecord | Problem]:
     """Read and parse the header blocks of Maildir files; a module function so a process can run it."""
     out: list[MessageRecord | Problem] = []
+    base = str(folder)
     for unique, sub, name in items:
-        path = folder / sub / name
+        path = os.path.join(base, sub, name)
         try:
             head, fsize = read_header_block(path)
         except FileNotFoundError:  # renamed or removed while we read: the next pull sees it
@@ -217,20 +218,29 @@ def _parse_parallel(
     import multiprocessing
     from collections import deque
     from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
-    ctx = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-        window: deque[Future[list[MessageRecord | Problem]]] = deque()
-        for chunk in chunks[:PREFETCH]:
-            window.append(pool.submit(parse_files, folder, chunk))
-        next_chunk = PREFETCH
-        while window:
-            result = window.popleft().result()
-            if next_chunk < len(chunks):
-                window.append(pool.submit(parse_files, folder, chunks[next_chunk]))
-                next_chunk += 1
-            yield result
+    done = 0
+    try:
+        ctx = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+            window: deque[Future[list[MessageRecord | Problem]]] = deque()
+            for chunk in chunks[:PREFETCH]:
+                window.append(pool.submit(parse_files, folder, chunk))
+            next_chunk = PREFETCH
+            while window:
+                result = window.popleft().result()
+                if next_chunk < len(chunks):
+                    window.append(pool.submit(parse_files, folder, chunks[next_chunk]))
+                    next_chunk += 1
+                done += 1
+                yield result
+    except (BrokenProcessPool, OSError) as exc:
+        # a helper process cannot start everywhere (e.g. a __main__ read from stdin): parse here
+        log.warning("parallel parsing unavailable (%s); parsing in this process", exc)
+        for chunk in chunks[done:]:
+            yield parse_files(folder, chunk)
 
 
 def _dir_state(folder: Path) -> JSON:

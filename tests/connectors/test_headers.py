@@ -86,3 +86,23 @@ def test_message_id_normalisation() -> None:
     assert normalize_message_id("abc@x") == "<abc@x>"
     assert normalize_message_id("") is None
     assert parse_references("<a@x> junk <b@x>\n <a@x>") == ("<a@x>", "<b@x>")
+
+
+def test_encoded_words_decode_like_the_stdlib() -> None:
+    import email.header
+
+    from kith.connectors.headers import decode_text
+
+    samples = [
+        "=?utf-8?q?Zo=C3=AB_M=C3=BCller?=",
+        "=?ISO-8859-1?B?SGVsbG8gV/ZybGQ=?=",
+        "Re: =?utf-8?b?w5xiZXJibGljaw==?= Q4",
+        "=?utf-8?q?a?= =?utf-8?q?b?=",
+        "=?UTF-8*en?Q?language_tag?=",
+    ]
+    for raw in samples:
+        expected = str(email.header.make_header(email.header.decode_header(raw.replace("*en", ""))))
+        assert decode_text(raw, [], "Subject") == expected, raw
+    problems: list[str] = []
+    assert decode_text("=?utf-8?b?!!!?=", problems, "Subject") == "=?utf-8?b?!!!?="
+    assert problems == ["Subject: undecodable encoded word"]
