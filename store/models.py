@@ -139,7 +139,6 @@ class MessageRow(Base):
         # key first: lookups by key (ANY/IN lists) use the index whatever the planner knows
         UniqueConstraint("message_key", "mailbox_id"),
         Index("ix_messages_date", "date"),
-        Index("ix_messages_from_addr", "from_addr"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

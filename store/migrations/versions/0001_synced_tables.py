@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-24 02:06:53.624990
+Create Date: 2026-11-24 03:16:51.197505
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import kith.store.models
+
 
 revision = "0001"
 down_revision = None
@@ -97,7 +98,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index("ix_messages_date", ["date"], unique=False)
-        batch_op.create_index("ix_messages_from_addr", ["from_addr"], unique=False)
 
     op.create_table(
         "streams",
@@ -267,7 +267,6 @@ def downgrade() -> None:
     op.drop_table("sync_runs")
     op.drop_table("streams")
     with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.drop_index("ix_messages_from_addr")
         batch_op.drop_index("ix_messages_date")
 
     op.drop_table("messages")
