@@ -1,0 +1,13 @@
+"""kith.report: the nightly report — built from the store as data, rendered (Jinja2 text + HTML,
+matplotlib charts), and delivered exactly once per (date, recipient).
+
+Modules: ``sections`` (pure rules: windows, links, cut-offs, stage changes), ``numbers`` (counts
+and reply times from the tables), ``data`` (the report as JSON-able data), ``charts``,
+``formatting`` and ``render`` (+ ``templates/``), ``message`` (the MIME message and its headers),
+``deliver`` (SMTP, IMAP APPEND, provider send), ``ledger`` (the ``reports`` table: claim, mark,
+backoff), ``api`` (what the CLI and the daemon call).
+"""
+
+from __future__ import annotations
+
+__all__ = ["api"]

@@ -161,7 +161,9 @@ def evaluate(w: World) -> dict[str, list[str]]:
         if not any(p.address in me for p in m.to) or m.date > w.now - UNANSWERED_AFTER:
             continue
         later_same = any(t > m.date for t in inbound_by_key[(sender, thread[id(m)])])
-        replied = any(t > m.date for t in out_by_thread[thread[id(m)]]) or any(t > m.date for t in out_by_person[sender])
+        replied = any(t > m.date for t in out_by_thread[thread[id(m)]]) or any(
+            t > m.date for t in out_by_person[sender]
+        )
         meeting_after = any(t > m.date for t in met[sender])
         if not later_same and not replied and not meeting_after:
             unanswered.append(m.message_id)

@@ -140,7 +140,9 @@ class ConnectorContract:
     def test_initial_pull(self, harness: Any) -> None:
         source, _stream, rep, items = self._fresh(harness, 5)
         assert rep.message_ids() == sorted(m.message_id for m in items)
-        rec = next(r for r in rep.items.values() if isinstance(r, MessageRecord) and r.message_id == items[0].message_id)
+        rec = next(
+            r for r in rep.items.values() if isinstance(r, MessageRecord) and r.message_id == items[0].message_id
+        )
         assert rec.subject == "subject 0"
         assert rec.from_ is not None and rec.from_.address == "alice@example.com"
         assert rec.date == items[0].date

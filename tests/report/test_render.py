@@ -1,0 +1,76 @@
+"""Rendering from hand-made data: text and HTML say the same, lists are cut, names are escaped."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+from kith.report.render import CID_REPLY, CID_WEEKLY, render_report
+from tests.report.builders import report_data
+
+TITLES = ("Respond and acknowledge", "Only broadcasting", "Pull back", "Time to reconnect", "Numbers", "Sync health")
+
+
+def test_every_section_in_both_parts_with_charts() -> None:
+    r = render_report(report_data(sync_problem=True), timezone="UTC")
+    for title in TITLES:
+        assert title.upper() in r.text
+        assert title in r.html
+    assert set(r.images) == {CID_WEEKLY, CID_REPLY}
+    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in r.images.values())
+    assert f'src="cid:{CID_WEEKLY}"' in r.html and f'src="cid:{CID_REPLY}"' in r.html
+    assert "run `kith auth work`" in r.text and "kith auth work" in r.html
+    assert "https://mail.google.com/mail/u/0/#all/" in r.html
+    assert "Message-ID: &lt;m1@example.org&gt;" in r.html
+    assert r.subject.startswith("kith Mon 23 Nov: 3 to answer")
+
+
+def test_email_safe_html_no_scripts_no_external_images() -> None:
+    r = render_report(report_data(subjects=("<script>alert(1)</script>",)), timezone="UTC")
+    assert "<script" not in r.html.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.html
+    sources = re.findall(r'src="([^"]+)"', r.html)
+    assert sources and all(s.startswith("cid:") for s in sources)
+    assert 'name="color-scheme" content="light dark"' in r.html
+
+
+def test_empty_day_is_one_line() -> None:
+    r = render_report(report_data(empty=True), timezone="UTC")
+    body = r.text.split("\n--\n")[0].strip().splitlines()
+    assert body[-1] == "Nothing needs your attention today."
+    assert [line for line in body if line.strip()] == [body[0], "Nothing needs your attention today."]
+    assert r.images == {}
+    assert "Respond and acknowledge" not in r.html
+    assert "nothing needs your attention" in r.subject
+
+
+def test_five_hundred_open_flags_are_cut_with_and_n_more() -> None:
+    r = render_report(report_data(respond=500, max_items=10), timezone="UTC")
+    assert "RESPOND AND ACKNOWLEDGE (500)" in r.text
+    assert "... and 490 more — run `kith flags --kind unanswered`" in r.text
+    assert "… and 490 more — run" in r.html
+    assert r.text.count(", waiting ") == 10
+    assert r.subject.startswith("kith Mon 23 Nov: 500 to answer")
+
+
+def test_non_ascii_names_and_subjects() -> None:
+    r = render_report(
+        report_data(names=("Zoë Šimek-Ørsted", "李小龍"), subjects=("Grüße aus Köln — ½ Angebot", "会议纪要")),
+        timezone="UTC",
+    )
+    for s in ("Zoë Šimek-Ørsted", "李小龍", "Grüße aus Köln — ½ Angebot", "会议纪要"):
+        assert s in r.text and s in r.html
+
+
+def test_times_in_the_configured_zone_across_the_dst_change() -> None:
+    now = datetime(2026, 10, 26, 6, 0, tzinfo=UTC)
+    data = report_data(day=date(2026, 10, 26), now=now)
+    item = data["sections"][0]["items"][-1]
+    item["since"] = datetime(2026, 10, 25, 0, 30, tzinfo=UTC).isoformat()  # 02:30 CEST, before the change
+    r = render_report(data, timezone="Europe/Berlin")
+    assert "since Sun 25 Oct 02:30" in r.text
+    assert "Sent by kith at 07:00 CET (Europe/Berlin)" in r.text  # 06:00 UTC is 07:00 in winter time
+    summer = render_report(
+        report_data(day=date(2026, 10, 20), now=datetime(2026, 10, 20, 5, 0, tzinfo=UTC)), timezone="Europe/Berlin"
+    )
+    assert "Sent by kith at 07:00 CEST" in summer.text
