@@ -1,0 +1,135 @@
+"""``ImapSource``: one IMAP mailbox as kith streams, over one reused connection.
+
+The connection opens on first use and is reused for every folder of a sync run; any error drops
+it (its state is unknown after a failure), and the next call — the engine's retry — opens a
+fresh one and resumes from the stored cursor. Extensions are switched on right after login
+(``ENABLE QRESYNC`` is refused once a folder is selected): QRESYNC, else CONDSTORE, unless the
+mailbox says ``use_condstore = false``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from imapclient import IMAPClient
+
+from kith.config.mailboxes import ImapMailbox
+from kith.connectors.base import JSON, BaseSource, Batch, Known, Stream, no_known
+from kith.connectors.imap.connect import Alerts, TokenProvider, connect, logout, map_errors
+from kith.connectors.imap.folders import Folder, parse_list, select_streams
+from kith.connectors.imap.sync import Session, pull_folder
+from kith.errors import KithError
+
+log = logging.getLogger(__name__)
+
+
+class ImapSource(BaseSource):
+    def __init__(
+        self,
+        mailbox: ImapMailbox,
+        *,
+        state_dir: Path | None = None,
+        token_provider: TokenProvider | None = None,
+    ) -> None:
+        self.mailbox = mailbox
+        self.state_dir = state_dir
+        self.token_provider = token_provider
+        self._alerts = Alerts()
+        #: Commands issued, by kind (``fetch_headers``, ``fetch_flags``, ``status``…): for tests and benches.
+        self.stats: Counter[str] = Counter()
+        self._session: Session | None = None
+        self._idle: IMAPClient | None = None
+        self.folders: list[Folder] = []
+
+    @property
+    def alerts(self) -> list[str]:
+        """``[ALERT]``/``[THROTTLED]``/``[OVERQUOTA]`` texts the server sent (shown by ``kith status``)."""
+        return self._alerts.items
+
+    # -- connection -----------------------------------------------------------------------------
+
+    def session(self) -> Session:
+        if self._session is None:
+            client = connect(self.mailbox, self._alerts, self.token_provider)
+            self.stats["connect"] += 1
+            with self._op("enabling extensions"):
+                caps = {c.upper() for c in client.capabilities()}
+                use = self.mailbox.use_condstore
+                qresync = use and b"QRESYNC" in caps
+                condstore = use and (qresync or b"CONDSTORE" in caps)
+                if qresync:
+                    qresync = b"QRESYNC" in {e.upper() for e in client.enable("QRESYNC")}
+                    condstore = condstore or qresync
+                self._session = Session(
+                    client, condstore=condstore, qresync=qresync, gmail=b"X-GM-EXT-1" in caps, stats=self.stats
+                )
+        return self._session
+
+    def _drop(self) -> None:
+        if self._session is not None:
+            try:
+                self._session.client.shutdown()
+            except Exception:
+                pass
+            self._session = None
+
+    @contextmanager
+    def _op(self, doing: str) -> Iterator[None]:
+        try:
+            with map_errors(self.mailbox, self._alerts, doing):
+                yield
+        except KithError:
+            self._drop()
+            raise
+        finally:
+            if self._session is not None:
+                self._alerts.collect(self._session.client)
+
+    # -- Source protocol ------------------------------------------------------------------------
+
+    def streams(self) -> list[Stream]:
+        session = self.session()
+        with self._op("listing folders"):
+            self.folders = parse_list(session.client.list_folders())
+            if not any(f.attrs - {b"\\haschildren", b"\\hasnochildren", b"\\noinferiors"} for f in self.folders):
+                self.folders = self._special_use_list(session) or self.folders
+        return select_streams(self.folders, self.mailbox, gmail=session.gmail)
+
+    def _special_use_list(self, session: Session) -> list[Folder]:
+        """``LIST "" "*" RETURN (SPECIAL-USE)`` for servers that only announce roles when asked."""
+        client = session.client
+        if not client.has_capability("SPECIAL-USE"):
+            return []
+        typ, data = client._imap._simple_command("LIST", '""', '"*"', "RETURN", "(SPECIAL-USE)")
+        if typ != "OK":
+            return []
+        typ, data = client._imap._untagged_response(typ, data, "LIST")
+        return parse_list(client._proc_folder_list(data))
+
+    def pull(self, stream: Stream, cursor: JSON | None, known: Known = no_known) -> Iterator[Batch]:
+        session = self.session()
+        with self._op(f"syncing {stream.name}"):
+            yield from pull_folder(session, stream, cursor, known, self.mailbox.batch_size)
+            session.release()
+
+    def wait_for_changes(self, timeout: float, stop: threading.Event | None = None) -> bool:
+        """IDLE on INBOX until something changes (True) or ``timeout`` passes (False); see ``idle``."""
+        from kith.connectors.imap.idle import wait_for_changes
+
+        return wait_for_changes(self, timeout, stop)
+
+    def close(self) -> None:
+        if self._session is not None:
+            logout(self._session.client)
+            self._session = None
+        if self._idle is not None:
+            logout(self._idle)
+            self._idle = None
+
+
+__all__ = ["ImapSource"]

@@ -1,0 +1,195 @@
+"""What is special to IMAP: TLS, login errors, folder roles, cheap no-change passes, faults, IDLE."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from kith.connectors.base import Role
+from kith.connectors.imap import make_source
+from kith.connectors.imap.source import ImapSource
+from kith.daemon.sync import SyncEngine
+from kith.errors import AuthError, ConfigError, TransientError
+from kith.store.engine import Store
+from kith.store.models import MessageLocation, MessageRow
+from tests.connectors.contract import Replica, messages
+from tests.connectors.imap.harness import ImapHarness
+from tests.connectors.imap.proxy import CuttingProxy
+from tests.fixtures.dovecot import Dovecot, free_port
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def harness(dovecot: Dovecot, tmp_path: Path) -> ImapHarness:
+    return ImapHarness(dovecot, tmp_path)
+
+
+def counts(store: Store) -> tuple[int, int]:
+    with store.engine.connect() as conn:
+        msgs = conn.execute(
+            select(func.count()).select_from(MessageRow).where(MessageRow.deleted_at.is_(None))
+        ).scalar_one()
+        locs = conn.execute(select(func.count()).select_from(MessageLocation)).scalar_one()
+    return int(msgs), int(locs)
+
+
+# -- TLS and login ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tls", ["starttls", "implicit"])
+def test_tls_with_certificate_check(harness: ImapHarness, dovecot: Dovecot, tls: str) -> None:
+    port = dovecot.port if tls == "starttls" else dovecot.tls_port
+    with ImapSource(harness.config(tls=tls, port=port, host="localhost", ca_file=dovecot.cafile)) as source:
+        assert "Work" in [s.name for s in source.streams()]
+
+
+def test_wrong_ca_fails_naming_the_certificate(harness: ImapHarness, dovecot: Dovecot, tmp_path: Path) -> None:
+    other = tmp_path / "other.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other"),
+            *("-keyout", str(tmp_path / "other.key"), "-out", str(other)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    source = ImapSource(harness.config(tls="implicit", port=dovecot.tls_port, ca_file=other))
+    with pytest.raises(ConfigError, match="certificate") as info:
+        source.streams()
+    assert "ca_file" in (info.value.hint or "")
+
+
+def test_wrong_password_is_an_auth_error_with_the_fix(harness: ImapHarness, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pw"
+    bad.write_text("wrong")
+    bad.chmod(0o600)
+    source = ImapSource(harness.config(password_file=bad))  # Dovecot delays the next login ~4 s
+    with pytest.raises(AuthError, match="refused the login") as info:
+        source.streams()
+    assert "bad.pw" in (info.value.hint or "")
+
+
+def test_unreachable_server_is_transient(harness: ImapHarness) -> None:
+    source = ImapSource(harness.config(port=free_port(), timeout="5s"))
+    with pytest.raises(TransientError):
+        source.streams()
+
+
+# -- folders -------------------------------------------------------------------------------------
+
+
+def test_roles_from_special_use_and_names(harness: ImapHarness, dovecot: Dovecot, tmp_path: Path) -> None:
+    with harness.client() as c:
+        c.create_folder("Sent Items")  # no SPECIAL-USE: the name says it
+        c.create_folder("Projects/Alpha")
+    source = make_source(harness.config(), state_dir=tmp_path)
+    roles = {s.name: s.role for s in source.streams()}
+    assert roles == {
+        "INBOX": Role.INBOX,
+        "Sent": Role.SENT,
+        "Sent Items": Role.SENT,
+        "Archive": Role.ARCHIVE,
+        "Work": Role.OTHER,
+        "Projects/Alpha": Role.OTHER,
+    }  # Junk, Trash and Drafts (SPECIAL-USE) are skipped by default; "Projects" has no mail
+    source.close()
+    source = ImapSource(harness.config(include_roles=("junk",), roles={"Work": "archive"}, exclude=("Sent Items",)))
+    roles = {s.name: s.role for s in source.streams()}
+    assert roles["Junk"] is Role.JUNK and roles["Work"] is Role.ARCHIVE and "Sent Items" not in roles
+    source.close()
+
+
+# -- cost of passes ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("condstore", [True, False], ids=["condstore", "fallback"])
+def test_no_change_pass_fetches_no_headers(harness: ImapHarness, condstore: bool) -> None:
+    harness.deliver(messages(5, "nc"))
+    source = harness.source(use_condstore=condstore)
+    stream = harness.stream(source)
+    rep = Replica().sync(source, stream)
+    before = dict(source.stats)
+    rep.sync(source, stream)
+    after = source.stats
+    assert after["fetch_headers"] == before["fetch_headers"], "a no-change pass fetched headers"
+    if condstore:  # one STATUS and nothing else
+        assert after["fetch_flags"] == before.get("fetch_flags", 0)
+        assert after["select"] == before["select"]
+        assert after["status"] == before.get("status", 0) + 1
+    # a flag change is a FlagUpdate, not a re-fetch
+    harness.flag("<nc2@contract.test>")
+    rep.sync(source, stream)
+    assert rep.upserted == 0
+    assert any("\\Answered" in f for f in rep.flags.values())
+    assert source.stats["fetch_headers"] == before["fetch_headers"]
+    source.close()
+
+
+# -- resync and faults through the real engine and store -----------------------------------------
+
+
+def test_uidvalidity_change_resyncs_without_duplicates(harness: ImapHarness, sqlite_store: Store) -> None:
+    harness.deliver(messages(6, "uv"))
+    engine = SyncEngine(sqlite_store, state_dir=harness.tmp_path, attempts=1)
+    cfg = harness.config(folders=("Work",))
+    assert engine.sync_mailbox(cfg).status == "ok"
+    assert counts(sqlite_store) == (6, 6)
+    harness.expire({})
+    result = engine.sync_mailbox(cfg)
+    assert result.status == "ok", result.error
+    assert result.streams[0].resynced
+    assert counts(sqlite_store) == (6, 6)
+    harness.deliver(messages(1, "uv", start=6))
+    assert engine.sync_mailbox(cfg).upserts == 1
+    assert counts(sqlite_store) == (7, 7)
+
+
+def test_connection_dropped_mid_fetch_resumes_without_loss(
+    harness: ImapHarness, dovecot: Dovecot, sqlite_store: Store
+) -> None:
+    n = 400
+    dovecot.seed(harness.user, (m.as_bytes() for m in messages(n, "drop")), folder="Work")
+    with CuttingProxy((dovecot.host, dovecot.port), after=60_000) as proxy:
+        cfg = harness.config(port=proxy.port, folders=("Work",), batch_size=50)
+        engine = SyncEngine(sqlite_store, state_dir=harness.tmp_path, attempts=1)
+        first = engine.sync_mailbox(cfg)
+        assert proxy.cut == 1
+        assert first.status == "partial" and "connection lost" in (first.error or "")
+        got = counts(sqlite_store)
+        assert 0 < got[0] < n, "expected the cut to land mid-sync"
+        second = engine.sync_mailbox(cfg)
+    assert second.status == "ok", second.error
+    assert second.upserts == n - got[0], "the resumed pull re-fetched or skipped messages"
+    assert counts(sqlite_store) == (n, n)
+
+
+def test_retry_inside_one_run_reconnects(harness: ImapHarness, dovecot: Dovecot, sqlite_store: Store) -> None:
+    dovecot.seed(harness.user, (m.as_bytes() for m in messages(200, "retry")), folder="Work")
+    with CuttingProxy((dovecot.host, dovecot.port), after=30_000) as proxy:
+        cfg = harness.config(port=proxy.port, folders=("Work",), batch_size=40)
+        result = SyncEngine(sqlite_store, state_dir=harness.tmp_path, attempts=3, wait=lambda rs: 0).sync_mailbox(cfg)
+        assert proxy.cut == 1
+    assert result.status == "ok", result.error
+    assert result.upserts == 200 and counts(sqlite_store) == (200, 200)
+
+
+# -- push ----------------------------------------------------------------------------------------
+
+
+def test_idle_wakes_on_new_mail_and_times_out(harness: ImapHarness) -> None:
+    with harness.source() as source:
+        start = time.monotonic()
+        assert source.wait_for_changes(0.4) is False
+        assert time.monotonic() - start < 3
+        timer = threading.Timer(0.3, harness.deliver, args=(messages(1, "idle"), "INBOX"))
+        timer.start()
+        try:
+            assert source.wait_for_changes(10) is True
+        finally:
+            timer.join()
