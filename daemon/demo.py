@@ -46,6 +46,7 @@ addresses = [{me}]
 [database]
 path = "{directory / "kith.db"}"
 
+{_aliases_toml(info)}
 [report]
 to = {json.dumps(info.me[0])}
 from = "kith@localhost"
@@ -60,6 +61,16 @@ output_dir = "{directory / "report"}"
             text += f'\n[calendar]\nkind = "ics"\npath = "{mb.calendar}"\n'
         write_private(directory / "mailboxes.d" / f"{mb.name}.toml", text)
     return directory / "kith.toml"
+
+
+def _aliases_toml(info: Any) -> str:
+    """The sample's "one person, two addresses" cases as ``[analysis.aliases]``."""
+    truth = json.loads(Path(info.truth_path).read_text()) if getattr(info, "truth_path", None) else {}
+    aliases = truth.get("aliases") or {}
+    if not aliases:
+        return ""
+    lines = [f"{json.dumps(k)} = [{', '.join(json.dumps(a) for a in v)}]" for k, v in sorted(aliases.items())]
+    return "[analysis.aliases]\n" + "\n".join(lines) + "\n"
 
 
 def run_demo(directory: Path, *, messages: int = 3000, seed: int = 1, progress: Progress | None = None) -> DemoResult:

@@ -82,7 +82,7 @@ def evaluate(w: World) -> dict[str, list[str]]:
         for _i, m in enumerate(group):
             window = [x for x in group if m.date <= x.date < m.date + MERGE_WINDOW]
             people = {p.address for x in window for p in (*x.to, *x.cc, *x.bcc)} - me
-            if len(people) >= MERGE_MIN:
+            if len(window) >= MERGE_MIN and len(people) >= MERGE_MIN:
                 broadcast.update(id(x) for x in window)
 
     def personal(m: Msg) -> bool:

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, and_, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from kith.connectors.base import Batch, EventRecord, MessageRecord
+from kith.store.derived import AnalysisQueue
 from kith.store.models import (
     EventAttendee,
     EventRow,
@@ -39,6 +40,7 @@ EVT = EventRow.__table__
 ATT = EventAttendee.__table__
 PROB = SyncProblem.__table__
 STREAM = StreamRow.__table__
+QUEUE = AnalysisQueue.__table__
 
 _MESSAGE_UPDATE = (
     "message_id",
@@ -83,6 +85,8 @@ class Applied:
     problems: int = 0
     touched: set[str] = field(default_factory=set)
     touched_events: bool = False
+    #: message rows whose headers, flags or locations changed (queued for the analysis)
+    touched_messages: set[int] = field(default_factory=set)
 
 
 def message_key(rec: MessageRecord) -> str:
@@ -224,6 +228,8 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
             conn, LOC, chunk, keys=["provider_key", "stream_id"], update=["message_id", "flags", "labels", "version"]
         )
     moved_from = [old for key, old in previous.items() if old != ids[keys_of[key]]]
+    out.touched_messages.update(ids.values())
+    out.touched_messages.update(moved_from)
     if moved_from:
         out.touched |= _addresses_of(conn, moved_from)
         sweep_orphans(conn, moved_from, now)
@@ -308,6 +314,7 @@ def _apply_flag_updates(conn: Connection, stream: StreamRef, batch: Batch, out: 
             .values(**values)
         )
     out.touched |= _addresses_of(conn, targets.values())
+    out.touched_messages.update(targets.values())
     out.flag_updates += len(batch.flag_updates)
 
 
@@ -320,6 +327,7 @@ def _apply_deletions(conn: Connection, stream: StreamRef, batch: Batch, out: App
         conn.execute(delete(LOC).where(LOC.c.stream_id == stream.id, LOC.c.provider_key.in_(chunk)))
     if targets:
         out.touched |= _addresses_of(conn, targets.values())
+        out.touched_messages.update(targets.values())
         sweep_orphans(conn, targets.values(), utcnow())
     # calendar streams: provider keys name events
     ev_ids: list[int] = []
@@ -363,9 +371,24 @@ def apply_batch(conn: Connection | Session, stream: StreamRef, batch: Batch) -> 
     _apply_deletions(conn, stream, batch, out)
     if batch.problems:
         _apply_problems(conn, stream, batch, out)
+    if out.touched_events:
+        enqueue(conn, (), out.touched)
+    enqueue(conn, out.touched_messages, ())
     if batch.cursor is not None:
         conn.execute(update(STREAM).where(STREAM.c.id == stream.id).values(cursor=batch.cursor))
     return out
 
 
-__all__ = ["Applied", "StreamRef", "apply_batch", "message_key", "sweep_orphans"]
+def enqueue(conn: Connection, message_ids: Iterable[int], addresses: Iterable[str]) -> None:
+    """Hand changed messages and addresses to the analysis, in the caller's transaction.
+
+    Only event changes queue addresses: a message's participants are found from its row, and an
+    event's old attendees would otherwise be lost once the event is rewritten or deleted.
+    """
+    rows: list[dict[str, Any]] = [{"message_id": m, "address": None} for m in sorted(set(message_ids))]
+    rows += [{"message_id": None, "address": a} for a in sorted(set(addresses))]
+    for chunk in chunks(rows, 5000):
+        conn.execute(QUEUE.insert(), list(chunk))
+
+
+__all__ = ["Applied", "StreamRef", "apply_batch", "enqueue", "message_key", "sweep_orphans"]

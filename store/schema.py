@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
+from kith.store import derived, models
 
-from kith.store import models  # noqa: F401
-
-with contextlib.suppress(ImportError):  # derived tables arrive with kith.analysis
-    from kith.store import derived  # noqa: F401
+__all__ = ["derived", "models"]

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from kith.connectors.base import Stream
-from kith.store.ingest import StreamRef, sweep_orphans
+from kith.store.ingest import StreamRef, enqueue, sweep_orphans
 from kith.store.models import (
     EventRow,
     MailboxRow,
@@ -101,6 +101,7 @@ def retire_stream(conn: Connection, stream_id: int) -> set[int]:
     conn.execute(delete(EVT).where(EVT.c.stream_id == stream_id))
     conn.execute(update(ST).where(ST.c.id == stream_id).values(present=False, cursor=None, item_count=0))
     sweep_orphans(conn, msg_ids, utcnow())
+    enqueue(conn, msg_ids, ())
     return msg_ids
 
 

@@ -1,0 +1,241 @@
+"""What the CLI, the report and the daemon call: analyse, and read flags, contacts and timelines.
+
+Listings return plain dicts in the JSON shapes DESIGN.md fixes (``kith flags --json``,
+``kith contacts --json``), sorted by what needs attention first.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.orm import Session
+
+from kith.analysis.engine import run
+from kith.analysis.identity import normalise
+from kith.errors import KithError
+from kith.store.derived import Contact, ContactAddress, ContactStat, FlagEvent, FlagRow, Interaction
+
+FLAG = FlagRow.__table__
+FEVENT = FlagEvent.__table__
+CONTACT = Contact.__table__
+CADDR = ContactAddress.__table__
+STAT = ContactStat.__table__
+INTER = Interaction.__table__
+KINDS = ("unanswered", "one_sided", "reconnect", "broadcast_only")
+STATES = ("open", "snoozed", "dismissed", "resolved")
+
+
+class UnknownFlag(KithError):
+    """No flag with that id."""
+
+
+def _conn(target: Session | Connection) -> Connection:
+    return target.connection() if isinstance(target, Session) else target
+
+
+def analyze(
+    target: Session | Connection,
+    config: Any,
+    *,
+    now: datetime | None = None,
+    touched: set[str] | None = None,
+    rebuild: bool = False,
+) -> dict[str, Any]:
+    """Bring the derived tables up to date. ``touched`` is accepted for callers that know it; the
+    queue the sync writes in the same transaction as each batch is what decides the work."""
+    return run(_conn(target), config, now=now, rebuild=rebuild)
+
+
+def analyze_touched(store: Any, config: Any, touched: set[str], *, now: datetime | None = None) -> dict[str, Any]:
+    """The daemon's hook after a sync: one transaction of incremental analysis."""
+    with store.engine.begin() as conn:
+        return run(conn, config, now=now)
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t else None
+
+
+def flags(
+    target: Session | Connection,
+    *,
+    kind: str | None = None,
+    state: str | None = "open",
+    now: datetime | None = None,
+    contact: str | None = None,
+) -> list[dict[str, Any]]:
+    """Flags, most urgent first. A snooze whose date has come counts as open."""
+    now = now or datetime.now(UTC)
+    conn = _conn(target)
+    q = select(FLAG, CONTACT.c.name).join(CONTACT, CONTACT.c.address == FLAG.c.contact_address, isouter=True)
+    if kind:
+        q = q.where(FLAG.c.kind == kind)
+    if contact:
+        q = q.where(FLAG.c.contact_address == contact)
+    out = []
+    for r in conn.execute(q).mappings():
+        st = r["state"]
+        if st == "snoozed" and r["snoozed_until"] is not None and r["snoozed_until"] <= now:
+            st = "open"
+        if state and st != state:
+            continue
+        since = r["since"]
+        out.append(
+            {
+                "id": r["id"],
+                "kind": r["kind"],
+                "state": st,
+                "contact": {"address": r["contact_address"], "name": r["name"] or ""},
+                "message_id": r["message_id"],
+                "since": _iso(since),
+                "age_days": round((now - since).total_seconds() / 86400, 1) if since else None,
+                "evidence": r["evidence"] or {},
+                "reason": r["reason"],
+                "snoozed_until": _iso(r["snoozed_until"]),
+            }
+        )
+    out.sort(
+        key=lambda f: (
+            STATES.index(f["state"]) if f["state"] in STATES else 9,
+            KINDS.index(f["kind"]) if f["kind"] in KINDS else 9,
+            f["since"] or "",
+            f["id"],
+        )
+    )
+    return out
+
+
+def _set_state(
+    target: Session | Connection, flag_id: int, values: dict[str, Any], reason: str, now: datetime
+) -> dict[str, Any]:
+    conn = _conn(target)
+    found = conn.execute(select(FLAG.c.id).where(FLAG.c.id == flag_id)).scalar()
+    if found is None:
+        raise UnknownFlag(f"no flag with id {flag_id}; `kith flags --state all` lists them")
+    conn.execute(update(FLAG).where(FLAG.c.id == flag_id).values(**values))
+    conn.execute(insert(FEVENT).values(flag_id=flag_id, at=now, state=values["state"], reason=reason))
+    return history(conn, flag_id)
+
+
+def dismiss(target: Session | Connection, flag_id: int, *, now: datetime | None = None) -> dict[str, Any]:
+    """Dismissed flags stay dismissed until new evidence arrives."""
+    now = now or datetime.now(UTC)
+    return _set_state(target, flag_id, {"state": "dismissed", "snoozed_until": None}, "dismissed by the user", now)
+
+
+def snooze(
+    target: Session | Connection, flag_id: int, until: datetime, *, now: datetime | None = None
+) -> dict[str, Any]:
+    now = now or datetime.now(UTC)
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=UTC)
+    return _set_state(
+        target, flag_id, {"state": "snoozed", "snoozed_until": until}, f"snoozed until {until:%Y-%m-%d}", now
+    )
+
+
+def history(target: Session | Connection, flag_id: int) -> dict[str, Any]:
+    conn = _conn(target)
+    row = conn.execute(select(FLAG).where(FLAG.c.id == flag_id)).mappings().first()
+    if row is None:
+        raise UnknownFlag(f"no flag with id {flag_id}")
+    events = conn.execute(
+        select(FEVENT.c.at, FEVENT.c.state, FEVENT.c.reason).where(FEVENT.c.flag_id == flag_id).order_by(FEVENT.c.id)
+    )
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "state": row["state"],
+        "contact": row["contact_address"],
+        "history": [{"at": _iso(at), "state": st, "reason": reason} for at, st, reason in events],
+    }
+
+
+def contacts(
+    target: Session | Connection, *, automated: bool | None = False, address: str | None = None
+) -> list[dict[str, Any]]:
+    """Contacts with their stats, those with open flags first, then the weakest-but-real ties."""
+    conn = _conn(target)
+    q = select(CONTACT, STAT).join(STAT, STAT.c.contact_id == CONTACT.c.id, isouter=True)
+    if automated is not None:
+        q = q.where(CONTACT.c.automated == automated)
+    if address:
+        q = q.where(CONTACT.c.address == address)
+    open_flags: dict[str, int] = {}
+    for (a,) in conn.execute(select(FLAG.c.contact_address).where(FLAG.c.state == "open")):
+        open_flags[a] = open_flags.get(a, 0) + 1
+    out = []
+    for r in conn.execute(q).mappings():
+        out.append(
+            {
+                "address": r["address"],
+                "name": r["name"] or "",
+                "automated": bool(r["automated"]),
+                "automated_why": r["automated_why"],
+                "stage": r["stage"],
+                "stage_evidence": r["stage_evidence"],
+                "strength": r["strength"] or 0,
+                "last_interaction": _iso(r["last_interaction"]),
+                "first_seen": _iso(r["first_seen"]),
+                "personal_in": r["personal_in"] or 0,
+                "personal_out": r["personal_out"] or 0,
+                "broadcast_out": r["broadcast_out"] or 0,
+                "meetings": r["meetings"] or 0,
+                "cadence_days": r["cadence_days"],
+                "reply_latency_hours": {
+                    "mine": {"median": r["my_reply_median_h"], "p90": r["my_reply_p90_h"]},
+                    "theirs": {"median": r["their_reply_median_h"], "p90": r["their_reply_p90_h"]},
+                },
+                "reciprocity": r["reciprocity"],
+                "open_flags": open_flags.get(r["address"], 0),
+            }
+        )
+    out.sort(key=lambda c: (-c["open_flags"], c["automated"], -(c["strength"] or 0), c["address"]))
+    return out
+
+
+def resolve_contact(target: Session | Connection, address: str) -> str | None:
+    """The canonical contact for any of its addresses (an alias, another case)."""
+    conn = _conn(target)
+    a = normalise(address)
+    q = select(CONTACT.c.address).join(CADDR, CADDR.c.contact_id == CONTACT.c.id).where(CADDR.c.address == a)
+    return conn.execute(q).scalar() or conn.execute(select(CONTACT.c.address).where(CONTACT.c.address == a)).scalar()
+
+
+def timeline(target: Session | Connection, address: str, *, now: datetime | None = None) -> dict[str, Any]:
+    """One contact: stats, flags and every interaction, newest first."""
+    conn = _conn(target)
+    canonical = resolve_contact(conn, address)
+    if canonical is None:
+        raise KithError(f"no contact {address!r}; `kith contacts` lists them")
+    contact = contacts(conn, automated=None, address=canonical)[0]
+    cid = conn.execute(select(CONTACT.c.id).where(CONTACT.c.address == canonical)).scalar()
+    rows = conn.execute(
+        select(INTER.c.at, INTER.c.kind, INTER.c.personal, INTER.c.broadcast, INTER.c.subject, INTER.c.message_key)
+        .where(INTER.c.contact_id == cid)
+        .order_by(INTER.c.at.desc())
+    )
+    return {
+        "contact": contact,
+        "flags": flags(conn, state=None, now=now, contact=canonical),
+        "interactions": [
+            {"at": _iso(at), "kind": k, "personal": bool(p), "broadcast": bool(b), "subject": s, "message_key": mk}
+            for at, k, p, b, s, mk in rows
+        ],
+    }
+
+
+__all__ = [
+    "UnknownFlag",
+    "analyze",
+    "analyze_touched",
+    "contacts",
+    "dismiss",
+    "flags",
+    "history",
+    "resolve_contact",
+    "snooze",
+    "timeline",
+]

@@ -1,0 +1,272 @@
+"""Run the analysis: everything (rebuild), or only what the sync queued and the clock moved.
+
+Both paths share the loaders, the rules and the writers; they differ only in which messages get
+new facts and which contacts get re-evaluated. The incremental path:
+
+1. takes the queue (message rows and event addresses the sync touched) up to its current end;
+2. recomputes those messages' facts, merging thread components and re-deciding mail merges
+   around them (which can touch contacts on *other* messages: the touched set grows with them);
+3. re-evaluates the touched contacts, plus those whose stored ``next_check`` has come;
+4. deletes the queue entries it consumed, all in the caller's transaction.
+
+A queue that holds a large share of the store (the first sync) is cheaper to rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, select, text, update
+
+from kith.analysis.broadcasts import Outbound, mail_merges
+from kith.analysis.contacts import group_contacts
+from kith.analysis.evaluate import evaluate
+from kith.analysis.facts import Fact, mark_broadcasts, merge_copies
+from kith.analysis.identity import Identities, identities_from
+from kith.analysis.load import (
+    facts_by_thread,
+    facts_with_subjects,
+    load_copies,
+    load_meetings,
+    outbound_recipients,
+    participant_rows,
+    participants_of,
+    raw_forms,
+    stored_facts,
+)
+from kith.analysis.persist import write_facts, write_results
+from kith.analysis.threads import UnionFind
+from kith.config.models import AnalysisConfig
+from kith.store.derived import (
+    AnalysisQueue,
+    Contact,
+    ContactAddress,
+    ContactStat,
+    FlagRow,
+    Interaction,
+    MailFact,
+    ThreadNode,
+)
+from kith.store.models import MessageRow, MetaRow
+from kith.store.upsert import chunks, upsert
+
+log = logging.getLogger(__name__)
+
+QUEUE = AnalysisQueue.__table__
+FACT = MailFact.__table__
+NODE = ThreadNode.__table__
+META = MetaRow.__table__
+MSG = MessageRow.__table__
+#: Rebuild instead of the incremental path when the queue holds more than this share of messages.
+REBUILD_SHARE = 0.25
+REBUILD_MIN = 2000
+ADVISORY_LOCK = 0x6B697468  # "kith": one analysis at a time per PostgreSQL database
+
+
+def _fingerprint(ident: Identities, cfg: AnalysisConfig) -> str:
+    digest = hashlib.sha1(cfg.model_dump_json().encode()).hexdigest()[:12]
+    return f"{ident.fingerprint()}:{digest}"
+
+
+def run(conn: Connection, config: Any, *, now: datetime | None = None, rebuild: bool = False) -> dict[str, Any]:
+    """Analyse inside the caller's transaction; returns a summary for logs and the CLI."""
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK})
+    ident = identities_from(config)
+    cfg = config.settings.analysis
+    fp = _fingerprint(ident, cfg)
+    stored_fp = conn.execute(select(META.c.value).where(META.c.key == "analysis_fingerprint")).scalar()
+    max_q = conn.execute(select(func.max(QUEUE.c.id))).scalar() or 0
+    queued = conn.execute(select(func.count()).select_from(QUEUE).where(QUEUE.c.message_id.is_not(None))).scalar() or 0
+    facts = conn.execute(select(func.count()).select_from(FACT)).scalar() or 0
+    if rebuild or stored_fp != fp or (queued > REBUILD_MIN and queued > REBUILD_SHARE * facts):
+        mode, counts = "rebuild", _rebuild(conn, ident, cfg, now)
+    else:
+        mode, counts = "incremental", _incremental(conn, ident, cfg, now, max_q)
+    conn.execute(delete(QUEUE).where(QUEUE.c.id <= max_q))
+    upsert(conn, META, [{"key": "analysis_fingerprint", "value": fp}], keys=["key"], update=["value"])
+    upsert(conn, META, [{"key": "analysis_at", "value": now.isoformat()}], keys=["key"], update=["value"])
+    flags = Counter(
+        k for (k,) in conn.execute(select(FlagRow.__table__.c.kind).where(FlagRow.__table__.c.state == "open"))
+    )
+    summary = {
+        "mode": mode,
+        **counts,
+        "open_flags": dict(sorted(flags.items())),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    log.info("analysis (%s): %s", mode, summary)
+    return summary
+
+
+# -- rebuild ----------------------------------------------------------------------------------
+
+
+def _rebuild(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: datetime) -> dict[str, int]:
+    for model in (Interaction, ContactStat, ContactAddress, Contact, MailFact, ThreadNode):
+        conn.execute(delete(model.__table__))
+    facts = merge_copies(load_copies(conn, ident), ident, now)
+    uf = UnionFind()
+    for f in facts.values():
+        first = f.nodes[0]
+        uf.find(first)
+        for n in f.nodes[1:]:
+            uf.union(first, n)
+    for f in facts.values():
+        f.thread_key = uf.find(f.key)
+    recips = outbound_recipients(conn, ident, None)
+    merged = mail_merges(
+        (
+            Outbound(k, f.time, f.subject_norm, recips.get(k, frozenset()), f.automated)
+            for k, f in facts.items()
+            if f.outbound and f.counted
+        ),
+        cfg,
+    )
+    mark_broadcasts(facts, merged, cfg)
+    write_facts(conn, list(facts.values()))
+    node_rows = [{"node": n, "thread_key": root} for n, root in uf.groups()]
+    for chunk in chunks(node_rows, 10000):
+        upsert(conn, NODE, list(chunk), keys=["node"], update=["thread_key"])
+    mine: dict[str, list[datetime]] = defaultdict(list)
+    for f in facts.values():
+        if f.outbound and not f.automated and f.counted:
+            mine[f.thread_key].append(f.time)
+    datas = group_contacts(
+        participant_rows(conn, None), facts, load_meetings(conn, ident, cfg), lambda _t: mine, ident, cfg
+    )
+    results = [evaluate(d, cfg, now) for d in datas]
+    write_results(conn, results, now, scope=None)
+    return {"messages": len(facts), "contacts": len(results)}
+
+
+# -- incremental ------------------------------------------------------------------------------
+
+
+def _incremental(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: datetime, max_q: int) -> dict[str, int]:
+    ids: set[int] = set()
+    touched: set[str] = set()
+    for mid, addr in conn.execute(select(QUEUE.c.message_id, QUEUE.c.address).where(QUEUE.c.id <= max_q)):
+        if mid is not None:
+            ids.add(mid)
+        elif addr:
+            touched.add(ident.canon(addr))
+    keys: list[str] = []
+    for chunk in chunks(sorted(ids)):
+        keys += [k for (k,) in conn.execute(select(MSG.c.message_key).where(MSG.c.id.in_(chunk)))]
+    keys = sorted(set(keys))
+    new: dict[str, Fact] = {}
+    if keys:
+        old = stored_facts(conn, keys)
+        new = merge_copies(load_copies(conn, ident, keys), ident, now)
+        touched |= {ident.canon(a) for a in participants_of(conn, keys)}
+        touched |= {f.sender for f in old.values()}
+        touched |= _thread(conn, new)
+        touched |= _broadcasts(conn, ident, cfg, new, old)
+        write_facts(conn, list(new.values()))
+        threads = sorted({f.thread_key for f in new.values() if f.outbound})
+        for chunk in chunks(threads):
+            q = select(FACT.c.sender).where(FACT.c.thread_key.in_(chunk), ~FACT.c.outbound).distinct()
+            touched.update(s for (s,) in conn.execute(q))
+    touched |= _due(conn, now)
+    contacts = touched - ident.me - {""}
+    if not contacts:
+        return {"messages": len(new), "contacts": 0}
+    raw = raw_forms(ident, contacts)
+    for chunk in chunks(sorted(contacts)):
+        q = (
+            select(ContactAddress.__table__.c.address)
+            .join(Contact.__table__)
+            .where(Contact.__table__.c.address.in_(chunk))
+        )
+        raw.update(a for (a,) in conn.execute(q))
+    rows = list(participant_rows(conn, sorted(raw)))
+    facts = stored_facts(conn, sorted({r[0] for r in rows}))
+    datas = group_contacts(
+        rows,
+        facts,
+        load_meetings(conn, ident, cfg, sorted(raw)),
+        lambda threads: facts_by_thread(conn, sorted(threads)),
+        ident,
+        cfg,
+        only=contacts,
+    )
+    results = [evaluate(d, cfg, now) for d in datas]
+    write_results(conn, results, now, scope=contacts)
+    return {"messages": len(new), "contacts": len(results)}
+
+
+def _thread(conn: Connection, new: dict[str, Fact]) -> set[str]:
+    """Give new facts their thread; merge stored threads they connect. Returns touched senders."""
+    nodes = sorted({n for f in new.values() for n in f.nodes})
+    uf = UnionFind()
+    existing: dict[str, str] = {}
+    for chunk in chunks(nodes):
+        existing.update({a: b for a, b in conn.execute(select(NODE.c.node, NODE.c.thread_key).where(NODE.c.node.in_(chunk)))})
+    for node, key in existing.items():
+        uf.union(node, key)
+    for f in new.values():
+        for n in f.nodes[1:]:
+            uf.union(f.nodes[0], n)
+    for f in new.values():
+        f.thread_key = uf.find(f.key)
+    touched: set[str] = set()
+    for old_key in sorted(set(existing.values())):
+        root = uf.find(old_key)
+        if root != old_key:
+            conn.execute(update(NODE).where(NODE.c.thread_key == old_key).values(thread_key=root))
+            conn.execute(update(FACT).where(FACT.c.thread_key == old_key).values(thread_key=root))
+            touched.update(
+                s for (s,) in conn.execute(select(FACT.c.sender).where(FACT.c.thread_key == root).distinct())
+            )
+    rows = [{"node": n, "thread_key": uf.find(n)} for n in nodes]
+    for chunk in chunks(rows, 5000):
+        upsert(conn, NODE, list(chunk), keys=["node"], update=["thread_key"])
+    return touched
+
+
+def _broadcasts(
+    conn: Connection, ident: Identities, cfg: AnalysisConfig, new: dict[str, Fact], old: dict[str, Fact]
+) -> set[str]:
+    """Re-decide mail merges for the subjects of new outbound mail. Returns touched recipients."""
+    subjects = sorted({f.subject_norm for f in (*new.values(), *old.values()) if f.outbound})
+    if not subjects:
+        return set()
+    group = facts_with_subjects(conn, subjects)
+    group.update({k: f for k, f in new.items() if f.outbound})
+    recips = outbound_recipients(conn, ident, sorted(group))
+    merged = mail_merges(
+        (
+            Outbound(k, f.time, f.subject_norm, recips.get(k, frozenset()), f.automated)
+            for k, f in group.items()
+            if f.counted
+        ),
+        cfg,
+    )
+    changed = [f for f in mark_broadcasts(group, merged, cfg) if f.key not in new]
+    for f in changed:
+        conn.execute(update(FACT).where(FACT.c.message_key == f.key).values(broadcast=f.broadcast))
+    return {a for f in changed for a in recips.get(f.key, ())}
+
+
+def _due(conn: Connection, now: datetime) -> set[str]:
+    """Contacts the clock has moved: a stored next_check or a snooze that has come."""
+    c, s, fl = Contact.__table__, ContactStat.__table__, FlagRow.__table__
+    due = {
+        a for (a,) in conn.execute(select(c.c.address).join(s, s.c.contact_id == c.c.id).where(s.c.next_check <= now))
+    }
+    due |= {
+        a
+        for (a,) in conn.execute(select(fl.c.contact_address).where(fl.c.state == "snoozed", fl.c.snoozed_until <= now))
+    }
+    return due
+
+
+__all__ = ["REBUILD_MIN", "REBUILD_SHARE", "run"]

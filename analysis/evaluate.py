@@ -1,0 +1,40 @@
+"""Everything the analysis says about one contact, from its plain records: a pure function."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from kith.analysis.model import ContactData, ContactResult, Finding
+from kith.analysis.rules.automated import automated_contact
+from kith.analysis.rules.broadcast_only import broadcast_only
+from kith.analysis.rules.one_sided import one_sided
+from kith.analysis.rules.reconnect import reconnect
+from kith.analysis.rules.unanswered import unanswered
+from kith.analysis.schedule import next_check
+from kith.analysis.stages import stage
+from kith.analysis.stats import contact_stats
+from kith.config.models import AnalysisConfig
+
+
+def evaluate(data: ContactData, cfg: AnalysisConfig, now: datetime) -> ContactResult:
+    automated, why = automated_contact(data, cfg)
+    findings: list[Finding] = []
+    stats = contact_stats(data, now)
+    stats["next_check"] = next_check(data, cfg, now)
+    if automated:
+        stats["stage"], stats["stage_evidence"] = None, {"why": "automated sender"}
+    else:
+        findings += unanswered(data, cfg, now)
+        findings += broadcast_only(data, cfg, now)
+        findings += one_sided(data, cfg, now)
+        findings += reconnect(data, cfg, now)
+        stats["stage"], stats["stage_evidence"] = stage(data, cfg, now)
+    interactions = [
+        (m.time, "email_in" if m.inbound else "email_out", m.personal, m.broadcast, m.key, None, m.subject)
+        for m in data.mails
+    ]
+    interactions += [(mt.time, "meeting", True, False, None, mt.key, mt.summary) for mt in data.meetings if mt.counts]
+    return ContactResult(data.address, data.name, automated, why, findings, stats, interactions, data.raw_addresses)
+
+
+__all__ = ["evaluate"]

@@ -1,0 +1,154 @@
+"""Per-message facts: one logical message (all its copies across mailboxes) as the rules see it.
+
+Copies of one Message-ID in several of my mailboxes or folders become one fact: counted if any
+live copy sits in a folder that holds interactions, answered if any copy carries \\Answered, and
+with the largest recipient list (my Sent copy knows the Bcc).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from kith.analysis.broadcasts import norm_subject
+from kith.analysis.classify import automated_reason
+from kith.analysis.identity import Identities
+from kith.analysis.threads import message_nodes
+from kith.config.models import AnalysisConfig
+
+#: Folders whose messages are not interactions (DESIGN: junk, trash, drafts).
+NOT_INTERACTIONS = frozenset({"junk", "trash", "drafts"})
+#: A Date header more than this after arrival is a wrong clock; the arrival time is used instead.
+CLOCK_SKEW = timedelta(days=1)
+
+
+@dataclass(slots=True)
+class Copy:
+    """One ``messages`` row with what its locations say."""
+
+    row_id: int
+    mailbox_id: int
+    key: str
+    message_id: str | None
+    thread_id: str | None
+    in_reply_to: str | None
+    references: list[str] | None
+    subject: str | None
+    date: datetime | None
+    received: datetime | None
+    from_addr: str | None
+    headers: dict[str, str | None]
+    recipients: int
+    deleted: bool
+    flags: set[str] = field(default_factory=set)
+    labels: set[str] = field(default_factory=set)
+    roles: set[str] = field(default_factory=set)
+    to_me: bool = False
+    cc_me: bool = False
+
+
+@dataclass(slots=True)
+class Fact:
+    key: str
+    message_id: str | None
+    time: datetime
+    sender: str
+    subject: str | None
+    subject_norm: str
+    outbound: bool
+    automated: bool
+    automated_why: str | None
+    recipients: int
+    answered: bool
+    counted: bool
+    future: bool
+    to_me: bool
+    cc_me: bool
+    thread_key: str = ""
+    broadcast: bool = False
+    nodes: list[str] = field(default_factory=list)
+
+    def personal(self, cfg: AnalysisConfig) -> bool:
+        return not self.automated and self.recipients <= cfg.personal_max_recipients and not self.broadcast
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "message_key": self.key,
+            "message_id": self.message_id,
+            "time": self.time,
+            "sender": self.sender,
+            "thread_key": self.thread_key,
+            "subject": self.subject,
+            "subject_norm": self.subject_norm,
+            "outbound": self.outbound,
+            "automated": self.automated,
+            "automated_why": self.automated_why,
+            "recipients": self.recipients,
+            "broadcast": self.broadcast,
+            "answered": self.answered,
+            "to_me": self.to_me,
+            "cc_me": self.cc_me,
+            "counted": self.counted,
+            "future": self.future,
+        }
+
+
+def merge_copies(copies: Iterable[Copy], ident: Identities, now: datetime) -> dict[str, Fact]:
+    by_key: dict[str, list[Copy]] = {}
+    for c in copies:
+        by_key.setdefault(c.key, []).append(c)
+    return {key: _fact(cs, ident, now) for key, cs in by_key.items()}
+
+
+def _fact(copies: list[Copy], ident: Identities, now: datetime) -> Fact:
+    live = [c for c in copies if not c.deleted] or copies
+    best = max(live, key=lambda c: (c.recipients, c.date is not None, -c.row_id))
+    date, received = best.date, best.received or next((c.received for c in live if c.received), None)
+    time = date or received or now
+    future = bool(date and date > (received or now) + CLOCK_SKEW)
+    if future and received:
+        time = received
+    labels = set().union(*(c.labels for c in live))
+    reason = automated_reason(sender=best.from_addr, labels=labels, **best.headers)
+    counted = any(not c.deleted and (c.roles - NOT_INTERACTIONS) for c in copies)
+    nodes: list[str] = []
+    for c in copies:
+        nodes += message_nodes(c.key, c.in_reply_to, c.references, c.thread_id, c.mailbox_id)
+    return Fact(
+        key=best.key,
+        message_id=best.message_id,
+        time=time,
+        sender=ident.canon(best.from_addr),
+        subject=best.subject,
+        subject_norm=norm_subject(best.subject),
+        outbound=ident.is_me(best.from_addr),
+        automated=reason is not None,
+        automated_why=reason,
+        recipients=best.recipients,
+        answered=any("\\Answered" in c.flags for c in live),
+        counted=counted,
+        future=future,
+        to_me=any(c.to_me for c in copies),
+        cc_me=any(c.cc_me for c in copies),
+        nodes=list(dict.fromkeys(nodes)),
+    )
+
+
+def size_broadcast(fact: Fact, cfg: AnalysisConfig) -> bool:
+    return fact.outbound and fact.recipients >= cfg.broadcast_min_recipients
+
+
+def mark_broadcasts(facts: Mapping[str, Fact], merged: set[str], cfg: AnalysisConfig) -> list[Fact]:
+    """Set ``broadcast`` on outbound facts; returns the facts whose verdict changed."""
+    changed = []
+    for f in facts.values():
+        b = f.outbound and (size_broadcast(f, cfg) or f.key in merged)
+        if b != f.broadcast:
+            f.broadcast = b
+            changed.append(f)
+    return changed
+
+
+__all__ = ["CLOCK_SKEW", "NOT_INTERACTIONS", "Copy", "Fact", "mark_broadcasts", "merge_copies", "size_broadcast"]

@@ -1,0 +1,93 @@
+"""Plain records the rules work on: one contact's mail and meetings, and what the rules found.
+
+Loaders (``kith.analysis.load``) build these from the store; tests build them by hand. The rules
+never see a database row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from kith.config.models import AnalysisConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """One message between me and this contact, as the contact sees it."""
+
+    key: str
+    time: datetime
+    inbound: bool
+    personal: bool
+    broadcast: bool = False
+    automated: bool = False
+    answered: bool = False
+    thread: str = ""
+    to_me: bool = False
+    cc_me: bool = False
+    message_id: str | None = None
+    subject: str | None = None
+    future: bool = False
+    automated_why: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    """A calendar event with this contact; ``counts`` = accepted, not cancelled, small enough."""
+
+    key: str
+    time: datetime
+    counts: bool
+    summary: str | None = None
+
+
+@dataclass
+class ContactData:
+    address: str
+    name: str = ""
+    mails: list[Mail] = field(default_factory=list)
+    meetings: list[Meeting] = field(default_factory=list)
+    #: my own (non-automated) outbound times per thread, for the threads of this contact's inbound mail
+    my_thread_replies: Mapping[str, list[datetime]] = field(default_factory=dict)
+    #: the stored spellings of this contact's address (aliases, case variants)
+    raw_addresses: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A rule's verdict: open now (``reason`` None) or resolved (with the reason it went away)."""
+
+    kind: str
+    key: str
+    since: datetime
+    evidence: dict[str, Any]
+    #: changes when new evidence arrives (a dismissed flag reopens only then)
+    mark: str
+    message_id: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class ContactResult:
+    address: str
+    name: str
+    automated: bool
+    automated_why: dict[str, Any] | None
+    findings: list[Finding]
+    stats: dict[str, Any]
+    interactions: list[tuple[datetime, str, bool, bool, str | None, str | None, str | None]]
+    raw_addresses: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The thresholds, taken from ``[analysis]`` once."""
+
+    cfg: AnalysisConfig
+    now: datetime
+
+
+__all__ = ["ContactData", "ContactResult", "Finding", "Mail", "Meeting", "Rules"]

@@ -1,0 +1,155 @@
+"""Writing the analysis' results (the I/O edge on the way out): contacts, interactions, stats, flags."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from kith.analysis.facts import Fact
+from kith.analysis.lifecycle import Stored, transitions
+from kith.analysis.model import ContactResult
+from kith.store.derived import Contact, ContactAddress, ContactStat, FlagEvent, FlagRow, Interaction, MailFact
+from kith.store.upsert import chunks, upsert
+
+CONTACT = Contact.__table__
+CADDR = ContactAddress.__table__
+STAT = ContactStat.__table__
+INTER = Interaction.__table__
+FLAG = FlagRow.__table__
+FEVENT = FlagEvent.__table__
+FACT = MailFact.__table__
+
+_STAT_COLUMNS = (
+    "stage",
+    "stage_evidence",
+    "strength",
+    "cadence_days",
+    "personal_in",
+    "personal_out",
+    "broadcast_out",
+    "meetings",
+    "first_seen",
+    "last_interaction",
+    "my_reply_median_h",
+    "my_reply_p90_h",
+    "their_reply_median_h",
+    "their_reply_p90_h",
+    "reciprocity",
+    "next_check",
+)
+
+
+def write_facts(conn: Connection, facts: Sequence[Fact]) -> None:
+    rows = [f.row() for f in facts]
+    for chunk in chunks(rows, 5000):
+        upsert(conn, FACT, list(chunk), keys=["message_key"], update=[c for c in rows[0] if c != "message_key"])
+
+
+def contact_ids(conn: Connection, addresses: Collection[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for chunk in chunks(sorted(addresses)):
+        out.update({a: b for a, b in conn.execute(select(CONTACT.c.address, CONTACT.c.id).where(CONTACT.c.address.in_(chunk)))})
+    return out
+
+
+def write_results(
+    conn: Connection, results: Sequence[ContactResult], now: datetime, *, scope: Collection[str] | None
+) -> None:
+    """Replace what is stored for the contacts in ``scope`` (None: everyone) with ``results``."""
+    rows = [
+        {
+            "address": r.address,
+            "name": r.name[:500],
+            "automated": r.automated,
+            "automated_why": r.automated_why,
+            "updated_at": now,
+        }
+        for r in results
+    ]
+    for chunk in chunks(rows, 5000):
+        upsert(
+            conn, CONTACT, list(chunk), keys=["address"], update=["name", "automated", "automated_why", "updated_at"]
+        )
+    ids = contact_ids(conn, [r.address for r in results] + list(scope or ()))
+    if scope is not None:
+        stale = [ids[a] for a in scope if a in ids]
+        for chunk in chunks(stale):
+            conn.execute(delete(INTER).where(INTER.c.contact_id.in_(chunk)))
+            conn.execute(delete(STAT).where(STAT.c.contact_id.in_(chunk)))
+    addr_rows = [{"address": raw, "contact_id": ids[r.address]} for r in results for raw in sorted(r.raw_addresses)]
+    for chunk in chunks(addr_rows, 5000):
+        upsert(conn, CADDR, list(chunk), keys=["address"], update=["contact_id"])
+    inter_rows = [
+        {
+            "contact_id": ids[r.address],
+            "at": at,
+            "kind": kind,
+            "personal": personal,
+            "broadcast": broadcast,
+            "message_key": key,
+            "event_id": event,
+            "subject": (subject or "")[:2000] or None,
+        }
+        for r in results
+        for at, kind, personal, broadcast, key, event, subject in r.interactions
+    ]
+    for chunk in chunks(inter_rows, 10000):
+        conn.execute(insert(INTER), list(chunk))
+    stat_rows = [{"contact_id": ids[r.address], **{c: r.stats.get(c) for c in _STAT_COLUMNS}} for r in results]
+    for chunk in chunks(stat_rows, 5000):
+        upsert(conn, STAT, list(chunk), keys=["contact_id"], update=list(_STAT_COLUMNS))
+    _write_flags(conn, results, now, scope)
+
+
+def _write_flags(
+    conn: Connection, results: Sequence[ContactResult], now: datetime, scope: Collection[str] | None
+) -> None:
+    stored: dict[str, dict[str, Stored]] = defaultdict(dict)
+    cols = (
+        FLAG.c.id,
+        FLAG.c.kind,
+        FLAG.c.key,
+        FLAG.c.state,
+        FLAG.c.evidence_mark,
+        FLAG.c.snoozed_until,
+        FLAG.c.contact_address,
+    )
+    if scope is None:
+        clauses: list[Any] = [FLAG.c.state != "resolved"]
+        # resolved flags can reopen: load those of the contacts that have findings
+        wanted = sorted({r.address for r in results if r.findings})
+        clauses += [FLAG.c.contact_address.in_(c) & (FLAG.c.state == "resolved") for c in chunks(wanted)]
+    else:
+        clauses = [FLAG.c.contact_address.in_(c) for c in chunks(sorted(scope))]
+    for clause in clauses:
+        for fid, kind, key, state, mark, until, contact in conn.execute(select(*cols).where(clause)):
+            stored[contact][key] = Stored(fid, kind, key, state, mark or "", until)
+    by_contact = {r.address: r for r in results}
+    history: list[tuple[int | str, str, str]] = []
+    new_rows: list[dict[str, Any]] = []
+    for contact in set(by_contact) | set(stored):
+        r = by_contact.get(contact)
+        ch = transitions(contact, r.findings if r else [], stored.get(contact, {}), now)
+        new_rows += ch.insert
+        history += ch.history
+        for fid, values in ch.update.items():
+            conn.execute(update(FLAG).where(FLAG.c.id == fid).values(**values))
+    for chunk in chunks(new_rows, 2000):
+        conn.execute(insert(FLAG), list(chunk))
+    new_keys = [k for k, _, _ in history if isinstance(k, str)]
+    ids: dict[str, int] = {}
+    for chunk in chunks(new_keys):
+        ids.update({a: b for a, b in conn.execute(select(FLAG.c.key, FLAG.c.id).where(FLAG.c.key.in_(chunk)))})
+    events = [
+        {"flag_id": ids[k] if isinstance(k, str) else k, "at": now, "state": state, "reason": reason}
+        for k, state, reason in history
+    ]
+    for chunk in chunks(events, 5000):
+        conn.execute(insert(FEVENT), list(chunk))
+
+
+__all__ = ["contact_ids", "write_facts", "write_results"]

@@ -1,0 +1,1 @@
+"""The relationship rules of DESIGN.md, one module each, pure functions over ``ContactData``."""

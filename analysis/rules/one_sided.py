@@ -1,0 +1,35 @@
+"""Know when to pull back: several personal messages of mine in a row and nothing back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from kith.analysis.model import ContactData, Finding
+from kith.analysis.timeline import personal_until
+from kith.config.models import AnalysisConfig
+
+
+def one_sided(data: ContactData, cfg: AnalysisConfig, now: datetime) -> list[Finding]:
+    run = []
+    for p in personal_until(data, now):
+        run = [*run, p] if p.kind == "out" else []
+    if len(run) < cfg.one_sided_min or run[-1].time - run[0].time < cfg.one_sided_span:
+        return []
+    evidence = {
+        "unanswered": len(run),
+        "first": run[0].time.isoformat(),
+        "last": run[-1].time.isoformat(),
+        "span_days": round((run[-1].time - run[0].time).total_seconds() / 86400, 1),
+    }
+    return [
+        Finding(
+            kind="one_sided",
+            key=f"one_sided:{data.address}:{run[0].key}",
+            since=run[0].time,
+            evidence=evidence,
+            mark=f"{len(run)}:{run[-1].key}",
+        )
+    ]
+
+
+__all__ = ["one_sided"]

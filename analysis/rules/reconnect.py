@@ -1,0 +1,49 @@
+"""Keep in touch: a two-way contact overdue by their own cadence (and never more than 60 days)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+from statistics import median
+
+from kith.analysis.model import ContactData, Finding
+from kith.analysis.timeline import meeting_ahead, personal_until
+from kith.config.models import AnalysisConfig
+
+
+def threshold(gaps: list[timedelta], cfg: AnalysisConfig) -> timedelta:
+    """max(14 days, 1.5 × median gap), capped at 60 days."""
+    usual = median(gaps) if gaps else timedelta(0)
+    return min(max(cfg.reconnect_min_gap, cfg.reconnect_factor * usual), cfg.reconnect_max_gap)
+
+
+def reconnect(data: ContactData, cfg: AnalysisConfig, now: datetime) -> list[Finding]:
+    year = [p for p in personal_until(data, now) if p.time >= now - cfg.reconnect_year]
+    kinds = {p.kind for p in year}
+    two_way = "meeting" in kinds or {"in", "out"} <= kinds
+    if len(year) < cfg.reconnect_min_interactions or not two_way or meeting_ahead(data, now):
+        return []
+    gaps = [b.time - a.time for a, b in itertools.pairwise(year)]
+    limit = threshold(gaps, cfg)
+    last = year[-1].time
+    if now - last <= limit:
+        return []
+    evidence = {
+        "last_interaction": last.isoformat(),
+        "days_since": round((now - last).total_seconds() / 86400, 1),
+        "cadence_days": round(median(gaps).total_seconds() / 86400, 1),
+        "threshold_days": round(limit.total_seconds() / 86400, 1),
+        "interactions_12m": len(year),
+    }
+    return [
+        Finding(
+            kind="reconnect",
+            key=f"reconnect:{data.address}:{last.isoformat()}",
+            since=last + limit,
+            evidence=evidence,
+            mark=last.isoformat(),
+        )
+    ]
+
+
+__all__ = ["reconnect", "threshold"]

@@ -1,0 +1,80 @@
+"""Respond and acknowledge: inbound personal messages still waiting for my answer.
+
+Every candidate gets a verdict: open, or the reason it no longer needs me (a reply, a meeting, an
+\\Answered flag, a newer message from them in the thread). The reasons become the resolve reason
+when a flag that was open goes away.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import defaultdict
+from datetime import datetime
+
+from kith.analysis.model import ContactData, Finding, Mail
+from kith.config.models import AnalysisConfig
+
+
+def _after(times: list[datetime], t: datetime) -> datetime | None:
+    """The first time in sorted ``times`` strictly after ``t``."""
+    i = bisect_right(times, t)
+    return times[i] if i < len(times) else None
+
+
+def _addressed_to_me(m: Mail, cfg: AnalysisConfig) -> bool:
+    return m.to_me or (cfg.include_cc and m.cc_me)
+
+
+def unanswered(data: ContactData, cfg: AnalysisConfig, now: datetime) -> list[Finding]:
+    """Open findings and resolved ones (``reason`` set) for this contact's inbound personal mail."""
+    inbound = [m for m in data.mails if m.inbound]
+    by_thread: dict[str, list[datetime]] = defaultdict(list)
+    for m in inbound:
+        by_thread[m.thread].append(m.time)
+    for times in by_thread.values():
+        times.sort()
+    to_them = sorted(m.time for m in data.mails if not m.inbound and not m.automated)
+    met = sorted(mt.time for mt in data.meetings if mt.counts and mt.time <= now)
+    replies = {t: sorted(v) for t, v in data.my_thread_replies.items()}
+    out: list[Finding] = []
+    for m in inbound:
+        if not m.personal or m.future or not _addressed_to_me(m, cfg):
+            continue
+        reply = _after(replies.get(m.thread, []), m.time)
+        direct = _after(to_them, m.time)
+        meeting = _after(met, m.time)
+        newer = _after(by_thread[m.thread], m.time)
+        reason = None
+        if reply is not None:
+            reason = f"answered in the thread on {reply:%Y-%m-%d}"
+        elif direct is not None:
+            reason = f"you wrote to them on {direct:%Y-%m-%d}"
+        elif meeting is not None:
+            reason = f"you met on {meeting:%Y-%m-%d}"
+        elif m.answered:
+            reason = "marked \\Answered in your mail client"
+        elif newer is not None:
+            reason = "they wrote again in the thread; the newer message is the one waiting"
+        elif m.time > now - cfg.unanswered_after:
+            continue  # too young to flag, and nothing to resolve
+        evidence = {
+            "subject": m.subject,
+            "received": m.time.isoformat(),
+            "thread": m.thread,
+            "to_me": m.to_me,
+        }
+        out.append(
+            Finding(
+                kind="unanswered",
+                key=f"unanswered:{m.key}",
+                since=m.time,
+                evidence=evidence,
+                mark=m.key,
+                message_id=m.message_id,
+                reason=reason,
+            )
+        )
+    return out
+
+
+__all__ = ["unanswered"]

@@ -1,0 +1,42 @@
+"""When a contact's verdicts can change with no new mail: the clock alone moves them.
+
+A message turns two days old, a contact becomes overdue, a planned meeting passes, a broadcast
+leaves the 180-day window. The analysis stores the earliest such moment per contact and
+re-evaluates the contact then, so incremental runs stay exact without re-reading everyone.
+Stages drift slowly (90-day windows): they are refreshed at least weekly.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+
+from kith.analysis.model import ContactData
+from kith.analysis.rules.reconnect import threshold
+from kith.analysis.timeline import personal_until
+from kith.config.models import AnalysisConfig
+
+STAGE_REFRESH = timedelta(days=7)
+
+
+def next_check(data: ContactData, cfg: AnalysisConfig, now: datetime) -> datetime:
+    times = [now + STAGE_REFRESH]
+    times += [
+        m.time + cfg.unanswered_after
+        for m in data.mails
+        if m.inbound and m.personal and m.time + cfg.unanswered_after > now
+    ]
+    times += [m.time for m in data.mails if m.time > now]
+    times += [mt.time for mt in data.meetings if mt.counts and mt.time > now]
+    window = [m.time for m in data.mails if not m.inbound and m.time >= now - cfg.broadcast_only_window]
+    if window:
+        times.append(min(window) + cfg.broadcast_only_window)
+    year = [p for p in personal_until(data, now) if p.time >= now - cfg.reconnect_year]
+    if year:
+        times.append(year[0].time + cfg.reconnect_year)
+        gaps = [b.time - a.time for a, b in itertools.pairwise(year)]
+        times.append(year[-1].time + threshold(gaps, cfg))
+    return min(t for t in times if t > now)
+
+
+__all__ = ["STAGE_REFRESH", "next_check"]

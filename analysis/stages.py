@@ -1,0 +1,68 @@
+"""Levinger's stages from the data, with the evidence that placed the contact there.
+
+Checked in this order (the first that applies wins):
+
+- **ending**: the last personal interaction is more than a year old and nothing is planned;
+- **acquaintance**: never two-way (no reply either way and no meeting), fewer than 4 personal
+  interactions, or the first one less than 30 days ago;
+- **deterioration**: overdue by the reconnect rule, or the last 90 days hold less than half the
+  personal interactions of the 90 before (and it has been longer than the usual gap); a meeting
+  scheduled ahead rules this out;
+- **build-up**: first met in the last 180 days and at least as active lately as before;
+- **continuation**: a steady two-way relationship.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+from statistics import median
+from typing import Any
+
+from kith.analysis.model import ContactData
+from kith.analysis.rules.reconnect import threshold
+from kith.analysis.timeline import meeting_ahead, personal_until
+from kith.config.models import AnalysisConfig
+
+ENDING_AFTER = timedelta(days=365)
+NEW = timedelta(days=180)
+YOUNG = timedelta(days=30)
+WINDOW = timedelta(days=90)
+
+
+def stage(data: ContactData, cfg: AnalysisConfig, now: datetime) -> tuple[str, dict[str, Any]]:
+    personal = personal_until(data, now)
+    kinds = {p.kind for p in personal}
+    two_way = "meeting" in kinds or {"in", "out"} <= kinds
+    ahead = meeting_ahead(data, now)
+    recent = sum(1 for p in personal if p.time > now - WINDOW)
+    before = sum(1 for p in personal if now - 2 * WINDOW < p.time <= now - WINDOW)
+    ev: dict[str, Any] = {
+        "personal_interactions": len(personal),
+        "two_way": two_way,
+        "last_90_days": recent,
+        "previous_90_days": before,
+        "meeting_ahead": ahead,
+    }
+    if not personal:
+        return "acquaintance", {**ev, "why": "no personal interaction yet"}
+    first, last = personal[0].time, personal[-1].time
+    ev["first"] = first.isoformat()
+    ev["last"] = last.isoformat()
+    if now - last > ENDING_AFTER and not ahead:
+        return "ending", {**ev, "why": "no personal interaction for more than a year"}
+    if not two_way or len(personal) < cfg.reconnect_min_interactions or now - first < YOUNG:
+        return "acquaintance", {**ev, "why": "not (yet) a two-way relationship"}
+    gaps = [b.time - a.time for a, b in itertools.pairwise(personal)]
+    usual = median(gaps) if gaps else timedelta(0)
+    if not ahead:
+        if now - last > threshold(gaps, cfg):
+            return "deterioration", {**ev, "why": "overdue by their usual cadence"}
+        if before >= 2 and recent * 2 < before and now - last > usual:
+            return "deterioration", {**ev, "why": "far fewer interactions lately than before"}
+    if now - first < NEW and recent >= before:
+        return "build-up", {**ev, "why": "a new relationship, growing"}
+    return "continuation", {**ev, "why": "steady two-way contact"}
+
+
+__all__ = ["stage"]

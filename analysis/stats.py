@@ -1,0 +1,109 @@
+"""Per-contact statistics: counts, cadence, reply latencies both ways, reciprocity, strength.
+
+Strength (0–100) adds four bounded parts, so each can be explained on its own:
+
+- recency, up to 35: ``35 × 0.5 ** (days since the last personal interaction / 30)``
+  (a half-life of a month);
+- frequency, up to 30: ``30 × min(1, log2(1 + personal interactions in 90 days) / log2(1 + 24))``
+  (two a week for 90 days is full marks);
+- reciprocity, up to 20: ``20 × min(in, out) / max(in, out)`` over personal mail in 12 months;
+- meetings, up to 15: ``15 × min(1, meetings in 180 days / 6)``.
+
+A contact with no personal interaction at all scores 0.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from datetime import datetime, timedelta
+from statistics import median
+from typing import Any
+
+from kith.analysis.model import ContactData
+from kith.analysis.timeline import Point, personal_until, points
+
+#: A "reply" that comes after this long is a new conversation, not a reply.
+REPLY_HORIZON = timedelta(days=30)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile; None for no values."""
+    if not values:
+        return None
+    s = sorted(values)
+    return s[max(0, math.ceil(q * len(s)) - 1)]
+
+
+def _hours(d: timedelta) -> float:
+    return d.total_seconds() / 3600
+
+
+def reply_latencies(data: ContactData) -> tuple[list[float], list[float]]:
+    """(my reply times, theirs) in hours: a personal message answered by the other side's next
+    personal message in the same thread, or (for mine) my next message to them."""
+    mine: list[float] = []
+    theirs: list[float] = []
+    mails = sorted((m for m in data.mails if m.personal), key=lambda m: m.time)
+    replies = {t: sorted(v) for t, v in data.my_thread_replies.items()}
+    outs = [m.time for m in mails if not m.inbound]
+    for i, m in enumerate(mails):
+        if m.inbound:
+            cands = [t for t in replies.get(m.thread, []) if t > m.time]
+            cands += [t for t in outs if t > m.time][:1]
+            if cands and min(cands) - m.time <= REPLY_HORIZON:
+                mine.append(_hours(min(cands) - m.time))
+        else:
+            nxt = next((x for x in mails[i + 1 :] if x.inbound and x.thread == m.thread), None)
+            if nxt is not None and nxt.time - m.time <= REPLY_HORIZON:
+                theirs.append(_hours(nxt.time - m.time))
+    return mine, theirs
+
+
+def strength(personal: list[Point], now: datetime) -> int:
+    if not personal:
+        return 0
+    days = (now - personal[-1].time).total_seconds() / 86400
+    recency = 35 * 0.5 ** (days / 30)
+    n90 = sum(1 for p in personal if p.time >= now - timedelta(days=90))
+    frequency = 30 * min(1.0, math.log2(1 + n90) / math.log2(25))
+    year = [p for p in personal if p.time >= now - timedelta(days=365)]
+    n_in = sum(1 for p in year if p.kind == "in")
+    n_out = sum(1 for p in year if p.kind == "out")
+    reciprocity = 20 * (min(n_in, n_out) / max(n_in, n_out)) if max(n_in, n_out) else 0.0
+    n_meet = sum(1 for p in personal if p.kind == "meeting" and p.time >= now - timedelta(days=180))
+    meetings = 15 * min(1.0, n_meet / 6)
+    return round(recency + frequency + reciprocity + meetings)
+
+
+def contact_stats(data: ContactData, now: datetime) -> dict[str, Any]:
+    allp = points(data, now)
+    personal = personal_until(data, now)
+    year = [p for p in personal if p.time >= now - timedelta(days=365)]
+    gaps = [(b.time - a.time).total_seconds() / 86400 for a, b in itertools.pairwise(year)]
+    mine, theirs = reply_latencies(data)
+    p_in = sum(1 for m in data.mails if m.inbound and m.personal)
+    p_out = sum(1 for m in data.mails if not m.inbound and m.personal)
+    last = personal[-1].time if personal else (max((p.time for p in allp if p.time <= now), default=None))
+    return {
+        "personal_in": p_in,
+        "personal_out": p_out,
+        "broadcast_out": sum(1 for m in data.mails if not m.inbound and m.broadcast),
+        "meetings": sum(1 for p in allp if p.kind == "meeting" and p.time <= now),
+        "first_seen": allp[0].time if allp else None,
+        "last_interaction": last,
+        "cadence_days": round(median(gaps), 2) if gaps else None,
+        "my_reply_median_h": _round(median(mine) if mine else None),
+        "my_reply_p90_h": _round(percentile(mine, 0.9)),
+        "their_reply_median_h": _round(median(theirs) if theirs else None),
+        "their_reply_p90_h": _round(percentile(theirs, 0.9)),
+        "reciprocity": round(p_in / p_out, 3) if p_out else None,
+        "strength": strength(personal, now),
+    }
+
+
+def _round(v: float | None) -> float | None:
+    return None if v is None else round(v, 2)
+
+
+__all__ = ["REPLY_HORIZON", "contact_stats", "percentile", "reply_latencies", "strength"]

@@ -1,0 +1,46 @@
+"""One contact's interactions in time order: the common input of the contact rules and statistics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from kith.analysis.model import ContactData
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    time: datetime
+    #: "in", "out" or "meeting"
+    kind: str
+    personal: bool
+    broadcast: bool = False
+    key: str = ""
+
+
+def points(data: ContactData, meeting_max_future: datetime | None = None) -> list[Point]:
+    """Every mail and every counted meeting (up to ``meeting_max_future``), oldest first.
+
+    Ties sort "in" < "meeting" < "out": a reply stamped with the same second as my message is
+    not taken to come after it.
+    """
+    out = [Point(m.time, "in" if m.inbound else "out", m.personal, m.broadcast, m.key) for m in data.mails]
+    out += [
+        Point(mt.time, "meeting", True, False, mt.key)
+        for mt in data.meetings
+        if mt.counts and (meeting_max_future is None or mt.time <= meeting_max_future)
+    ]
+    out.sort(key=lambda p: (p.time, p.kind, p.key))
+    return out
+
+
+def personal_until(data: ContactData, now: datetime) -> list[Point]:
+    """Personal mail and past meetings: what "being in touch" means."""
+    return [p for p in points(data, now) if p.personal and p.time <= now]
+
+
+def meeting_ahead(data: ContactData, now: datetime) -> bool:
+    return any(mt.counts and mt.time > now for mt in data.meetings)
+
+
+__all__ = ["Point", "meeting_ahead", "personal_until", "points"]

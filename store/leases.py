@@ -1,0 +1,95 @@
+"""Leases: which worker process works on what (a mailbox) until when.
+
+Several ``kith run`` processes may share one PostgreSQL database. Each mailbox must be synced by
+exactly one of them at a time, and a worker that dies must not keep its mailboxes forever. A row
+in ``leases`` (name, holder, expires_at) says who has it; the holder renews it while it works and
+deletes it when done; once ``expires_at`` passes anyone may take it over.
+
+Only portable statements are used, so the same code runs on SQLite and PostgreSQL:
+
+1. ``UPDATE leases SET holder = me … WHERE name = n AND (holder = me OR expires_at < now)``:
+   takes an expired lease (or renews ours). On PostgreSQL two concurrent takers serialise on the
+   row lock and the second re-checks the WHERE clause against the first one's row, so it fails;
+   SQLite serialises writers anyway.
+2. When no row matched, ``INSERT … ON CONFLICT DO NOTHING``: the first inserter wins.
+
+Times come from the worker's clock: workers on several machines need synchronised clocks (NTP),
+and the lease period should be well above the clock skew.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from kith.store.models import Lease, utcnow
+
+LEASES = Lease.__table__
+
+
+def _insert(engine: Engine):  # type: ignore[no-untyped-def]
+    return (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(LEASES)
+
+
+def acquire(engine: Engine, name: str, holder: str, ttl: timedelta, *, now: datetime | None = None) -> bool:
+    """Take ``name`` for ``holder`` until now + ttl; True when we hold it now (new, renewed or taken over)."""
+    now = now or utcnow()
+    values = {"holder": holder, "expires_at": now + ttl}
+    with engine.begin() as conn:
+        taken = conn.execute(
+            update(LEASES)
+            .where(and_(LEASES.c.name == name, or_(LEASES.c.holder == holder, LEASES.c.expires_at < now)))
+            .values(**values, acquired_at=now)
+        ).rowcount
+        if taken:
+            return True
+        # RETURNING, not rowcount: drivers disagree on the rowcount of a skipped ON CONFLICT insert
+        stmt = _insert(engine).values(name=name, acquired_at=now, **values).on_conflict_do_nothing()
+        return conn.execute(stmt.returning(LEASES.c.name)).first() is not None
+
+
+def renew(engine: Engine, name: str, holder: str, ttl: timedelta, *, now: datetime | None = None) -> bool:
+    """Extend our lease; False when it is not ours any more (it expired and someone took it)."""
+    now = now or utcnow()
+    with engine.begin() as conn:
+        return bool(
+            conn.execute(
+                update(LEASES)
+                .where(and_(LEASES.c.name == name, LEASES.c.holder == holder))
+                .values(expires_at=now + ttl)
+            ).rowcount
+        )
+
+
+def release(engine: Engine, name: str, holder: str) -> None:
+    """Give the lease up (only if it is still ours), so another worker may start at once."""
+    with engine.begin() as conn:
+        conn.execute(delete(LEASES).where(and_(LEASES.c.name == name, LEASES.c.holder == holder)))
+
+
+def release_all(engine: Engine, holder: str) -> int:
+    """Everything this worker holds, on a clean shutdown."""
+    with engine.begin() as conn:
+        return int(conn.execute(delete(LEASES).where(LEASES.c.holder == holder)).rowcount or 0)
+
+
+def holders(engine: Engine, *, prefix: str = "", now: datetime | None = None) -> dict[str, str]:
+    """name -> holder of every live (unexpired) lease whose name starts with ``prefix``."""
+    now = now or utcnow()
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(LEASES.c.name, LEASES.c.holder).where(
+                and_(LEASES.c.name.startswith(prefix), LEASES.c.expires_at >= now)
+            )
+        )
+        return {r.name: r.holder for r in rows}
+
+
+def mailbox_lease(name: str) -> str:
+    """The lease name of a mailbox."""
+    return f"mailbox:{name}"
+
+
+__all__ = ["acquire", "holders", "mailbox_lease", "release", "release_all", "renew"]
