@@ -105,9 +105,13 @@ def event_version(rec: EventRecord) -> str:
 
 
 def expand_calendar(
-    data: bytes, window: tuple[datetime, datetime], me: Iterable[str]
+    data: bytes, window: tuple[datetime, datetime], me: Iterable[str], key_prefix: str = ""
 ) -> tuple[list[EventRecord], list[Problem]]:
-    """Every occurrence in ``window`` (recurrences expanded), plus what could not be read."""
+    """Every occurrence in ``window`` (recurrences expanded), plus what could not be read.
+
+    ``key_prefix`` goes in front of every provider key (CalDAV: the resource's href), so that all
+    occurrences of one stored object can be found, and deleted, by that prefix.
+    """
     cal = icalendar.Calendar.from_ical(data)
     records: list[EventRecord] = []
     problems: list[Problem] = []
@@ -115,7 +119,7 @@ def expand_calendar(
         if comp.name != "VEVENT":
             continue
         try:
-            records.append(event_record(comp, me))
+            records.append(event_record(comp, me, key_prefix))
         except (ValueError, KeyError, TypeError) as exc:
             problems.append(Problem(str(comp.get("UID", "?")), f"unreadable event: {exc}"))
     return records, problems
