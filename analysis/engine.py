@@ -209,7 +209,9 @@ def _thread(conn: Connection, new: dict[str, Fact]) -> set[str]:
     uf = UnionFind()
     existing: dict[str, str] = {}
     for chunk in chunks(nodes):
-        existing.update({a: b for a, b in conn.execute(select(NODE.c.node, NODE.c.thread_key).where(NODE.c.node.in_(chunk)))})
+        existing.update(
+            {a: b for a, b in conn.execute(select(NODE.c.node, NODE.c.thread_key).where(NODE.c.node.in_(chunk)))}
+        )
     for node, key in existing.items():
         uf.union(node, key)
     for f in new.values():

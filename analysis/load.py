@@ -140,7 +140,8 @@ def participant_rows(
         .where(MSG.c.deleted_at.is_(None), PART.c.role.in_(("from", "to", "cc", "bcc")))
     )
     for clause in _in(PART.c.address, raw_addresses):
-        yield from conn.execute(base if clause is None else base.where(clause)).tuples()
+        for r in conn.execute(base if clause is None else base.where(clause)):
+            yield (r[0], r[1], r[2], r[3])
 
 
 def participants_of(conn: Connection, keys: Sequence[str]) -> set[str]:

@@ -52,7 +52,9 @@ def write_facts(conn: Connection, facts: Sequence[Fact]) -> None:
 def contact_ids(conn: Connection, addresses: Collection[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for chunk in chunks(sorted(addresses)):
-        out.update({a: b for a, b in conn.execute(select(CONTACT.c.address, CONTACT.c.id).where(CONTACT.c.address.in_(chunk)))})
+        out.update(
+            {a: b for a, b in conn.execute(select(CONTACT.c.address, CONTACT.c.id).where(CONTACT.c.address.in_(chunk)))}
+        )
     return out
 
 
