@@ -1,0 +1,46 @@
+"""Microsoft 365 / Outlook over Microsoft Graph (``kind = "graph"``, ``[calendar] kind = "graph"``).
+
+Modules: ``auth`` (msal device code and client credentials, the 0600 token cache, the token
+provider), ``client`` (httpx, error mapping, retries, ``$batch``), ``delta`` (delta paging into
+batches), ``records`` (Graph JSON → records), ``mail`` (one stream per mail folder),
+``calendar`` (``calendarView/delta``). msal and httpx are imported only when a Graph mailbox is
+configured (the registry imports this package lazily, and this file imports nothing heavy).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kith.config.mailboxes import GraphMailbox
+from kith.errors import ConfigError
+
+
+def _graph(mailbox: Any) -> GraphMailbox:
+    if not isinstance(mailbox, GraphMailbox):
+        raise ConfigError(f'{getattr(mailbox, "name", "?")}: an Outlook calendar needs a mailbox of kind "graph"')
+    return mailbox
+
+
+def make_source(mailbox: GraphMailbox, *, state_dir: Path) -> Any:
+    """The mail source of a ``kind = "graph"`` mailbox."""
+    from kith.connectors.graph.mail import GraphMailSource
+
+    return GraphMailSource(_graph(mailbox), state_dir=state_dir)
+
+
+def make_calendar_source(mailbox: GraphMailbox, *, state_dir: Path) -> Any:
+    """The Outlook calendar source of the mailbox's ``[calendar] kind = "graph"``."""
+    from kith.connectors.graph.calendar import GraphCalendarSource
+
+    return GraphCalendarSource(_graph(mailbox), state_dir=state_dir)
+
+
+def authorize(mailbox: GraphMailbox, *, state_dir: Path, interactive: bool = True, **kwargs: Any) -> str:
+    """``kith auth NAME``: device-code sign-in (prints the code and URL) or an app-only check."""
+    from kith.connectors.graph.auth import authorize as _authorize
+
+    return _authorize(_graph(mailbox), state_dir=state_dir, interactive=interactive, **kwargs)
+
+
+__all__ = ["authorize", "make_calendar_source", "make_source"]

@@ -1,0 +1,275 @@
+"""Talking to Microsoft Graph over httpx: tokens, error mapping, retries, JSON batching.
+
+The client knows nothing about mail or calendars. It is given a *token provider*, a callable
+``provider(force_refresh=False) -> str`` (msal behind it in production, a constant in tests), so
+that what is tested against the fake is this client as it runs, minus Microsoft's login.
+
+Errors, the way Graph documents them:
+
+- 401 → ask the provider for a fresh token once and resend; a second 401 → ``AuthError``
+  (a revoked grant must not loop)
+- 429, 503, 504 (and other 5xx, and network failures) → ``TransientError`` carrying Retry-After
+- 410 Gone, or the error codes ``syncStateNotFound``/``resyncRequired``/``syncStateInvalid`` →
+  ``CursorExpired``: the delta token is gone, the stream must be resynced
+- 403 → ``AuthError`` naming the missing permission, anything else → ``KithError``
+
+Transient errors are retried here with tenacity (``RetryPolicy``: exponential backoff with full
+jitter, never shorter than Retry-After, which is capped), so a throttled page is fetched again
+rather than lost; the sync engine's own retry is the second line.
+
+``batch`` sends ``POST /$batch`` (JSON batching, at most 20 requests each); parts that come back
+throttled are retried on their own, after the longest Retry-After any of them asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
+from kith.errors import AuthError, CursorExpired, KithError, TransientError
+
+log = logging.getLogger(__name__)
+
+GRAPH_ENDPOINT = "https://graph.microsoft.com/v1.0"
+#: Graph refuses JSON batches of more than 20 requests.
+MAX_BATCH = 20
+EXPIRED_CODES = frozenset({"syncstatenotfound", "resyncrequired", "syncstateinvalid"})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class TokenProvider(Protocol):
+    """Returns a bearer token; ``force_refresh`` after the server refused the previous one."""
+
+    def __call__(self, force_refresh: bool = False) -> str: ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long to keep trying a throttled or failing call. Tests inject one that does not sleep."""
+
+    attempts: int = 6
+    initial: float = 1.0
+    maximum: float = 64.0
+    #: A Retry-After longer than this is cut to it (an hour-long hint must not stall the daemon).
+    max_retry_after: float = 300.0
+    sleep: Callable[[float], None] = time.sleep
+
+    def wait(self, attempt: int, retry_after: float | None) -> float:
+        """Backoff for the ``attempt``-th failure (1-based): exponential with jitter, ≥ Retry-After."""
+        backoff = min(self.maximum, self.initial * 2 ** (attempt - 1))
+        backoff = backoff / 2 + random.uniform(0, backoff / 2)
+        if retry_after:
+            return max(backoff, min(retry_after, self.max_retry_after))
+        return backoff
+
+
+def retry_after(headers: Mapping[str, Any] | None) -> float | None:
+    if not headers:
+        return None
+    value = next((v for k, v in headers.items() if str(k).lower() == "retry-after"), None)
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None  # an HTTP-date: our own backoff applies
+
+
+def _error(body: Any) -> tuple[str, str]:
+    err = body.get("error") if isinstance(body, Mapping) else None
+    if isinstance(err, Mapping):
+        return str(err.get("code") or ""), str(err.get("message") or "")
+    return "", ""
+
+
+def classify(status: int, body: Any, headers: Mapping[str, Any] | None, *, mailbox: str) -> KithError:
+    """The kith error a Graph error response means (see the module docstring)."""
+    code, message = _error(body)
+    what = f"Graph {status} {code}: {message}".rstrip(": ")
+    if status == 410 or code.lower() in EXPIRED_CODES:
+        return CursorExpired(f"delta token no longer valid ({what})")
+    if status == 401:
+        return AuthError(f"Microsoft Graph refused the access token ({what})", mailbox=mailbox)
+    if status in RETRY_STATUSES or status >= 500:
+        return TransientError(what, retry_after=retry_after(headers))
+    if status == 403:
+        return AuthError(
+            f"Microsoft Graph refused access ({what})",
+            mailbox=mailbox,
+            hint=f"check the app's Mail.Read/Calendars.Read permissions (admin consent), then run `kith auth {mailbox}`",
+        )
+    return KithError(what)
+
+
+@dataclass
+class Outcome:
+    """What a set of batched calls returned: bodies by id, ids that do not exist, ids that failed."""
+
+    results: dict[str, Any] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)
+    failed: dict[str, str] = field(default_factory=dict)
+    #: Ids refused with 403: the granted permissions do not cover this call (e.g. Mail.ReadBasic).
+    forbidden: set[str] = field(default_factory=set)
+
+
+class GraphClient:
+    """One httpx connection pool, the token provider and the retry policy, shared by all calls."""
+
+    def __init__(
+        self,
+        token: TokenProvider,
+        *,
+        mailbox: str,
+        endpoint: str = GRAPH_ENDPOINT,
+        retry: RetryPolicy | None = None,
+        timeout: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.token = token
+        self.mailbox = mailbox
+        self.endpoint = endpoint.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self.http = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
+            transport=transport,
+            headers={"Accept": "application/json"},
+        )
+        self.http_requests = 0
+        self.batch_requests = 0
+        self.batched_calls = 0
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else self.endpoint + "/" + path.lstrip("/")
+
+    # -- one request --------------------------------------------------------------------------
+
+    def _send(self, method: str, url: str, *, headers: Mapping[str, str], json: Any = None) -> httpx.Response:
+        """One HTTP exchange; a 401 gets one fresh token and one resend."""
+        for fresh in (False, True):
+            auth = {"Authorization": f"Bearer {self.token(force_refresh=fresh)}", **headers}
+            self.http_requests += 1
+            try:
+                resp = self.http.request(method, url, headers=auth, json=json)
+            except httpx.TimeoutException as exc:
+                raise TransientError(f"Graph timed out: {type(exc).__name__}") from exc
+            except httpx.TransportError as exc:
+                raise TransientError(f"network error talking to Graph: {type(exc).__name__}: {exc}") from exc
+            if resp.status_code != 401:
+                return resp
+            log.info("%s: Graph answered 401; %s", self.mailbox, "giving up" if fresh else "refreshing the token")
+        return resp
+
+    def _once(self, method: str, url: str, headers: Mapping[str, str], json: Any) -> Any:
+        resp = self._send(method, url, headers=headers, json=json)
+        try:
+            body = resp.json() if resp.content else {}
+        except ValueError:
+            body = {}
+        if resp.status_code >= 400:
+            raise classify(resp.status_code, body, resp.headers, mailbox=self.mailbox)
+        return body
+
+    def call(self, method: str, path: str, *, headers: Mapping[str, str] | None = None, json: Any = None) -> Any:
+        """Run one call with retries; returns the JSON body, raises kith errors only."""
+        url = self.url(path)
+        for attempt in Retrying(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(self.retry.attempts),
+            wait=lambda rs: self.retry.wait(
+                rs.attempt_number, getattr(rs.outcome.exception() if rs.outcome else None, "retry_after", None)
+            ),
+            sleep=self.retry.sleep,
+            reraise=True,
+            before_sleep=lambda rs: log.info(
+                "%s: %s; retrying", self.mailbox, rs.outcome.exception() if rs.outcome else "?"
+            ),
+        ):
+            with attempt:
+                return self._once(method, url, headers or {}, json)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def get(self, path: str, *, headers: Mapping[str, str] | None = None) -> Any:
+        return self.call("GET", path, headers=headers)
+
+    # -- JSON batching ------------------------------------------------------------------------
+
+    def batch(self, calls: Mapping[str, str], *, headers: Mapping[str, str] | None = None) -> Outcome:
+        """GET each relative URL of ``calls`` (id → url) through ``$batch``, 20 at a time.
+
+        A part answering 404 is ``missing`` (deleted since it was listed); a part refused for good
+        (403, 400) is ``failed`` with the reason; throttled parts are retried. A 401 stops all.
+        """
+        out = Outcome()
+        pending = list(calls)
+        for attempt in range(1, self.retry.attempts + 1):
+            again: list[str] = []
+            hint: float | None = None
+            for start in range(0, len(pending), MAX_BATCH):
+                chunk = pending[start : start + MAX_BATCH]
+                body = {
+                    "requests": [
+                        {
+                            "id": rid,
+                            "method": "GET",
+                            "url": calls[rid],
+                            **({"headers": dict(headers)} if headers else {}),
+                        }
+                        for rid in chunk
+                    ]
+                }
+                self.batch_requests += 1
+                self.batched_calls += len(chunk)
+                answer = self.call("POST", "$batch", json=body, headers={"Content-Type": "application/json"})
+                by_id = {str(r.get("id")): r for r in answer.get("responses") or () if isinstance(r, Mapping)}
+                for rid in chunk:
+                    part = by_id.get(rid)
+                    if part is None:
+                        again.append(rid)
+                        continue
+                    status = int(part.get("status") or 0)
+                    if status < 400:
+                        out.results[rid] = part.get("body") or {}
+                        continue
+                    err = classify(status, part.get("body"), part.get("headers"), mailbox=self.mailbox)
+                    if status == 404:
+                        out.missing.add(rid)
+                    elif status == 401:
+                        raise err
+                    elif isinstance(err, TransientError):
+                        again.append(rid)
+                        hint = max(hint or 0.0, err.retry_after or 0.0) or None
+                    else:
+                        out.failed[rid] = str(err)
+                        if status == 403:
+                            out.forbidden.add(rid)
+            if not again:
+                return out
+            if attempt == self.retry.attempts:
+                raise TransientError(
+                    f"{len(again)} batched call(s) still throttled after {attempt} attempts", retry_after=hint
+                )
+            wait = self.retry.wait(attempt, hint)
+            log.info("%s: %d batched call(s) throttled; retrying in %.1fs", self.mailbox, len(again), wait)
+            self.retry.sleep(wait)
+            pending = again
+        return out  # pragma: no cover
+
+    def close(self) -> None:
+        self.http.close()
+
+
+__all__ = [
+    "GRAPH_ENDPOINT",
+    "MAX_BATCH",
+    "GraphClient",
+    "Outcome",
+    "RetryPolicy",
+    "TokenProvider",
+    "classify",
+    "retry_after",
+]

@@ -1,0 +1,346 @@
+"""The state behind the fake Graph mail API: folders, messages and a change sequence.
+
+It follows the documented delta semantics the connector relies on, nothing more:
+
+- ``GET .../mailFolders/{folder}/messages/delta`` starts a round: the folder's messages in pages
+  of ``Prefer: odata.maxpagesize`` (default 10), each page but the last with an
+  ``@odata.nextLink`` (``$skiptoken``), the last with an ``@odata.deltaLink`` (``$deltatoken``);
+- a deltaLink returns what changed in that folder since the round it ends: changed or new
+  messages in full (``$select`` fields only, from the token) and ``{"id", "@removed":
+  {"reason": "deleted"}}`` for messages deleted or moved out; no change → an empty page and the
+  same deltaLink;
+- ``expire_tokens()`` makes every token issued so far answer 410 ``syncStateNotFound``;
+- ids are immutable (as with ``Prefer: IdType="ImmutableId"``): a move keeps the id.
+
+Change pages are ordered by change sequence, with the last (sequence, id) in the skip token, so
+changes made while paging are neither skipped nor repeated within a round (a message changed
+again moves past the round's end and shows up in the next round).
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import random
+import threading
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+
+#: Graph's well-known folder names and the ids the fake gives them.
+WELL_KNOWN = ("inbox", "sentitems", "archive", "junkemail", "deleteditems", "drafts")
+SAMPLE_FOLDERS = {
+    "": "inbox",
+    "Sent": "sentitems",
+    "Archive": "archive",
+    "Junk": "junkemail",
+    "Trash": "deleteditems",
+    "Drafts": "drafts",
+}
+DEFAULT_PAGE = 10
+MAX_PAGE = 1000
+
+
+class GraphError(Exception):
+    """An error the fake answers with, in Graph's JSON error shape."""
+
+    def __init__(self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "innerError": {"request-id": "fake"}}}
+
+
+def encode_token(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_token(token: str) -> dict[str, Any]:
+    try:
+        return dict(json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))))
+    except (ValueError, TypeError) as exc:
+        raise GraphError(400, "BadRequest", "Invalid skip or delta token") from exc
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def email_address(address: str, name: str = "") -> dict[str, Any]:
+    return {"emailAddress": {"name": name or address, "address": address}}
+
+
+@dataclass
+class FakeMessage:
+    id: str
+    folder: str
+    fields: dict[str, Any]
+    headers: list[tuple[str, str]]
+    seq: int = 0
+    last_verb: int | None = None
+
+    def view(self, select: list[str] | None) -> dict[str, Any]:
+        out = {"id": self.id}
+        for name, value in self.fields.items():
+            if not select or name in select:
+                out[name] = value
+        return out
+
+
+@dataclass
+class FakeMailbox:
+    """One user's mail. Every method holds ``lock``: the HTTP server is threaded."""
+
+    email: str = "me@example.com"
+    messages: dict[str, FakeMessage] = field(default_factory=dict)
+    #: (sequence, id, folder) of messages deleted from or moved out of a folder.
+    tombstones: list[tuple[int, str, str]] = field(default_factory=list)
+    seq: int = 1
+    #: Tokens based on a sequence below this answer 410 ``syncStateNotFound``.
+    min_seq: int = 0
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    # -- admin side ---------------------------------------------------------------------------
+
+    def _bump(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def add(
+        self,
+        folder: str,
+        *,
+        message_id: str,
+        subject: str = "hello",
+        from_: tuple[str, str] = ("alice@example.com", "Alice"),
+        to: list[tuple[str, str]] | None = None,
+        cc: list[tuple[str, str]] | None = None,
+        bcc: list[tuple[str, str]] | None = None,
+        date: datetime | None = None,
+        conversation: str | None = None,
+        is_read: bool = False,
+        headers: list[tuple[str, str]] | None = None,
+        categories: list[str] | None = None,
+        classification: str = "focused",
+        answered: bool = False,
+    ) -> str:
+        """Deliver (or file) a message; returns its Graph id."""
+        with self.lock:
+            n = next(self._ids)
+            mid = f"AAMkAD{n:07x}-k_Q="
+            when = date or datetime.now(UTC)
+            to = to if to is not None else [(self.email, "Me")]
+
+            def people(items: list[tuple[str, str]] | None) -> list[dict[str, Any]]:
+                return [email_address(a, nm) for a, nm in items or ()]
+
+            fields = {
+                "internetMessageId": message_id,
+                "conversationId": conversation or f"AAQk{zlib.crc32(message_id.encode()):010d}",
+                "subject": subject,
+                "from": email_address(*from_),
+                "sender": email_address(*from_),
+                "toRecipients": people(to),
+                "ccRecipients": people(cc),
+                "bccRecipients": people(bcc),
+                "replyTo": [],
+                "sentDateTime": _iso(when),
+                "receivedDateTime": _iso(when + timedelta(seconds=3)),
+                "isRead": is_read,
+                "isDraft": folder == "drafts",
+                "flag": {"flagStatus": "notFlagged"},
+                "inferenceClassification": classification,
+                "categories": list(categories or ()),
+                "bodyPreview": "Hi, thanks for your note...",
+                "hasAttachments": False,
+                "importance": "normal",
+                "parentFolderId": folder,
+                "changeKey": "CQAAAA",
+            }
+            raw = [
+                ("Message-ID", message_id),
+                ("Date", format_datetime(when)),
+                ("From", f"{from_[1]} <{from_[0]}>"),
+                ("To", ", ".join(a for a, _ in to)),
+                ("Subject", subject),
+                ("Return-Path", f"<{from_[0]}>"),
+                *(headers or ()),
+            ]
+            msg = FakeMessage(mid, folder, fields, raw, self._bump(), 102 if answered else None)
+            self.messages[mid] = msg
+            return mid
+
+    def delete(self, mid: str) -> None:
+        with self.lock:
+            msg = self.messages.pop(mid)
+            self.tombstones.append((self._bump(), mid, msg.folder))
+
+    def move(self, mid: str, folder: str) -> None:
+        """Move to another folder; the id stays (immutable ids)."""
+        with self.lock:
+            msg = self.messages[mid]
+            self.tombstones.append((self._bump(), mid, msg.folder))
+            msg.folder = folder
+            msg.fields["parentFolderId"] = folder
+            msg.seq = self._bump()
+
+    def update(self, mid: str, **fields: Any) -> None:
+        """Change fields (``isRead``, ``flag``, ``categories``…): the message shows up in delta again."""
+        with self.lock:
+            msg = self.messages[mid]
+            msg.fields.update(fields)
+            msg.seq = self._bump()
+
+    def set_answered(self, mid: str, verb: int = 102) -> None:
+        with self.lock:
+            self.messages[mid].last_verb = verb
+            self.messages[mid].seq = self._bump()
+
+    def expire_tokens(self) -> None:
+        with self.lock:
+            self.min_seq = self._bump()
+
+    def find(self, message_id: str) -> str:
+        with self.lock:
+            for msg in self.messages.values():
+                if msg.fields["internetMessageId"] == message_id:
+                    return msg.id
+        raise KeyError(message_id)
+
+    def in_folder(self, folder: str) -> set[str]:
+        with self.lock:
+            return {m.id for m in self.messages.values() if m.folder == folder}
+
+    def seed(self, n: int, *, seed: int = 1, start: datetime | None = None) -> list[str]:
+        """``n`` plausible messages: 60 % inbox (some automated), 30 % sent, 10 % archive."""
+        rng = random.Random(seed)
+        base = start or datetime(2026, 1, 1, tzinfo=UTC)
+        people = [f"person{i}@example.org" for i in range(200)]
+        ids = []
+        for i in range(n):
+            when = base + timedelta(minutes=7 * i)
+            other = rng.choice(people)
+            r = rng.random()
+            folder = "inbox" if r < 0.6 else "sentitems" if r < 0.9 else "archive"
+            sent = folder == "sentitems"
+            extra = [("List-Id", f"<news.{other.split('@')[1]}>"), ("Precedence", "bulk")] if i % 7 == 0 else []
+            ids.append(
+                self.add(
+                    folder,
+                    message_id=f"<seed{seed}.{i}@fake.test>",
+                    subject=f"topic {i // 3}",
+                    from_=(self.email, "Me") if sent else (other, f"Person {i}"),
+                    to=[(other, "")] if sent else [(self.email, "Me")],
+                    date=when,
+                    conversation=f"conv{seed}.{i // 3}",
+                    is_read=rng.random() < 0.8,
+                    headers=None if sent else extra,
+                )
+            )
+        return ids
+
+    def load_world(self, world: Any, mailbox: str = "work") -> int:
+        """The messages of one mailbox of a ``kith.sample`` World, in their folders."""
+        count = 0
+        for m in sorted(world.messages, key=lambda m: (m.date, m.message_id)):
+            if m.mailbox != mailbox:
+                continue
+            self.add(
+                SAMPLE_FOLDERS.get(m.folder, "inbox"),
+                message_id=m.message_id,
+                subject=m.subject,
+                from_=(m.sender.address, m.sender.name),
+                to=[(p.address, p.name) for p in m.to],
+                cc=[(p.address, p.name) for p in m.cc],
+                bcc=[(p.address, p.name) for p in m.bcc] if m.outbound else None,
+                date=m.date,
+                conversation=f"conv-{m.thread or m.message_id}",
+                is_read=True,
+                headers=[(k, v) for k, v in m.headers]
+                + ([("In-Reply-To", m.in_reply_to)] if m.in_reply_to else [])
+                + ([("References", " ".join(m.references))] if m.references else []),
+                answered=m.answered,
+                classification="other" if m.automated else "focused",
+            )
+            count += 1
+        return count
+
+    # -- API side -----------------------------------------------------------------------------
+
+    def delta(self, folder: str, params: dict[str, str], page_size: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """One delta page: its items and the token of what follows (``{"next"|"delta": token}``)."""
+        size = max(1, min(page_size, MAX_PAGE))
+        with self.lock:
+            if "$skiptoken" in params:
+                tok = decode_token(params["$skiptoken"])
+            elif "$deltatoken" in params:
+                tok = decode_token(params["$deltatoken"])
+            else:
+                select = [s for s in params.get("$select", "").split(",") if s]
+                tok = {"k": "list", "f": folder, "at": self.seq, "after": "", "sel": select}
+            if tok.get("f") != folder:
+                raise GraphError(400, "BadRequest", "The token belongs to another folder")
+            base = tok.get("at") if tok["k"] == "list" else tok.get("since")
+            if int(base or 0) < self.min_seq:
+                raise GraphError(410, "syncStateNotFound", "The sync state generation is not found.")
+            select = tok.get("sel") or None
+            if tok["k"] == "list":
+                items = sorted((m for m in self.messages.values() if m.folder == folder), key=lambda m: m.id)
+                items = [m for m in items if m.id > tok["after"]]
+                page, more = items[:size], len(items) > size
+                out = [m.view(select) for m in page]
+                if more:
+                    return out, {"next": encode_token({**tok, "after": page[-1].id})}
+                return out, {"delta": encode_token({"k": "delta", "f": folder, "since": tok["at"], "sel": select})}
+            if tok["k"] == "delta":
+                tok = {"k": "chg", "f": folder, "since": tok["since"], "at": self.seq, "after": [0, ""], "sel": select}
+            since, at, after = tok["since"], tok["at"], tuple(tok["after"])
+            live = [(m.seq, m.id, m) for m in self.messages.values() if m.folder == folder and since < m.seq <= at]
+            gone = [(s, mid, None) for s, mid, f in self.tombstones if f == folder and since < s <= at]
+            changes = sorted((c for c in live + gone if (c[0], c[1]) > after), key=lambda c: (c[0], c[1]))
+            page_c, more = changes[:size], len(changes) > size
+            out = [
+                m.view(select) if m is not None else {"id": mid, "@removed": {"reason": "deleted"}}
+                for _, mid, m in page_c
+            ]
+            if more:
+                last = page_c[-1]
+                return out, {"next": encode_token({**tok, "after": [last[0], last[1]]})}
+            return out, {"delta": encode_token({"k": "delta", "f": folder, "since": at, "sel": select})}
+
+    def get(self, mid: str, params: dict[str, str]) -> dict[str, Any]:
+        with self.lock:
+            msg = self.messages.get(mid)
+            if msg is None:
+                raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+            select = [s for s in params.get("$select", "").split(",") if s]
+            out: dict[str, Any] = {"id": mid}
+            for name in select or [*msg.fields, "internetMessageHeaders"]:
+                if name == "internetMessageHeaders":
+                    out[name] = [{"name": n, "value": v} for n, v in msg.headers]
+                elif name in msg.fields:
+                    out[name] = msg.fields[name]
+            if "singleValueExtendedProperties" in params.get("$expand", "") and msg.last_verb is not None:
+                out["singleValueExtendedProperties"] = [{"id": "Integer 0x1081", "value": str(msg.last_verb)}]
+            return out
+
+
+__all__ = [
+    "DEFAULT_PAGE",
+    "SAMPLE_FOLDERS",
+    "WELL_KNOWN",
+    "FakeMailbox",
+    "FakeMessage",
+    "GraphError",
+    "decode_token",
+    "email_address",
+    "encode_token",
+]

@@ -1,0 +1,324 @@
+"""A local threaded HTTP server speaking the subset of Microsoft Graph (and its login) kith uses.
+
+Endpoints (``{who}`` is ``me`` or ``users/{address}``):
+
+- ``GET  /v1.0/{who}/mailFolders/{folder}/messages/delta`` (``$select``, ``$skiptoken``,
+  ``$deltatoken``; ``Prefer: odata.maxpagesize=N``)
+- ``GET  /v1.0/{who}/messages/{id}`` (``$select=internetMessageHeaders``, ``$expand`` of
+  PidTagLastVerbExecuted)
+- ``GET  /v1.0/{who}/calendarView/delta`` (``startDateTime``/``endDateTime`` on the first call)
+- ``POST /v1.0/$batch``: JSON batching, at most 20 requests, answered part by part
+- the login endpoints of ``oauth.LoginEndpoints`` under ``/login/{tenant}/``
+
+Every Graph call needs ``Authorization: Bearer`` with a token this server issued (else 401
+``InvalidAuthenticationToken``); ``/me`` with an app-only token is a 400 as on Graph. Tests
+inject failures with ``fail(op, status, ...)`` (``messages.delta``, ``messages.get``,
+``calendar.delta``, ``batch``, ``token``; Retry-After, delay), read ``requests`` (HTTP requests
+by kind ``api``/``batch``/``login`` and ``total``), ``calls`` (Graph calls by op, batch parts
+included), ``batch_sizes``, ``page_sizes`` (the maxpagesize each delta call asked for) and
+``selects`` (the ``$select`` of each new delta round), and change ``mailbox``/``calendar``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import threading
+import urllib.parse
+from collections import Counter
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from tests.fakes.graph.calendar import FakeCalendar
+from tests.fakes.graph.mailbox import DEFAULT_PAGE, FakeMailbox, GraphError
+from tests.fakes.graph.oauth import LoginEndpoints, Reply
+
+MAX_BATCH = 20
+_WHO = r"(me|users/[^/]+)"
+_ROUTES: list[tuple[str, re.Pattern[str]]] = [
+    ("messages.delta", re.compile(rf"^/v1\.0/{_WHO}/mailFolders/([^/]+)/messages/delta$")),
+    ("messages.get", re.compile(rf"^/v1\.0/{_WHO}/messages/([^/]+)$")),
+    ("calendar.delta", re.compile(rf"^/v1\.0/{_WHO}/calendarView/delta$")),
+]
+_LOGIN = re.compile(
+    r"^/login/([^/]+)/(v2\.0/\.well-known/openid-configuration|oauth2/v2\.0/token|oauth2/v2\.0/devicecode)$"
+)
+_PHRASES = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 410: "Gone", 429: "Too Many Requests"}
+
+
+@dataclass
+class Rule:
+    """Fail (or delay) calls of one op: skip ``after`` matching calls, then hit ``count`` of them."""
+
+    op: str
+    status: int | None = 429
+    count: int = 1
+    after: int = 0
+    retry_after: str | None = None
+    code: str | None = None
+    delay: float = 0.0
+    seen: int = 0
+    fired: int = 0
+
+
+def _prefer(headers: dict[str, str]) -> dict[str, str]:
+    out = {}
+    for part in headers.get("prefer", "").split(","):
+        name, _, value = part.strip().partition("=")
+        if name:
+            out[name.strip().lower()] = value.strip().strip('"')
+    return out
+
+
+class FakeGraph(LoginEndpoints):
+    """The fake service; ``start()`` it, use ``api_url``/``url``, ``stop()`` it (or ``with``)."""
+
+    def __init__(self, *, email: str = "me@example.com") -> None:
+        self.user_email = email
+        self.mailbox = FakeMailbox(email=email)
+        self.calendar = FakeCalendar(email=email)
+        self.rules: list[Rule] = []
+        self.requests: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()
+        self.batch_sizes: list[int] = []
+        self.page_sizes: list[int] = []
+        self.selects: list[str] = []
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+        self._init_login()
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> FakeGraph:
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._server = _Server(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._server.block_on_close = False
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-graph", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeGraph:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "v1.0"
+
+    # -- admin --------------------------------------------------------------------------------
+
+    def fail(self, op: str, status: int | None = 429, **kwargs: Any) -> Rule:
+        rule = Rule(op, status, **kwargs)
+        with self._lock:
+            self.rules.append(rule)
+        return rule
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.calls.clear()
+            self.batch_sizes.clear()
+            self.page_sizes.clear()
+            self.selects.clear()
+
+    def counts(self) -> dict[str, Any]:
+        with self._lock:
+            return {"requests": dict(self.requests), "calls": dict(self.calls), "batch_sizes": list(self.batch_sizes)}
+
+    # -- Graph --------------------------------------------------------------------------------
+
+    def _maybe_fail(self, op: str) -> None:
+        hit: Rule | None = None
+        with self._lock:
+            for rule in self.rules:
+                if rule.op == op and rule.fired < rule.count:
+                    rule.seen += 1
+                    if rule.seen > rule.after:
+                        rule.fired += 1
+                        hit = rule
+                        break
+        if hit is None:
+            return
+        if hit.delay:
+            self.release.wait(hit.delay)
+        if hit.status is None:
+            return
+        code = hit.code or {429: "TooManyRequests", 503: "ServiceUnavailable", 504: "GatewayTimeout"}.get(
+            hit.status, "InjectedFailure"
+        )
+        headers = {"Retry-After": hit.retry_after} if hit.retry_after is not None else {}
+        raise GraphError(hit.status, code, f"injected {hit.status}", headers=headers)
+
+    def _who(self, who: str, kind: str) -> None:
+        if who == "me":
+            if kind == "app":
+                raise GraphError(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
+            return
+        user = urllib.parse.unquote(who.split("/", 1)[1]).lower()
+        if user != self.user_email:
+            raise GraphError(404, "ErrorInvalidUser", f"The requested user '{user}' is invalid.")
+
+    def call(self, method: str, target: str, headers: dict[str, str], token: str | None = None) -> Reply:
+        """One Graph call (top level or a ``$batch`` part) → its reply."""
+        parsed = urllib.parse.urlsplit(target)
+        params = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query, keep_blank_values=True).items()}
+        path = urllib.parse.unquote(parsed.path)
+        if not path.startswith("/v1.0"):
+            path = "/v1.0" + path  # batch parts are relative to the version root
+        found = next(((op, m) for op, rx in _ROUTES if method == "GET" and (m := rx.match(path))), None)
+        if found is None:
+            return Reply.json(400, GraphError(400, "BadRequest", f"Resource not found for {method} {path}").body())
+        op, m = found
+        with self._lock:
+            self.calls[op] += 1
+        try:
+            kind = self._authorized(headers if token is None else {"authorization": f"Bearer {token}"})
+            self._maybe_fail(op)
+            self._who(m.group(1), kind)
+            prefer = _prefer(headers)
+            size = int(prefer.get("odata.maxpagesize") or DEFAULT_PAGE)
+            if op == "messages.get":
+                return Reply.json(200, self.mailbox.get(m.group(2), params))
+            with self._lock:
+                self.page_sizes.append(size)
+                if not ("$skiptoken" in params or "$deltatoken" in params) and op == "messages.delta":
+                    self.selects.append(params.get("$select", ""))
+            if op == "messages.delta":
+                items, follow = self.mailbox.delta(m.group(2), params, size)
+            else:
+                items, follow = self.calendar.delta(params, size)
+        except GraphError as exc:
+            return Reply.json(exc.status, exc.body(), exc.headers)
+        base = self.url.rstrip("/") + parsed.path
+        body: dict[str, Any] = {"@odata.context": f"{self.api_url}/$metadata#Collection(message)", "value": items}
+        if "next" in follow:
+            body["@odata.nextLink"] = f"{base}?$skiptoken={follow['next']}"
+        else:
+            body["@odata.deltaLink"] = f"{base}?$deltatoken={follow['delta']}"
+        return Reply.json(200, body, {"Preference-Applied": f"odata.maxpagesize={size}"})
+
+    def _authorized(self, headers: dict[str, str]) -> str:
+        auth = headers.get("authorization", "")
+        token = auth[7:] if auth.lower().startswith("bearer ") else ""
+        with self._lock:
+            kind = self.access_tokens.get(token)
+        if kind is None:
+            raise GraphError(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
+        return kind
+
+    def batch(self, headers: dict[str, str], body: bytes) -> Reply:
+        try:
+            self._authorized(headers)
+            self._maybe_fail("batch")
+            requests = json.loads(body or b"{}").get("requests")
+            if not isinstance(requests, list) or not requests:
+                raise GraphError(400, "BadRequest", "Invalid batch payload format.")
+            if len(requests) > MAX_BATCH:
+                raise GraphError(400, "BadRequest", f"Number of batch requests exceeds {MAX_BATCH}.")
+        except GraphError as exc:
+            return Reply.json(exc.status, exc.body(), exc.headers)
+        with self._lock:
+            self.batch_sizes.append(len(requests))
+        token = headers.get("authorization", "")[7:]
+        out = []
+        for req in requests:
+            part_headers = {k.lower(): str(v) for k, v in (req.get("headers") or {}).items()}
+            reply = self.call(str(req.get("method", "GET")), str(req.get("url", "")), part_headers, token=token)
+            out.append(
+                {"id": req.get("id"), "status": reply.status, "headers": reply.headers, "body": json.loads(reply.body)}
+            )
+        return Reply.json(200, {"responses": out})
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client killed mid-request (the SIGKILL test) is not an error here."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    #: headers and body go out in separate writes; without TCP_NODELAY each response waits ~40 ms
+    disable_nagle_algorithm = True
+    fake: FakeGraph
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+    def _send(self, reply: Reply) -> None:
+        self.send_response(reply.status, _PHRASES.get(reply.status))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    def _count(self, kind: str) -> None:
+        with self.fake._lock:
+            self.fake.requests[kind] += 1
+            self.fake.requests["total"] += 1
+
+    def do_GET(self) -> None:
+        fake = self.fake
+        if self.path == "/_admin/counts":  # for a fake in another process (bench)
+            self._send(Reply.json(200, fake.counts()))
+            return
+        if self.path == "/_admin/reset":
+            fake.reset_counts()
+            self._send(Reply.json(200, {}))
+            return
+        path = urllib.parse.urlsplit(self.path).path
+        login = _LOGIN.match(path)
+        if login:
+            self._count("login")
+            self._send(fake.openid_configuration(login.group(1)))
+            return
+        self._count("api")
+        self._send(fake.call("GET", self.path, {k.lower(): v for k, v in self.headers.items()}))
+
+    def do_POST(self) -> None:
+        fake = self.fake
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        path = urllib.parse.urlsplit(self.path).path
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        login = _LOGIN.match(path)
+        if login:
+            self._count("login")
+            form = {k: v[-1] for k, v in urllib.parse.parse_qs(body.decode()).items()}
+            try:
+                fake._maybe_fail("token")
+            except GraphError as exc:
+                self._send(Reply.json(exc.status, {"error": "temporarily_unavailable"}, exc.headers))
+                return
+            if login.group(2).endswith("devicecode"):
+                self._send(fake.device_code(login.group(1), form))
+            else:
+                self._send(fake.token(login.group(1), form))
+        elif urllib.parse.unquote(path) == "/v1.0/$batch":
+            self._count("batch")
+            self._send(fake.batch(headers, body))
+        else:
+            self._count("other")
+            self._send(Reply.json(404, GraphError(404, "NotFound", f"no such endpoint {path}").body()))
+
+
+__all__ = ["MAX_BATCH", "FakeGraph", "Rule"]
