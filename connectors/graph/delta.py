@@ -18,6 +18,7 @@ as ``{"id": ..., "@removed": {"reason": ...}}``. This module turns that into ``B
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -34,8 +35,6 @@ Convert = Callable[[dict[str, Mapping[str, Any]]], tuple[Sequence[Record], Seque
 def start_url(cursor: JSON | None, first: Callable[[], str]) -> tuple[str, str | None]:
     """Where a pull starts and its listing generation (None for an incremental pull)."""
     if cursor is None:
-        import uuid
-
         return first(), uuid.uuid4().hex[:12]
     if isinstance(cursor.get("next"), str):
         gen = cursor.get("gen")

@@ -131,8 +131,25 @@ class GraphMailSource(BaseSource):
     def _prefer(self) -> dict[str, str]:
         return {"Prefer": f"odata.maxpagesize={self.mailbox.page_size}, {IMMUTABLE}"}
 
+    def folder_id(self, folder: str) -> str:
+        """A well-known name or folder id as it is; a display name looked up (top-level folders).
+
+        Only a full listing needs this: the deltaLink of later pulls already names the folder.
+        """
+        if folder.lower() in FOLDER_ROLES or (len(folder) > 40 and " " not in folder):
+            return folder
+        name = folder.replace("'", "''")
+        found = self.client.get(
+            f"{self.base}/mailFolders?$filter=" + quote(f"displayName eq '{name}'", safe="=$'") + "&$select=id"
+        )
+        ids = [f["id"] for f in found.get("value") or () if isinstance(f, Mapping) and f.get("id")]
+        if not ids:
+            raise ConfigError(f"{self.mailbox.name}: folders: Graph has no top-level mail folder named {folder!r}")
+        return str(ids[0])
+
     def first_url(self, folder: str) -> str:
-        return f"{self.base}/mailFolders/{quote(folder, safe='')}/messages/delta?$select={','.join(MESSAGE_FIELDS)}"
+        fid = quote(self.folder_id(folder), safe="")
+        return f"{self.base}/mailFolders/{fid}/messages/delta?$select={','.join(MESSAGE_FIELDS)}"
 
     def pull(self, stream: Stream, cursor: JSON | None, known: Known = no_known) -> Iterator[Batch]:
         url, gen = start_url(cursor, lambda: self.first_url(stream.name))

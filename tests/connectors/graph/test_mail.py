@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kith.connectors.base import MessageRecord, Role
+from kith.connectors.base import MessageRecord, Role, Stream
 from kith.connectors.graph.mail import GraphMailSource
 from kith.connectors.graph.records import MESSAGE_FIELDS
 from kith.errors import AuthError, ConfigError, TransientError
@@ -244,3 +244,19 @@ def test_header_fetch_refused_by_permissions_degrades_once(graph_env: GraphEnv) 
     rep = Replica().sync(source, inbox(source))
     assert len(rep.items) == 30 and graph_env.fake.requests["batch"] == 1, "kept asking after a 403"
     assert len(source.alerts) == 1 and "Mail.Read" in source.alerts[0]
+
+
+def test_user_folder_by_display_name(graph_env: GraphEnv) -> None:
+    box = graph_env.fake.mailbox
+    fid = box.create_folder("Client's Projects")
+    mine = box.add(fid, message_id="<proj@x>")
+    source = graph_env.source(folders=("Client's Projects",), roles={"Client's Projects": "archive"})
+    (stream,) = source.streams()
+    rep = Replica().sync(source, stream)
+    assert set(rep.items) == {mine} and stream.role is Role.ARCHIVE
+    assert graph_env.fake.calls["folders.list"] == 1
+    box.add(fid, message_id="<proj2@x>")
+    rep.sync(source, stream)
+    assert len(rep.items) == 2 and graph_env.fake.calls["folders.list"] == 1, "the deltaLink needs no lookup"
+    with pytest.raises(ConfigError, match="Nope"):
+        Replica().sync(graph_env.source(folders=("Nope",)), Stream("Nope", Role.OTHER))

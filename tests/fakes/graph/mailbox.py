@@ -105,10 +105,19 @@ class FakeMailbox:
     seq: int = 1
     #: Tokens based on a sequence below this answer 410 ``syncStateNotFound``.
     min_seq: int = 0
+    #: User-created folders: display name -> folder id (well-known names need no entry).
+    folders: dict[str, str] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     # -- admin side ---------------------------------------------------------------------------
+
+    def create_folder(self, name: str) -> str:
+        """A top-level folder the user made; returns its id (messages are filed under the id)."""
+        with self.lock:
+            fid = f"AAMkFolder{len(self.folders) + 1:04d}AAA="
+            self.folders[name] = fid
+            return fid
 
     def _bump(self) -> int:
         self.seq += 1
@@ -315,6 +324,19 @@ class FakeMailbox:
                 last = page_c[-1]
                 return out, {"next": encode_token({**tok, "after": [last[0], last[1]]})}
             return out, {"delta": encode_token({"k": "delta", "f": folder, "since": at, "sel": select})}
+
+    def list_folders(self, params: dict[str, str]) -> dict[str, Any]:
+        """``GET /mailFolders``; understands ``$filter=displayName eq '...'`` and nothing else."""
+        with self.lock:
+            items = [{"id": fid, "displayName": name} for name, fid in self.folders.items()]
+        wanted = params.get("$filter", "")
+        if wanted:
+            prefix = "displayName eq "
+            if not wanted.startswith(prefix):
+                raise GraphError(400, "ErrorInvalidUrlQueryFilter", "unsupported $filter")
+            name = wanted[len(prefix) :].strip("'").replace("''", "'")
+            items = [f for f in items if f["displayName"] == name]
+        return {"value": items}
 
     def get(self, mid: str, params: dict[str, str]) -> dict[str, Any]:
         with self.lock:

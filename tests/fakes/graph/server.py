@@ -41,6 +41,7 @@ _ROUTES: list[tuple[str, re.Pattern[str]]] = [
     ("messages.delta", re.compile(rf"^/v1\.0/{_WHO}/mailFolders/([^/]+)/messages/delta$")),
     ("messages.get", re.compile(rf"^/v1\.0/{_WHO}/messages/([^/]+)$")),
     ("calendar.delta", re.compile(rf"^/v1\.0/{_WHO}/calendarView/delta$")),
+    ("folders.list", re.compile(rf"^/v1\.0/{_WHO}/mailFolders$")),
 ]
 _LOGIN = re.compile(
     r"^/login/([^/]+)/(v2\.0/\.well-known/openid-configuration|oauth2/v2\.0/token|oauth2/v2\.0/devicecode)$"
@@ -196,6 +197,8 @@ class FakeGraph(LoginEndpoints):
             size = int(prefer.get("odata.maxpagesize") or DEFAULT_PAGE)
             if op == "messages.get":
                 return Reply.json(200, self.mailbox.get(m.group(2), params))
+            if op == "folders.list":
+                return Reply.json(200, self.mailbox.list_folders(params))
             with self._lock:
                 self.page_sizes.append(size)
                 if not ("$skiptoken" in params or "$deltatoken" in params) and op == "messages.delta":
