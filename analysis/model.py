@@ -54,6 +54,8 @@ class ContactData:
     my_thread_replies: Mapping[str, list[datetime]] = field(default_factory=dict)
     #: the stored spellings of this contact's address (aliases, case variants)
     raw_addresses: set[str] = field(default_factory=set)
+    #: derived views computed once per evaluation (see kith.analysis.timeline)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,7 +100,7 @@ def write_results(
         for at, kind, personal, broadcast, key, event, subject in r.interactions
     ]
     for chunk in chunks(inter_rows, 10000):
-        conn.execute(insert(INTER), list(chunk))
+        upsert(conn, INTER, list(chunk), keys=())
     stat_rows = [{"contact_id": ids[r.address], **{c: r.stats.get(c) for c in _STAT_COLUMNS}} for r in results]
     for chunk in chunks(stat_rows, 5000):
         upsert(conn, STAT, list(chunk), keys=["contact_id"], update=list(_STAT_COLUMNS))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from bisect import bisect_right
 from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
@@ -47,17 +48,40 @@ def reply_latencies(data: ContactData) -> tuple[list[float], list[float]]:
     mails = sorted((m for m in data.mails if m.personal), key=lambda m: m.time)
     replies = {t: sorted(v) for t, v in data.my_thread_replies.items()}
     outs = [m.time for m in mails if not m.inbound]
-    for i, m in enumerate(mails):
+    inbound_by_thread: dict[str, list[datetime]] = {}
+    for m in mails:
         if m.inbound:
-            cands = [t for t in replies.get(m.thread, []) if t > m.time]
-            cands += [t for t in outs if t > m.time][:1]
+            inbound_by_thread.setdefault(m.thread, []).append(m.time)
+    for m in mails:
+        if m.inbound:
+            cands = [t for t in (_next(replies.get(m.thread, []), m.time), _next(outs, m.time)) if t is not None]
             if cands and min(cands) - m.time <= REPLY_HORIZON:
                 mine.append(_hours(min(cands) - m.time))
         else:
-            nxt = next((x for x in mails[i + 1 :] if x.inbound and x.thread == m.thread), None)
-            if nxt is not None and nxt.time - m.time <= REPLY_HORIZON:
-                theirs.append(_hours(nxt.time - m.time))
+            nxt = _next(inbound_by_thread.get(m.thread, []), m.time)
+            if nxt is not None and nxt - m.time <= REPLY_HORIZON:
+                theirs.append(_hours(nxt - m.time))
     return mine, theirs
+
+
+def _next(times: list[datetime], t: datetime) -> datetime | None:
+    i = bisect_right(times, t)
+    return times[i] if i < len(times) else None
+
+
+#: Interactions closer than this belong to one conversation; cadence is the gap between conversations.
+EPISODE = timedelta(days=2)
+
+
+def cadence_gaps(personal: list[Point]) -> list[float]:
+    """Days between conversations (a thread of replies a few hours apart is one contact, not many)."""
+    starts: list[datetime] = []
+    previous: datetime | None = None
+    for p in personal:
+        if previous is None or p.time - previous > EPISODE:
+            starts.append(p.time)
+        previous = p.time
+    return [(b - a).total_seconds() / 86400 for a, b in itertools.pairwise(starts)]
 
 
 def strength(personal: list[Point], now: datetime) -> int:
@@ -80,7 +104,7 @@ def contact_stats(data: ContactData, now: datetime) -> dict[str, Any]:
     allp = points(data, now)
     personal = personal_until(data, now)
     year = [p for p in personal if p.time >= now - timedelta(days=365)]
-    gaps = [(b.time - a.time).total_seconds() / 86400 for a, b in itertools.pairwise(year)]
+    gaps = cadence_gaps(year)
     mine, theirs = reply_latencies(data)
     p_in = sum(1 for m in data.mails if m.inbound and m.personal)
     p_out = sum(1 for m in data.mails if not m.inbound and m.personal)

@@ -24,6 +24,10 @@ def points(data: ContactData, meeting_max_future: datetime | None = None) -> lis
     Ties sort "in" < "meeting" < "out": a reply stamped with the same second as my message is
     not taken to come after it.
     """
+    cache = data.cache.setdefault("points", {})
+    hit = cache.get(meeting_max_future)
+    if hit is not None:
+        return hit
     out = [Point(m.time, "in" if m.inbound else "out", m.personal, m.broadcast, m.key) for m in data.mails]
     out += [
         Point(mt.time, "meeting", True, False, mt.key)
@@ -31,12 +35,16 @@ def points(data: ContactData, meeting_max_future: datetime | None = None) -> lis
         if mt.counts and (meeting_max_future is None or mt.time <= meeting_max_future)
     ]
     out.sort(key=lambda p: (p.time, p.kind, p.key))
+    cache[meeting_max_future] = out
     return out
 
 
 def personal_until(data: ContactData, now: datetime) -> list[Point]:
     """Personal mail and past meetings: what "being in touch" means."""
-    return [p for p in points(data, now) if p.personal and p.time <= now]
+    cache = data.cache.setdefault("personal", {})
+    if now not in cache:
+        cache[now] = [p for p in points(data, now) if p.personal and p.time <= now]
+    return cache[now]
 
 
 def meeting_ahead(data: ContactData, now: datetime) -> bool:

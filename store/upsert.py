@@ -65,8 +65,13 @@ def _statement(
 ) -> tuple[str, tuple[tuple[str, Callable[[Any], Any]], ...]]:
     mark = (lambda c: f":{c}") if dialect == "sqlite" else (lambda c: f"%({c})s")
     sql = f"INSERT INTO {table.name} ({', '.join(_quote(c) for c in columns)}) VALUES ({', '.join(mark(c) for c in columns)})"
-    sql += f" ON CONFLICT ({', '.join(_quote(k) for k in keys)}) DO "
-    sql += "NOTHING" if not update else "UPDATE SET " + ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in update)
+    if keys:  # no keys: a plain insert (rows that cannot conflict, e.g. derived tables just cleared)
+        sql += f" ON CONFLICT ({', '.join(_quote(k) for k in keys)}) DO "
+        sql += (
+            "NOTHING"
+            if not update
+            else "UPDATE SET " + ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in update)
+        )
     convs = tuple((c, f) for c in columns if (f := _converter(table.c[c], dialect)) is not None)
     return sql, convs
 
@@ -80,7 +85,7 @@ def upsert(
     update: Iterable[str] | None = None,
 ) -> None:
     """Insert ``rows`` (all with the same keys); on a conflict over ``keys`` overwrite ``update``
-    columns (None: leave the existing row alone)."""
+    columns (None: leave the existing row alone). Empty ``keys``: a plain bulk insert."""
     if not rows:
         return
     dialect = conn.dialect.name
@@ -119,7 +124,7 @@ def _copy_upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
             for r in rows:
                 copy.write_row([r[c] for c in cols])
         head, _, tail = sql.partition(" VALUES ")
-        tail = tail[tail.index(" ON CONFLICT ") :]
+        tail = tail[tail.index(" ON CONFLICT ") :] if " ON CONFLICT " in tail else ""
         cur.execute(f"{head} SELECT {col_list} FROM {tmp}{tail}")
         cur.execute(f"DELETE FROM {tmp}")
 
