@@ -12,9 +12,10 @@ nothing is marked read), plus FLAGS, INTERNALDATE and RFC822.SIZE; never a body.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from imapclient import IMAPClient
@@ -88,8 +89,99 @@ def uid_fetch(
         text = line.decode() if isinstance(line, bytes) else str(line)
         vanished.extend(parse_uid_set(text.replace("(EARLIER)", "").strip()))
     typ, data = imap._untagged_response(typ, data, "FETCH")
-    parsed = parse_fetch_response(data, False, True)
+    parsed = fast_parse(data)
+    if parsed is None:
+        parsed = parse_fetch_response(data, False, True)
     return {uid: v for uid, v in parsed.items() if isinstance(uid, int)}, vanished
+
+
+_FAST_ITEM = re.compile(
+    rb'(UID|RFC822\.SIZE|MODSEQ|X-GM-MSGID|X-GM-THRID) \(?(\d+)\)?|FLAGS \(([^()"]*)\)|INTERNALDATE "([^"]*)"'
+)
+_FAST_LITERAL = re.compile(rb"(BODY\[[^\]]*\]) \{\d+\}$")
+_FAST_SKIP = re.compile(rb"^\d+ \(|[ )]")
+
+
+def fast_parse(data: list[Any]) -> dict[int, dict[bytes, Any]] | None:
+    """A FETCH answer of the shape servers send for our items, parsed ~10x faster than imapclient.
+
+    imaplib hands over ``(b'7 (UID 7 FLAGS (\\Seen) ... BODY[...] {312}', literal)`` tuples
+    followed by ``b')'``. Anything else (quoted strings, X-GM-LABELS, nested lists) returns None
+    and the caller falls back to imapclient's general parser.
+    """
+    out: dict[int, dict[bytes, Any]] = {}
+    current: dict[bytes, Any] | None = None
+    for item in data:
+        if item is None:
+            continue
+        if isinstance(item, tuple):
+            head, literal = item
+            m = _FAST_LITERAL.search(head)
+            if m is None:
+                return None
+            current = {}
+            if not _fast_items(head[: m.start()], current):
+                return None
+            current[m.group(1)] = literal
+        elif isinstance(item, bytes):
+            if item.strip() != b")":  # trailing items after a literal, or a message without one
+                if item[:1].isdigit():
+                    current = {}
+                if current is None or not _fast_items(item, current):
+                    return None
+        else:
+            return None
+        if current is not None and b"UID" in current:
+            out[current[b"UID"]] = current
+    return out
+
+
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"), 1
+    )
+}
+_DATE = re.compile(rb"^ ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$")
+
+
+def internaldate(raw: bytes) -> datetime | None:
+    """``" 6-Nov-2026 06:23:55 +0100"`` (RFC 3501 date-time) → aware UTC datetime; 5x faster than strptime."""
+    m = _DATE.match(raw)
+    if m is None or m.group(2).title() not in _MONTHS:
+        return None
+    offset = (int(m.group(8)) * 60 + int(m.group(9))) * (1 if m.group(7) == b"+" else -1)
+    try:
+        local = datetime(
+            int(m.group(3)),
+            _MONTHS[m.group(2).title()],
+            int(m.group(1)),
+            int(m.group(4)),
+            int(m.group(5)),
+            int(m.group(6)),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        return None
+    return local - timedelta(minutes=offset)
+
+
+def _fast_items(text: bytes, into: dict[bytes, Any]) -> bool:
+    pos = 0
+    for m in _FAST_ITEM.finditer(text):
+        if text[pos : m.start()].strip(b" ()0123456789FETCH") or b'"' in text[pos : m.start()]:
+            return False
+        pos = m.end()
+        if m.group(1):
+            into[m.group(1)] = int(m.group(2))
+        elif m.group(4) is not None:
+            when = internaldate(m.group(4))
+            if when is None:
+                return False
+            into[b"INTERNALDATE"] = when
+        else:
+            into[b"FLAGS"] = tuple(m.group(3).split())
+    return not text[pos:].strip(b" )")
 
 
 def flags_of(values: Iterable[bytes | str]) -> frozenset[str]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from imapclient import IMAPClient
@@ -33,7 +33,8 @@ from imapclient.response_parser import parse_fetch_response
 
 from kith.connectors.base import Batch, FlagUpdate, Known, Stream
 from kith.connectors.imap.cursor import Cursor
-from kith.connectors.imap.fetch import GMAIL_ITEMS, HEADER_ITEMS, build_records, flags_of, gmail_key, uid_fetch
+from kith.connectors.imap.fetch import flags_of, gmail_key, uid_fetch
+from kith.connectors.imap.pipeline import header_batches
 from kith.errors import CursorExpired
 
 #: Without CONDSTORE, the newest messages whose flags every pass compares.
@@ -120,17 +121,11 @@ def _fetch_batches(
     session: Session, uids: list[int], cur: Cursor, batch_size: int, exists: int | None
 ) -> Iterator[tuple[Batch, Cursor]]:
     """Header batches for ``uids`` (ascending), each with the cursor that resumes after it."""
-    items = HEADER_ITEMS + (GMAIL_ITEMS if session.gmail else ())
-    for i in range(0, len(uids), batch_size):
-        chunk = uids[i : i + batch_size]
-        fetched, _vanished = uid_fetch(session.client, chunk, items, stats=session.stats)
-        records, problems, versions = build_records(fetched, cur.uidvalidity, gmail=session.gmail)
-        if session.gmail:
-            records = [r for r in records if "\\Draft" not in r.labels]
+    for chunk, count, batch in header_batches(session, uids, cur.uidvalidity, batch_size):
         if exists is not None:
-            exists += len(fetched)
+            exists += count
         cur = cur.but(last_uid=chunk[-1], exists=exists)
-        yield Batch(upserts=tuple(records), problems=tuple(problems), versions=versions, cursor=cur.to_json()), cur
+        yield replace(batch, cursor=cur.to_json()), cur
 
 
 def _full(session: Session, stream: Stream, cur: Cursor, known: Known, batch_size: int) -> Iterator[Batch]:

@@ -193,3 +193,24 @@ def test_idle_wakes_on_new_mail_and_times_out(harness: ImapHarness) -> None:
             assert source.wait_for_changes(10) is True
         finally:
             timer.join()
+
+
+def test_parallel_parsing_path_resumes_like_the_inline_one(
+    harness: ImapHarness, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from kith.connectors.imap import pipeline
+
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN", 100)
+    items = messages(300, "par")
+    dovecot.seed(harness.user, (m.as_bytes() for m in items), folder="Work")
+    source = harness.source(batch_size=50)
+    stream = harness.stream(source)
+    rep = Replica().sync(source, stream, limit=2)
+    assert len(rep.items) == 100
+    source.close()
+    source = harness.source(batch_size=50)
+    rep.sync(source, stream)
+    assert rep.upserted == 200
+    assert rep.message_ids() == sorted(m.message_id for m in items)
+    assert "parallel header parsing unavailable" not in caplog.text
+    source.close()

@@ -7,12 +7,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from imapclient.response_parser import parse_fetch_response
 
 from kith.config.mailboxes import ImapMailbox
 from kith.connectors.base import Role
 from kith.connectors.imap.connect import Alerts
 from kith.connectors.imap.cursor import Cursor
-from kith.connectors.imap.fetch import SECTION_KEY, build_records, parse_uid_set, uid_set
+from kith.connectors.imap.fetch import SECTION_KEY, build_records, fast_parse, internaldate, parse_uid_set, uid_set
 from kith.connectors.imap.folders import parse_list, select_streams
 from kith.errors import CursorExpired
 
@@ -86,3 +87,30 @@ def test_gmail_syncs_all_mail_only() -> None:
         "[Gmail]/All Mail",
         "[Gmail]/Sent Mail",
     ]
+
+
+def test_fast_parser_agrees_with_imapclient() -> None:
+    head = b"Message-ID: <a@b>\r\nSubject: x\r\n\r\n"
+    data: list[Any] = [
+        (
+            b'1 (UID 11 FLAGS (\\Seen \\Recent) INTERNALDATE " 6-Nov-2026 06:23:55 +0100" RFC822.SIZE 421 '
+            b"BODY[HEADER.FIELDS (MESSAGE-ID SUBJECT)] {%d}" % len(head),
+            head,
+        ),
+        b")",
+        (b"2 (FLAGS () BODY[HEADER.FIELDS (MESSAGE-ID SUBJECT)] {%d}" % len(head), head),
+        b" UID 12 RFC822.SIZE 9)",
+        b"3 (UID 13 FLAGS ($Forwarded) MODSEQ (5))",
+    ]
+    fast = fast_parse(data)
+    slow = parse_fetch_response(data, False, True)
+    assert fast is not None and sorted(fast) == sorted(slow) == [11, 12, 13]
+    for uid in fast:
+        for key, value in fast[uid].items():
+            if key == b"INTERNALDATE":
+                assert value == slow[uid][key]
+            elif key not in (b"MODSEQ", b"UID"):
+                assert value == slow[uid][key], key
+    assert fast[11][b"INTERNALDATE"] == datetime(2026, 11, 6, 5, 23, 55, tzinfo=UTC)
+    assert fast_parse([b'1 (UID 1 X-GM-LABELS ("a b" \\Inbox))']) is None  # left to imapclient
+    assert internaldate(b"31-Feb-2026 00:00:00 +0000") is None

@@ -1,0 +1,208 @@
+"""IMAP initial sync against a real Dovecot: kith vs the bare-imapclient floor, no-change pass, mbsync.
+
+A kith.sample corpus is written once as Maildir files straight into a Dovecot user's INBOX (25–60x
+faster than APPEND) and indexed by a first SELECT, so every contender reads the same warm server.
+
+- **floor**: a bare imapclient loop, ``UID FETCH`` of the same header fields in the same batch
+  size, answers parsed by imapclient and thrown away; what any header-only client must pay.
+- **kith**: the whole ``kith sync`` path in a child process (peak RSS measured): connect, EXAMINE,
+  fetch, build records, write them to SQLite through the SyncEngine.
+- **no-change pass**: the same sync again (one STATUS per folder with CONDSTORE), at each size, so
+  the ratio between sizes shows whether it scans the mailbox (target ≤ 1.5x).
+- **mbsync** (Debian ``isync``), when installed: a full sync to a local Maildir as users run it,
+  and with ``FSync no``. It downloads whole messages; kith reads headers only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import run_child, write_result
+
+BATCH = 1000
+
+SYNC_CHILD = """
+import json, sys, time
+from pathlib import Path
+from kith.config.mailboxes import ImapMailbox
+from kith.daemon.sync import SyncEngine
+from kith.store.engine import open_store, sqlite_url
+host, port, user, pw, db = sys.argv[1], int(sys.argv[2]), sys.argv[3], Path(sys.argv[4]), Path(sys.argv[5])
+store = open_store(sqlite_url(db))
+engine = SyncEngine(store, state_dir=db.parent)
+mb = ImapMailbox(kind="imap", name="bench", host=host, port=port, tls="none", username=user,
+                 password_file=pw, folders=("INBOX",), batch_size=int(sys.argv[6]))
+t = time.perf_counter(); r1 = engine.sync_mailbox(mb); first = time.perf_counter() - t
+noops = []
+for _ in range(5):
+    t = time.perf_counter(); r2 = engine.sync_mailbox(mb); noops.append(time.perf_counter() - t)
+print(json.dumps({"initial_s": first, "noop_s": min(noops), "upserts": r1.upserts,
+                  "noop_upserts": r2.upserts, "status": [r1.status, r2.status], "error": r1.error}))
+"""
+
+NOOP_CHILD = """
+import json, sys, time
+from pathlib import Path
+from kith.config.mailboxes import ImapMailbox
+from kith.connectors.imap.source import ImapSource
+host, port, user, pw = sys.argv[1], int(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
+mb = ImapMailbox(kind="imap", name="bench", host=host, port=port, tls="none", username=user,
+                 password_file=pw, folders=("INBOX",), batch_size=1000)
+src = ImapSource(mb); stream = src.streams()[0]
+cursor = None
+for b in src.pull(stream, None):
+    cursor = b.cursor or cursor
+times = []
+for _ in range(20):
+    t = time.perf_counter(); n = sum(len(b) for b in src.pull(stream, cursor)); times.append(time.perf_counter() - t)
+print(json.dumps({"pull_noop_s": min(times), "items": n, "stats": dict(src.stats)}))
+"""
+
+
+def seed_corpus(server: Any, user: str, corpus: Path) -> int:
+    """Copy every message of the sample (all its mailboxes and folders) into the user's INBOX."""
+
+    def files() -> Any:
+        for dirpath, _dirs, names in os.walk(corpus):
+            if os.path.basename(dirpath) in ("cur", "new"):
+                for name in sorted(names):
+                    yield Path(dirpath, name).read_bytes()
+
+    n = int(server.seed(user, files()))
+    past = time.time() - 10  # settled directories, as on a server that has had the mail a while
+    for sub in ("cur", "new"):
+        os.utime(server.maildir(user) / sub, (past, past))
+    return n
+
+
+def floor(host: str, port: int, user: str) -> tuple[float, int]:
+    from imapclient import IMAPClient
+
+    from kith.connectors.imap.fetch import HEADER_ITEMS
+
+    start = time.perf_counter()
+    n = 0
+    with IMAPClient(host, port=port, ssl=False) as c:
+        c.login(user, "secret")
+        c.select_folder("INBOX", readonly=True)
+        uids = sorted(c.search(["ALL"]))
+        for i in range(0, len(uids), BATCH):
+            n += len(c.fetch(uids[i : i + BATCH], list(HEADER_ITEMS)))
+    return time.perf_counter() - start, n
+
+
+def mbsync(host: str, port: int, user: str, work: Path, *, fsync: bool) -> float | None:
+    exe = shutil.which("mbsync")
+    if exe is None:
+        return None
+    local = work / ("mbsync-fsync" if fsync else "mbsync-nofsync")
+    shutil.rmtree(local, ignore_errors=True)
+    local.mkdir(parents=True)
+    rc = work / f"mbsyncrc-{fsync}"
+    rc.write_text(
+        ("" if fsync else "FSync no\n\n")
+        + f"IMAPAccount test\nHost {host}\nPort {port}\nUser {user}\nPass secret\nSSLType None\nAuthMechs LOGIN PLAIN\n\n"
+        + "IMAPStore remote\nAccount test\n\n"
+        + f"MaildirStore local\nPath {local}/\nInbox {local}/INBOX\nSubFolders Verbatim\n\n"
+        + f"Channel test\nFar :remote:\nNear :local:\nPatterns INBOX\nCreate Near\nSyncState {local}/\n"
+    )
+    start = time.perf_counter()
+    subprocess.run([exe, "-q", "-c", str(rc), "-a"], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def run_size(server: Any, messages: int, seed: int, work: Path, pw: Path, with_mbsync: bool) -> dict[str, Any]:
+    from imapclient import IMAPClient
+
+    from kith.sample import generate
+
+    corpus = work / f"sample-{messages}-{seed}"
+    if not (corpus / "truth.json").exists():
+        t = time.perf_counter()
+        generate(corpus, seed=seed, messages=messages)
+        print(f"generated {messages} messages in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+    user = server.new_user("bench")
+    n = seed_corpus(server, user, corpus)
+    t = time.perf_counter()
+    with IMAPClient(server.host, port=server.port, ssl=False) as c:
+        c.login(user, "secret")
+        c.select_folder("INBOX", readonly=True)  # Dovecot indexes the new files here
+    index_s = time.perf_counter() - t
+    floor(server.host, server.port, user)  # warm Dovecot's header cache for everyone
+    floor_s, fetched = min((floor(server.host, server.port, user) for _ in range(2)), key=lambda x: x[0])
+    db = work / f"kith-{messages}.db"
+    child, rss_mb = run_child(SYNC_CHILD, server.host, str(server.port), user, str(pw), str(db), str(BATCH))
+    pull, _ = run_child(NOOP_CHILD, server.host, str(server.port), user, str(pw))
+    out: dict[str, Any] = {
+        "messages": n,
+        "fetched_by_floor": fetched,
+        "dovecot_first_select_s": round(index_s, 3),
+        "floor_s": round(floor_s, 3),
+        "kith_initial_s": round(child["initial_s"], 3),
+        "ratio_to_floor": round(child["initial_s"] / floor_s, 2),
+        "target_ratio": 1.3,
+        "kith_msg_per_s": round(child["upserts"] / child["initial_s"]) if child["initial_s"] else None,
+        "kith_upserts": child["upserts"],
+        "noop_sync_s": round(child["noop_s"], 4),
+        "noop_pull_s": round(pull["pull_noop_s"], 5),
+        "noop_pull_commands": pull["stats"],
+        "peak_rss_mb": round(rss_mb, 1),
+        "status": child["status"],
+        "error": child["error"],
+    }
+    if with_mbsync:
+        for fsync in (True, False):
+            secs = mbsync(server.host, server.port, user, work, fsync=fsync)
+            key = "mbsync_default_s" if fsync else "mbsync_fsync_no_s"
+            out[key] = None if secs is None else round(secs, 3)
+            if secs:
+                out[key.replace("_s", "_vs_kith")] = round(secs / child["initial_s"], 2)
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="10k messages only")
+    ap.add_argument("--messages", type=int, nargs="*", help="sizes (default 10000 50000; quick 10000)")
+    ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--keep", type=Path, help="reuse/keep the generated corpora here")
+    args = ap.parse_args(argv)
+    sizes = args.messages or ([10_000] if args.quick else [10_000, 50_000])
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.fixtures.dovecot import DOVECOT, Dovecot
+
+    if DOVECOT is None:
+        raise SystemExit("imap_bench needs dovecot: apt-get install -y --no-install-recommends dovecot-imapd")
+    from kith.config.secrets import write_private
+
+    with tempfile.TemporaryDirectory(prefix="kith-imap-bench-") as tmp:
+        work = Path(tmp)
+        os.chmod(work, 0o755)
+        keep = args.keep or work
+        pw = work / "pw"
+        write_private(pw, "secret")
+        server_root = work / "dovecot"
+        server_root.mkdir()
+        results: dict[str, Any] = {}
+        with Dovecot(server_root) as server:
+            for size in sizes:
+                results[str(size)] = run_size(server, size, args.seed, keep, pw, with_mbsync=True)
+    out: dict[str, Any] = {"sizes": results, "batch_size": BATCH}
+    if len(sizes) > 1:
+        small, large = results[str(sizes[0])], results[str(sizes[-1])]
+        out["noop_ratio_largest_to_smallest"] = round(large["noop_pull_s"] / small["noop_pull_s"], 2)
+        out["target_noop_ratio"] = 1.5
+    write_result("imap_sync", out)
+    return out
+
+
+if __name__ == "__main__":
+    main()
