@@ -7,12 +7,13 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from kith.store.models import MailboxRow, StreamRow, SyncProblem, SyncRun, utcnow
+from kith.store.models import Lease, MailboxRow, StreamRow, SyncProblem, SyncRun, utcnow
 
 MB = MailboxRow.__table__
 ST = StreamRow.__table__
 RUN = SyncRun.__table__
 PROB = SyncProblem.__table__
+LEASE = Lease.__table__
 
 
 def _age(ts: datetime | None, now: datetime) -> float | None:
@@ -28,6 +29,9 @@ def mailbox_status(conn: Connection, *, now: datetime | None = None) -> list[dic
     latest = select(RUN.c.mailbox_id, func.max(RUN.c.id).label("id")).group_by(RUN.c.mailbox_id).subquery()
     for row in conn.execute(select(RUN).join(latest, RUN.c.id == latest.c.id)):
         last_runs[row.mailbox_id] = row
+    # the worker syncing each mailbox right now (its live lease; see kith.store.leases)
+    live = select(LEASE.c.name, LEASE.c.holder).where(LEASE.c.expires_at >= now)
+    syncing_on: dict[str, str] = {name.removeprefix("mailbox:"): holder for name, holder in conn.execute(live)}
     out = []
     for mb in conn.execute(select(MB).order_by(MB.c.name)):
         streams = []
@@ -68,6 +72,11 @@ def mailbox_status(conn: Connection, *, now: datetime | None = None) -> list[dic
                 "auth_error": mb.auth_error,
                 "server_alert": mb.server_alert,
                 "next_run_at": mb.next_run_at,
+                # negative: overdue by that much (the daemon is busy, stopped, or backing off)
+                "next_run_in_seconds": None
+                if mb.next_run_at is None
+                else round((mb.next_run_at - now).total_seconds(), 1),
+                "syncing_on": syncing_on.get(mb.name),
                 "failures": mb.failures,
                 "last_run": None
                 if run is None

@@ -87,9 +87,15 @@ def holders(engine: Engine, *, prefix: str = "", now: datetime | None = None) ->
         return {r.name: r.holder for r in rows}
 
 
+def expires_at(engine: Engine, name: str) -> datetime | None:
+    """When the current lease on ``name`` runs out (None: nobody holds it)."""
+    with engine.connect() as conn:
+        return conn.execute(select(LEASES.c.expires_at).where(LEASES.c.name == name)).scalar_one_or_none()
+
+
 def mailbox_lease(name: str) -> str:
     """The lease name of a mailbox."""
     return f"mailbox:{name}"
 
 
-__all__ = ["acquire", "holders", "mailbox_lease", "release", "release_all", "renew"]
+__all__ = ["acquire", "expires_at", "holders", "mailbox_lease", "release", "release_all", "renew"]

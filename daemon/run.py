@@ -1,0 +1,329 @@
+"""`kith run`: the long-running daemon systemd starts.
+
+The main thread owns the loop and nothing slow: it handles signals, reloads the config, lets the
+scheduler start/reap syncs (each in its own thread), kicks the nightly report (in its own
+thread: an SMTP server that hangs must not stop the loop), updates STATUS= and feeds the
+watchdog. Because only the loop feeds the watchdog, systemd restarts a daemon whose loop hangs,
+but not one whose single mailbox hangs.
+
+Signals: SIGTERM/SIGINT set the stop event; every sync stops after the batch in flight (its
+cursor commits with that batch, so nothing is lost or skipped) and the process exits 0 within
+``STOP_GRACE`` seconds, well inside the units' ``TimeoutStopSec=30s``. SIGHUP reloads
+the config: mailboxes added, removed or changed take effect at once; a config that does not
+load is logged with every problem and the old one stays in force.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from kith.config.load import Config, load_config
+from kith.config.mailboxes import MailboxBase
+from kith.connectors.registry import make_source
+from kith.daemon.notify import Notifier
+from kith.daemon.scheduler import Scheduler
+from kith.daemon.sync import default_worker_id
+from kith.errors import ConfigError
+from kith.store.engine import Store, store_for
+from kith.store.models import utcnow
+
+log = logging.getLogger(__name__)
+
+#: Seconds a stopping daemon waits for syncs to finish their batch (systemd waits 90 by default).
+STOP_GRACE = 15.0
+#: Longest sleep of the main loop; shorter when the watchdog wants more frequent pings.
+TICK = 1.0
+#: How often the nightly report is checked (deliver_due is idempotent: the reports table decides).
+REPORT_EVERY = 60.0
+#: Longest single IDLE-style wait of the optional push hook.
+IDLE_WAIT = 60.0
+
+
+class Analyzer(threading.Thread):
+    """Runs the analysis of touched contacts in its own thread, coalescing requests.
+
+    Syncs only hand over what they touched and go on (their slot and lease are free at once);
+    while one analysis runs, later requests pile up and are served by one more run. The sync
+    writes its analysis queue in the same transaction as each batch, so an analysis skipped at
+    shutdown is not lost: the next start drains the queue (one run is requested on start).
+    kith.analysis is imported lazily and skipped quietly when it is not installed.
+    """
+
+    def __init__(self, store: Store, config_of: Callable[[], Config], stop: threading.Event) -> None:
+        super().__init__(name="analysis", daemon=True)
+        self.store, self.config_of, self.stop = store, config_of, stop
+        self.pending: set[str] | None = None
+        self.lock = threading.Lock()
+        self.wanted = threading.Event()
+
+    def submit(self, touched: set[str], _now: datetime | None = None) -> None:
+        with self.lock:
+            self.pending = (self.pending or set()) | touched
+        self.wanted.set()
+
+    def run(self) -> None:
+        try:
+            from kith.analysis.api import analyze_touched
+        except ImportError:
+            log.debug("kith.analysis is not available; no analysis after syncs")
+            return
+        while not self.stop.is_set():
+            self.wanted.wait(1.0)
+            with self.lock:
+                touched, self.pending = self.pending, None
+                self.wanted.clear()
+            if touched is None or self.stop.is_set():
+                continue
+            try:
+                analyze_touched(self.store, self.config_of(), touched, now=utcnow())
+            except Exception:
+                log.exception("analysis of %d touched contacts failed; the next sync retries", len(touched))
+
+
+class IdleWatcher(threading.Thread):
+    """Optional push: if a mailbox's source has ``wait_for_changes(timeout) -> bool``, wake it early.
+
+    Used for mailboxes with ``idle = true`` (IMAP IDLE). A source without the method ends the
+    watcher at once, so this works with any connector and depends on none. Errors back off and
+    retry; the regular poll keeps the mailbox fresh meanwhile.
+    """
+
+    def __init__(self, mailbox: MailboxBase, state_dir: Path, wake: Callable[[str], None]) -> None:
+        super().__init__(name=f"idle-{mailbox.name}", daemon=True)
+        self.mailbox, self.state_dir, self.wake = mailbox, state_dir, wake
+        self.cancel = threading.Event()
+
+    def run(self) -> None:
+        backoff = 1.0
+        while not self.cancel.is_set():
+            source: Any = None
+            try:
+                source = make_source(self.mailbox, state_dir=self.state_dir)
+                wait = getattr(source, "wait_for_changes", None)
+                if wait is None:
+                    return
+                try:  # a source that accepts a stop event returns as soon as we are cancelled
+                    takes_stop = "stop" in inspect.signature(wait).parameters
+                except (TypeError, ValueError):
+                    takes_stop = False
+                while not self.cancel.is_set():
+                    changed = wait(IDLE_WAIT, stop=self.cancel) if takes_stop else wait(IDLE_WAIT)
+                    if changed and not self.cancel.is_set():
+                        log.debug("mailbox %s: push says something changed", self.mailbox.name)
+                        self.wake(self.mailbox.name)
+                    backoff = 1.0
+            except Exception as exc:
+                log.info("mailbox %s: push wait failed (%s); polling meanwhile", self.mailbox.name, exc)
+                self.cancel.wait(backoff)
+                backoff = min(backoff * 2, 300.0)
+            finally:
+                if source is not None:
+                    try:
+                        source.close()
+                    except Exception:
+                        log.debug("closing the push source of %s failed", self.mailbox.name, exc_info=True)
+
+
+class Daemon:
+    """One worker process: config, store, scheduler, signals, report, systemd, metrics."""
+
+    def __init__(self, config: Config, *, config_path: Path | None = None, notifier: Notifier | None = None) -> None:
+        self.config = config
+        self.config_path = config_path or config.path
+        self.notifier = notifier or Notifier()
+        self.worker = config.settings.daemon.worker_id or default_worker_id()
+        self.stop = threading.Event()
+        self.wakeup = threading.Event()
+        self.reload_requested = False
+        self.store: Store | None = None
+        self.scheduler: Scheduler | None = None
+        self.metrics: Any = None
+        self.analyzer: Analyzer | None = None
+        self.idle: dict[str, IdleWatcher] = {}
+        self._report: threading.Thread | None = None
+        self._report_checked = float("-inf")
+
+    # -- signals ----------------------------------------------------------------------------
+
+    def _on_stop(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("%s received; stopping after the batches in flight", signal.Signals(signum).name)
+        self.stop.set()
+        self.wakeup.set()
+
+    def _on_hup(self, _signum: int, _frame: FrameType | None) -> None:
+        self.reload_requested = True
+        self.wakeup.set()
+
+    def install_signals(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_hup)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.install_signals()
+        self.notifier.status("starting: opening the database")
+        self.store = store_for(self.config)  # upgrades the schema, under a lock shared by all workers
+        self.analyzer = Analyzer(self.store, lambda: self.config, self.stop)
+        self.analyzer.submit(set())  # drain what an earlier run left queued
+        self.analyzer.start()
+        self.scheduler = Scheduler(
+            self.store,
+            self.config,
+            worker=self.worker,
+            stop=self.stop,
+            analyze=self.analyzer.submit,
+            on_done=self.wakeup.set,
+        )
+        port = self.config.settings.daemon.metrics_port
+        if port:
+            from kith.daemon.metrics import Metrics
+
+            self.metrics = Metrics(self.store)
+            self.scheduler.observer = self.metrics.observer()
+            self.metrics.serve(port)
+        self._sync_idle_watchers()
+        log.info(
+            "kith run: worker %s, %d mailboxes, database %s",
+            self.worker,
+            len(self.scheduler.slots),
+            self.store.url.render_as_string(hide_password=True),
+        )
+        self.notifier.ready(f"ready; {len(self.scheduler.slots)} mailboxes")
+        interval = self.notifier.watchdog_interval
+        tick = min(TICK, interval / 4) if interval else TICK
+        try:
+            while not self.stop.is_set():
+                healthy = self.step()
+                if healthy:
+                    self.notifier.watchdog()
+                self.wakeup.wait(tick)
+                self.wakeup.clear()
+        finally:
+            self.shutdown()
+        return 0
+
+    def step(self) -> bool:
+        """One loop pass; False when something failed (then the watchdog is not fed)."""
+        assert self.scheduler is not None
+        try:
+            if self.reload_requested:
+                self.reload_requested = False
+                self.reload()
+            self.scheduler.tick()
+            self._kick_report()
+            self.notifier.status(self.scheduler.summary())
+            return True
+        except Exception:
+            log.exception("main loop pass failed; retrying")
+            return False
+
+    def shutdown(self) -> None:
+        self.notifier.stopping("stopping: letting the batches in flight finish")
+        for watcher in self.idle.values():
+            watcher.cancel.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(STOP_GRACE)
+        if self._report is not None:
+            self._report.join(max(0.0, STOP_GRACE / 4))
+        if self.analyzer is not None:  # an analysis in flight is one transaction: let it commit
+            self.analyzer.join(max(0.0, STOP_GRACE / 4))
+        if self.metrics is not None:
+            self.metrics.close()
+        if self.store is not None:
+            self.store.dispose()
+        log.info("kith run: stopped")
+        self.notifier.close()
+
+    # -- reload -----------------------------------------------------------------------------
+
+    def reload(self) -> bool:
+        """Load the config again; keep the old one (and say why) when the new one is broken."""
+        assert self.scheduler is not None
+        self.notifier.reloading()
+        try:
+            new = load_config(self.config_path)
+        except ConfigError as exc:
+            log.error("config reload failed; keeping the previous config: %s", exc)
+            self.notifier.ready(f"reload failed, old config kept: {str(exc).splitlines()[0]}")
+            return False
+        old_db, new_db = self.config.settings.database, new.settings.database
+        if old_db != new_db:
+            log.warning("[database] changed; the new database is used after a restart, not by a reload")
+        self.config = new
+        added, removed, changed = self.scheduler.set_config(new)
+        self._sync_idle_watchers()
+        log.info(
+            "config reloaded: %d mailboxes (added: %s; removed: %s; changed: %s)",
+            len(self.scheduler.slots),
+            ", ".join(added) or "none",
+            ", ".join(removed) or "none",
+            ", ".join(changed) or "none",
+        )
+        self.notifier.ready(f"reloaded; {len(self.scheduler.slots)} mailboxes")
+        return True
+
+    def _sync_idle_watchers(self) -> None:
+        """One push watcher per enabled mailbox with ``idle = true``; restarted when it changed."""
+        assert self.scheduler is not None
+        wanted = {n: mb for n, mb in self.scheduler.mailboxes.items() if getattr(mb, "idle", False)}
+        for name, watcher in list(self.idle.items()):
+            if wanted.get(name) != watcher.mailbox:
+                watcher.cancel.set()
+                del self.idle[name]
+        for name, mb in wanted.items():
+            if name not in self.idle:
+                self.idle[name] = IdleWatcher(mb, self.config.state_dir, self._wake)
+                self.idle[name].start()
+
+    def _wake(self, name: str) -> None:
+        if self.scheduler is not None:
+            self.scheduler.wake(name)
+        self.wakeup.set()
+
+    # -- the nightly report -----------------------------------------------------------------
+
+    def _kick_report(self) -> None:
+        """Check the nightly report on start (catch-up) and every REPORT_EVERY seconds after."""
+        if self.config.settings.report.deliver == "none":
+            return
+        now = time.monotonic()
+        if now - self._report_checked < REPORT_EVERY or (self._report is not None and self._report.is_alive()):
+            return
+        self._report_checked = now
+        self._report = threading.Thread(target=self._deliver, name="report", daemon=True)
+        self._report.start()
+
+    def _deliver(self) -> None:
+        try:
+            from kith.report.api import deliver_due
+
+            assert self.store is not None
+            sent = deliver_due(self.store, self.config, now=utcnow())
+            if sent:
+                log.info("nightly report sent (%s)", sent)
+        except Exception:
+            log.exception("nightly report check failed; trying again in %.0fs", REPORT_EVERY)
+
+
+def run(config: Config, *, config_path: Path | None = None) -> int:
+    """Run the daemon until SIGTERM/SIGINT; returns the exit status."""
+    daemon = Daemon(config, config_path=config_path)
+    try:
+        return daemon.run()
+    except BaseException:
+        daemon.notifier.stopping("failed")
+        raise
+
+
+__all__ = ["Daemon", "IdleWatcher", "run"]

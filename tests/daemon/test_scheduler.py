@@ -1,0 +1,137 @@
+"""The scheduler in-process: intervals, backoff, timeouts, reloads, leases (SQLite, real Maildirs)."""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from kith.config.load import Config
+from kith.config.mailboxes import MaildirMailbox
+from kith.config.models import DaemonConfig, GlobalConfig
+from kith.daemon.scheduler import Scheduler, plan_next
+from kith.store import leases
+from kith.store.engine import Store
+from kith.store.models import MailboxRow, SyncRun, utcnow
+from tests.connectors.contract import messages
+from tests.connectors.test_maildir import MaildirHarness
+
+FAST = DaemonConfig(default_poll_interval=timedelta(seconds=0.2), jitter=0, max_backoff=timedelta(seconds=30))
+
+
+def config(tmp_path: Path, *mailboxes: MaildirMailbox, daemon: DaemonConfig = FAST) -> Config:
+    settings = GlobalConfig(daemon=daemon, state_dir=tmp_path / "state")  # type: ignore[call-arg]
+    return Config(settings=settings, mailboxes=mailboxes)
+
+
+def maildir(tmp_path: Path, name: str, n: int = 3) -> MaildirMailbox:
+    h = MaildirHarness(tmp_path / name)
+    h.deliver(messages(n, prefix=name))
+    return MaildirMailbox(kind="maildir", name=name, path=h.root, addresses=("me@example.com",))
+
+
+def run_until(sched: Scheduler, done: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, f"timed out; {sched.summary()}"
+        sched.tick()
+        time.sleep(0.02)
+
+
+def runs(store: Store) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    with store.engine.connect() as conn:
+        q = select(MailboxRow.name, SyncRun.status).join(SyncRun, SyncRun.mailbox_id == MailboxRow.id)
+        for name, status in conn.execute(q.order_by(SyncRun.id)):
+            out.setdefault(name, []).append(status)
+    return out
+
+
+def test_plan_next_backs_off_exponentially_up_to_the_cap() -> None:
+    d = DaemonConfig(jitter=0, max_backoff=timedelta(minutes=10))
+    rng = random.Random(1)
+    assert plan_next("ok", 3, 60, d, rng) == (0, 60)
+    assert plan_next("partial", 0, 60, d, rng) == (0, 60)
+    assert [plan_next("error", f, 60, d, rng) for f in range(4)] == [(1, 120), (2, 240), (3, 480), (4, 600)]
+    assert plan_next("auth", 0, 60, d, rng) == (1, 600), "refused credentials wait the full cap"
+    assert plan_next("aborted", 2, 60, d, rng) == (2, 60)
+    jittered = {plan_next("ok", 0, 100, DaemonConfig(jitter=0.1), rng)[1] for _ in range(50)}
+    assert all(90 <= s <= 110 for s in jittered) and len(jittered) > 10
+
+
+def test_polls_every_mailbox_and_backs_off_the_failing_one(sqlite_store: Store, tmp_path: Path) -> None:
+    good = maildir(tmp_path, "good")
+    bad = MaildirMailbox(kind="maildir", name="bad", path=tmp_path / "missing")
+    stop = threading.Event()
+    analysed: list[set[str]] = []
+    sched = Scheduler(
+        sqlite_store, config(tmp_path, good, bad), worker="t", stop=stop, analyze=lambda t, now: analysed.append(t)
+    )
+    run_until(sched, lambda: len(runs(sqlite_store).get("good", [])) >= 6)
+    assert "backing off bad" in sched.summary()
+    sched.shutdown(5)
+    statuses = runs(sqlite_store)
+    assert set(statuses["good"]) == {"ok"}
+    # 0.2 s interval doubled per failure: 0.4, 0.8, 1.6 ... while good ran 6 times (~1.2 s)
+    assert 2 <= len(statuses["bad"]) <= 4 and set(statuses["bad"]) == {"error"}, statuses
+    assert analysed and "alice@example.com" in analysed[0], "touched contacts are analysed after a sync"
+    with sqlite_store.engine.connect() as conn:
+        row = conn.execute(select(MailboxRow.failures, MailboxRow.next_run_at).where(MailboxRow.name == "bad")).one()
+    assert row.failures == sched.slots["bad"].failures == len(statuses["bad"])
+    assert row.next_run_at > utcnow() - timedelta(seconds=1)
+    assert leases.holders(sqlite_store.engine) == {}
+
+
+def test_a_stuck_mailbox_is_abandoned_and_the_others_go_on(sqlite_store: Store, tmp_path: Path) -> None:
+    stuck = maildir(tmp_path, "stuck")
+    fifo = stuck.path / "cur" / "blocks-forever:2,S"
+    os.mkfifo(fifo)  # opening it for reading blocks until someone writes: a hung "server"
+    good = maildir(tmp_path, "good")
+    daemon = FAST.model_copy(update={"sync_timeout": timedelta(seconds=0.5), "workers": 1})
+    sched = Scheduler(sqlite_store, config(tmp_path, stuck, good, daemon=daemon), worker="t", stop=threading.Event())
+    try:
+        run_until(sched, lambda: len(runs(sqlite_store).get("good", [])) >= 3)
+        assert sched.jobs["stuck"].abandoned and sched.running == len(set(sched.jobs) - {"stuck"})
+        assert sched.slots["stuck"].failures == 1
+        assert "stuck stuck" in sched.summary()
+        # the abandoned sync keeps its lease until its thread ends: nobody else may sync it meanwhile
+        assert leases.holders(sqlite_store.engine).get("mailbox:stuck") == "t"
+    finally:
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)  # let the reader go
+        os.close(fd)
+        os.unlink(fifo)
+    run_until(sched, lambda: "stuck" not in sched.jobs)
+    sched.shutdown(5)
+
+
+def test_reload_adds_removes_and_resyncs_changed_mailboxes(sqlite_store: Store, tmp_path: Path) -> None:
+    slow = FAST.model_copy(update={"default_poll_interval": timedelta(hours=1)})
+    a, b = maildir(tmp_path, "a"), maildir(tmp_path, "b")
+    sched = Scheduler(sqlite_store, config(tmp_path, a, daemon=slow), worker="t", stop=threading.Event())
+    run_until(sched, lambda: runs(sqlite_store).get("a") == ["ok"] and not sched.jobs)
+    added, removed, changed = sched.set_config(config(tmp_path, b, a.model_copy(update={"batch_size": 7}), daemon=slow))
+    assert (added, removed, changed) == (["b"], [], ["a"])
+    run_until(sched, lambda: runs(sqlite_store) == {"a": ["ok", "ok"], "b": ["ok"]} and not sched.jobs)
+    assert sched.set_config(config(tmp_path, b, daemon=slow)) == ([], ["a"], [])
+    assert set(sched.slots) == {"b"}
+    sched.shutdown(5)
+
+
+def test_a_mailbox_leased_by_another_worker_is_left_alone(sqlite_store: Store, tmp_path: Path) -> None:
+    a = maildir(tmp_path, "a")
+    leases.acquire(sqlite_store.engine, "mailbox:a", "other", timedelta(seconds=1))
+    sched = Scheduler(sqlite_store, config(tmp_path, a), worker="me", stop=threading.Event())
+    for _ in range(10):
+        sched.tick()
+        time.sleep(0.02)
+    assert "a" not in runs(sqlite_store)
+    sched.slots["a"].next_run = None  # look again once the other worker's lease has expired
+    time.sleep(1.1)
+    run_until(sched, lambda: bool(runs(sqlite_store).get("a")))
+    sched.shutdown(5)
