@@ -103,14 +103,18 @@ def merge_copies(copies: Iterable[Copy], ident: Identities, now: datetime) -> di
 
 
 def _fact(copies: list[Copy], ident: Identities, now: datetime) -> Fact:
-    live = [c for c in copies if not c.deleted] or copies
-    best = max(live, key=lambda c: (c.recipients, c.date is not None, -c.row_id))
+    if len(copies) == 1:  # the common case, kept cheap: the rebuild runs this once per message
+        live = copies
+        best = copies[0]
+    else:
+        live = [c for c in copies if not c.deleted] or copies
+        best = max(live, key=lambda c: (c.recipients, c.date is not None, -c.row_id))
     date, received = best.date, best.received or next((c.received for c in live if c.received), None)
     time = date or received or now
     future = bool(date and date > (received or now) + CLOCK_SKEW)
     if future and received:
         time = received
-    labels = set().union(*(c.labels for c in live))
+    labels = best.labels if len(live) == 1 else set().union(*(c.labels for c in live))
     reason = automated_reason(sender=best.from_addr, labels=labels, **best.headers)
     counted = any(not c.deleted and (c.roles - NOT_INTERACTIONS) for c in copies)
     nodes: list[str] = []

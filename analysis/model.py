@@ -14,7 +14,7 @@ from typing import Any
 from kith.config.models import AnalysisConfig
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Mail:
     """One message between me and this contact, as the contact sees it."""
 
@@ -34,7 +34,7 @@ class Mail:
     automated_why: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Meeting:
     """A calendar event with this contact; ``counts`` = accepted, not cancelled, small enough."""
 

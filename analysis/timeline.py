@@ -8,7 +8,7 @@ from datetime import datetime
 from kith.analysis.model import ContactData
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Point:
     time: datetime
     #: "in", "out" or "meeting"

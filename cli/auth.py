@@ -24,5 +24,7 @@ def auth(
     mb = config.mailbox(mailbox)
     report = config.settings.report
     sends_report = report.deliver == mb.kind and report.mailbox == mb.name
-    message = authorize(mb, state_dir=config.state_dir, interactive=interactive() and not headless, send=sends_report)
+    # Microsoft's device-code flow needs no browser here: it prints a code to enter anywhere
+    asks = (interactive() and not headless) or mb.kind == "graph"
+    message = authorize(mb, state_dir=config.state_dir, interactive=asks, send=sends_report)
     console.print(message)

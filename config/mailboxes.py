@@ -169,6 +169,9 @@ class GraphMailbox(MailboxBase):
     authority: str | None = None
     folders: tuple[str, ...] = ("inbox", "sentitems", "archive")
     page_size: int = Field(default=100, ge=1, le=1000)
+    #: Fetch List-Id/List-Unsubscribe/Auto-Submitted with ``$batch`` for mail from others (needs
+    #: Mail.Read; delta alone does not carry them). Off: fewer requests, weaker automated-sender rules.
+    fetch_headers: bool = True
 
 
 Mailbox = Annotated[

@@ -26,7 +26,7 @@ def make_source(mailbox: GraphMailbox, *, state_dir: Path) -> Any:
     """The mail source of a ``kind = "graph"`` mailbox."""
     from kith.connectors.graph.mail import GraphMailSource
 
-    return GraphMailSource(_graph(mailbox), state_dir=state_dir)
+    return GraphMailSource(_graph(mailbox), state_dir=state_dir, fetch_headers=mailbox.fetch_headers)
 
 
 def make_calendar_source(mailbox: GraphMailbox, *, state_dir: Path) -> Any:

@@ -304,6 +304,7 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True  # else every keep-alive response waits ~40 ms for a delayed ACK
     protocol_version = "HTTP/1.1"
     fake: FakeGoogle
 
