@@ -101,6 +101,7 @@ def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser(prog="analysis_bench")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--sizes", default=None, help="comma-separated message counts")
+    ap.add_argument("--dialects", default="sqlite,postgresql")
     args = ap.parse_args(argv)
     sizes = (
         [int(s) for s in args.sizes.split(",")]
@@ -111,7 +112,7 @@ def main(argv: list[str]) -> None:
     results: dict[str, list[dict[str, Any]]] = {"sqlite": [], "postgresql": []}
     for n in sizes:
         contacts = max(200, n // 50)
-        for dialect in ("sqlite", "postgresql"):
+        for dialect in args.dialects.split(","):
             with tempfile.TemporaryDirectory(prefix=f"kith-ab-{n}-") as tmp:
                 work = Path(tmp)
                 url = f"sqlite:///{work / 'kith.db'}" if dialect == "sqlite" else _pg_schema(pg_base, f"kith_bench_{n}")
@@ -126,7 +127,7 @@ def main(argv: list[str]) -> None:
             a, b = rows[0], rows[-1]
             scaling[dialect] = round((b["rebuild_s"] / a["rebuild_s"]) / (b["messages"] / a["messages"]), 2)
     write_result(
-        "analysis" + ("_quick" if args.quick else ""),
+        "analysis" + ("_quick" if args.quick else "") + ("_" + args.sizes.replace(",", "_") if args.sizes else ""),
         {
             "targets": {"rebuild_1m_s": 60, "rebuild_peak_rss_mb": 1024, "incremental_1k_s": 2},
             "results": results,
