@@ -153,7 +153,7 @@ def _incremental(
     uidnext: int,
     modseq: int | None,
 ) -> Iterator[Batch]:
-    last = cur.last_uid
+    start, last = cur, cur.last_uid
     new = session.search_range(last + 1, uidnext - 1)
     expected = cur.exists
     for batch, after in _fetch_batches(session, new, cur, batch_size, cur.exists):
@@ -178,13 +178,18 @@ def _incremental(
             flag_updates = [
                 _flag_update(session, cur.uidvalidity, u, d) for u, d in sorted(window.items()) if u <= last
             ]
+    # QRESYNC reports every expunge since cur.modseq (and an unchanged HIGHESTMODSEQ means none);
+    # anywhere else a message count lower than expected is the sign, and UID SEARCH the answer
+    expunges_known = session.qresync and cur.modseq is not None and modseq is not None
     if vanished:
         deletions = _keys_for(session, cur.uidvalidity, [u for u in vanished if u <= last], known)
-    elif not session.qresync and (expected is None or exists != expected) and last > 0:
+    elif not expunges_known and (expected is None or exists != expected) and last > 0:
         present = set(session.search_range(1, last))
         deletions = _missing(cur.uidvalidity, last, present, known)
     final = cur.but(last_uid=max(uidnext - 1, last), uidnext=uidnext, exists=exists, modseq=modseq, full=None)
     final = final.but(flags_hash=flags_hash)
+    if final == start and not flag_updates and not deletions:
+        return  # nothing changed: no write at all
     yield Batch(flag_updates=tuple(flag_updates), deletions=tuple(deletions), cursor=final.to_json())
 
 

@@ -65,11 +65,11 @@ def test_wrong_ca_fails_naming_the_certificate(harness: ImapHarness, dovecot: Do
     assert "ca_file" in (info.value.hint or "")
 
 
-def test_wrong_password_is_an_auth_error_with_the_fix(harness: ImapHarness, tmp_path: Path) -> None:
+def test_wrong_password_is_an_auth_error_with_the_fix(harness: ImapHarness, dovecot: Dovecot, tmp_path: Path) -> None:
     bad = tmp_path / "bad.pw"
     bad.write_text("wrong")
     bad.chmod(0o600)
-    source = ImapSource(harness.config(password_file=bad))  # Dovecot delays the next login ~4 s
+    source = ImapSource(harness.config(password_file=bad, host=dovecot.penalty_host))
     with pytest.raises(AuthError, match="refused the login") as info:
         source.streams()
     assert "bad.pw" in (info.value.hint or "")
@@ -214,3 +214,51 @@ def test_parallel_parsing_path_resumes_like_the_inline_one(
     assert rep.message_ids() == sorted(m.message_id for m in items)
     assert "parallel header parsing unavailable" not in caplog.text
     source.close()
+
+
+def test_server_side_session_killed_mid_pull_resumes(harness: ImapHarness, dovecot: Dovecot) -> None:
+    items = messages(120, "kill")
+    dovecot.seed(harness.user, (m.as_bytes() for m in items), folder="Work")
+    source = harness.source(batch_size=30)
+    stream = harness.stream(source)
+    rep = Replica()
+    with pytest.raises(TransientError, match=r"connection lost|network error"):
+        for n, batch in enumerate(source.pull(stream, None, rep.known)):
+            rep.apply(batch)
+            if n == 1:
+                assert dovecot.kill_sessions(harness.user) >= 1
+    assert len(rep.items) == 60
+    rep.sync(source, stream)  # the same source reconnects, as the engine's retry does
+    assert rep.message_ids() == sorted(m.message_id for m in items)
+    assert len(rep.items) == 120
+    source.close()
+
+
+def test_expunges_and_moves_while_a_sync_runs(harness: ImapHarness) -> None:
+    items = messages(10, "mv")
+    harness.deliver(items)
+    source = harness.source(batch_size=3)
+    stream = harness.stream(source)
+    rep = Replica()
+    for n, batch in enumerate(source.pull(stream, None, rep.known)):
+        rep.apply(batch)
+        if n == 0:
+            harness.delete(items[1].message_id)  # already fetched
+            harness.delete(items[7].message_id)  # not fetched yet
+            with harness.client() as c:
+                c.move([harness.uid_of(c, items[4].message_id)], "Archive")
+            harness.deliver(messages(1, "mv", start=10))
+    rep.sync(source, stream)
+    expected = [m.message_id for i, m in enumerate(items) if i not in (1, 4, 7)] + ["<mv10@contract.test>"]
+    assert rep.message_ids() == sorted(expected)
+    source.close()
+
+
+def test_deleted_folder_leaves_the_streams(harness: ImapHarness) -> None:
+    with harness.client() as c:
+        c.create_folder("Old")
+    with harness.source() as source:
+        assert "Old" in [s.name for s in source.streams()]
+        with harness.client() as c:
+            c.delete_folder("Old")
+        assert "Old" not in [s.name for s in source.streams()]

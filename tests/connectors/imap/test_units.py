@@ -114,3 +114,13 @@ def test_fast_parser_agrees_with_imapclient() -> None:
     assert fast[11][b"INTERNALDATE"] == datetime(2026, 11, 6, 5, 23, 55, tzinfo=UTC)
     assert fast_parse([b'1 (UID 1 X-GM-LABELS ("a b" \\Inbox))']) is None  # left to imapclient
     assert internaldate(b"31-Feb-2026 00:00:00 +0000") is None
+
+
+def test_xoauth2_uses_the_token_provider() -> None:
+    from kith.connectors.imap.connect import _login
+
+    calls: list[tuple[str, str]] = []
+    client = SimpleNamespace(oauth2_login=lambda user, token: calls.append((user, token)))
+    mb = ImapMailbox(kind="imap", host="outlook.office365.com", username="me@x.org", auth="xoauth2")
+    _login(client, mb, lambda: "tok-123")  # type: ignore[arg-type]
+    assert calls == [("me@x.org", "tok-123")]
