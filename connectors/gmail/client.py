@@ -18,7 +18,7 @@ Errors (``map_errors``), sorted the way the Singer SDK sorts them:
 - other 403 (missing scope, delegation refused) → ``AuthError`` naming the reason
 - anything else 4xx → ``KithError`` with Google's message
 
-Transient errors are retried here with tenacity (``RetryPolicy``: exponential backoff with
+Transient errors are retried here (``connectors.retry.RetryPolicy``: exponential backoff with
 jitter, never shorter than Retry-After, which is capped), so a throttled page is fetched again
 rather than lost; the sync engine's own retry is the second line.
 """
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import ssl
 import threading
 import time
@@ -43,8 +42,8 @@ import httplib2
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
+from kith.connectors.retry import RetryPolicy, retry_after
 from kith.errors import AuthError, CursorExpired, KithError, TransientError
 
 log = logging.getLogger(__name__)
@@ -54,26 +53,6 @@ CALENDAR_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
 #: Google refuses batches of more than 100 calls.
 MAX_BATCH = 100
 _RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "backendError"})
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How long to keep trying a throttled or failing call. Tests inject a fast one."""
-
-    attempts: int = 6
-    initial: float = 1.0
-    maximum: float = 64.0
-    #: A Retry-After longer than this is cut to it (a day-long hint must not stall the daemon).
-    max_retry_after: float = 300.0
-    sleep: Callable[[float], None] = time.sleep
-
-    def wait(self, attempt: int, retry_after: float | None) -> float:
-        """Backoff for the ``attempt``-th failure (1-based): exponential with full jitter, ≥ Retry-After."""
-        backoff = min(self.maximum, self.initial * 2 ** (attempt - 1))
-        backoff = backoff / 2 + random.uniform(0, backoff / 2)
-        if retry_after:
-            return max(backoff, min(retry_after, self.max_retry_after))
-        return backoff
 
 
 class QuotaBudget:
@@ -125,16 +104,6 @@ def _reasons(exc: HttpError) -> tuple[set[str], str]:
         return set(), exc.reason if isinstance(exc.reason, str) else ""
 
 
-def _retry_after(headers: Mapping[str, Any] | None) -> float | None:
-    if not headers:
-        return None
-    value = headers.get("retry-after") or headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except (TypeError, ValueError):
-        return None  # an HTTP-date: fall back to our own backoff
-
-
 def classify(exc: HttpError, *, mailbox: str, expired_on: Sequence[int] = ()) -> KithError:
     """The kith error an HTTP error from Google means (see the module docstring)."""
     status = int(exc.resp.status)
@@ -145,7 +114,7 @@ def classify(exc: HttpError, *, mailbox: str, expired_on: Sequence[int] = ()) ->
     if status == 401:
         return AuthError(f"Google refused the access token: {message}", mailbox=mailbox)
     if status == 429 or status >= 500 or (status == 403 and reasons & _RATE_REASONS):
-        return TransientError(what, retry_after=_retry_after(exc.resp))
+        return TransientError(what, retry_after=retry_after(exc.resp))
     if status == 403:
         return AuthError(
             f"Google refused access ({', '.join(sorted(reasons)) or 'forbidden'}): {message}",
@@ -218,18 +187,7 @@ class GoogleClient:
 
     def execute(self, request: HttpRequest, *, units: int = 1, expired_on: Sequence[int] = ()) -> Any:
         """Run one call with retries; raises kith errors only."""
-        for attempt in Retrying(
-            retry=retry_if_exception_type(TransientError),
-            stop=stop_after_attempt(self.retry.attempts),
-            wait=lambda rs: self.retry.wait(
-                rs.attempt_number, getattr(rs.outcome.exception() if rs.outcome else None, "retry_after", None)
-            ),
-            sleep=self.retry.sleep,
-            reraise=True,
-            before_sleep=lambda rs: log.info(
-                "%s: %s; retrying", self.mailbox, rs.outcome.exception() if rs.outcome else "?"
-            ),
-        ):
+        for attempt in self.retry.retrying(self.mailbox, log):
             with attempt:
                 self.budget.spend(units)
                 self.http_requests += 1
@@ -284,13 +242,7 @@ class GoogleClient:
                         out.failed[rid] = str(err)
             if not retry_ids:
                 return out
-            if attempt == self.retry.attempts:
-                raise TransientError(
-                    f"{len(retry_ids)} call(s) still throttled after {attempt} attempts", retry_after=hint
-                )
-            wait = self.retry.wait(attempt, hint)
-            log.info("%s: %d batched call(s) throttled; retrying in %.1fs", self.mailbox, len(retry_ids), wait)
-            self.retry.sleep(wait)
+            self.retry.throttled(attempt, len(retry_ids), hint, mailbox=self.mailbox, log=log)
             pending = retry_ids
         return out  # pragma: no cover
 

@@ -17,7 +17,6 @@ fresh round uses the current window (and drops what fell out of it).
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,10 +25,10 @@ from typing import Any
 import httpx
 
 from kith.config.mailboxes import GraphCalendar, GraphMailbox
-from kith.connectors.base import JSON, BaseSource, Batch, EventRecord, Known, Problem, Role, Stream, no_known
-from kith.connectors.graph.client import GraphClient, RetryPolicy, TokenProvider
+from kith.connectors.base import JSON, Batch, EventRecord, Known, Problem, Role, Stream, no_known
+from kith.connectors.graph.client import RetryPolicy, TokenProvider
 from kith.connectors.graph.delta import delta_batches, start_url
-from kith.connectors.graph.mail import IMMUTABLE, mail_base
+from kith.connectors.graph.mail import IMMUTABLE, GraphSource
 from kith.connectors.graph.records import event_record, parse_time, window_bounds
 from kith.errors import BadRecord, ConfigError, CursorExpired
 
@@ -40,7 +39,7 @@ STREAM = Stream(name="graph:calendar", role=Role.CALENDAR, display_name="Outlook
 REWINDOW = timedelta(days=30)
 
 
-class GraphCalendarSource(BaseSource):
+class GraphCalendarSource(GraphSource):
     def __init__(
         self,
         mailbox: GraphMailbox,
@@ -53,19 +52,9 @@ class GraphCalendarSource(BaseSource):
     ) -> None:
         if not isinstance(mailbox.calendar, GraphCalendar):
             raise ConfigError(f'{mailbox.name}: [calendar] kind must be "graph" for an Outlook calendar source')
-        self.mailbox = mailbox
         self.calendar = mailbox.calendar
-        if token is None:
-            from kith.connectors.graph.auth import MsalTokens
-
-            token = MsalTokens(mailbox, state_dir)
-        self.tokens = token
-        self.client = GraphClient(
-            token, mailbox=mailbox.name, endpoint=mailbox.api_endpoint, retry=retry, transport=transport
-        )
-        self.base = mail_base(mailbox)
+        super().__init__(mailbox, state_dir=state_dir, token=token, retry=retry, transport=transport)
         self.now = now
-        self.stats: Counter[str] = Counter()
 
     def streams(self) -> list[Stream]:
         return [STREAM]
@@ -116,12 +105,6 @@ class GraphCalendarSource(BaseSource):
             extra={"window_start": window} if window else None,
             stats=self.stats,
         )
-
-    def close(self) -> None:
-        self.client.close()
-        persist = getattr(self.tokens, "persist", None)
-        if persist is not None:
-            persist()
 
 
 __all__ = ["REWINDOW", "STREAM", "GraphCalendarSource"]

@@ -13,7 +13,7 @@ Errors, the way Graph documents them:
   ``CursorExpired``: the delta token is gone, the stream must be resynced
 - 403 → ``AuthError`` naming the missing permission, anything else → ``KithError``
 
-Transient errors are retried here with tenacity (``RetryPolicy``: exponential backoff with full
+Transient errors are retried here (``connectors.retry.RetryPolicy``: exponential backoff with full
 jitter, never shorter than Retry-After, which is capped), so a throttled page is fetched again
 rather than lost; the sync engine's own retry is the second line.
 
@@ -24,15 +24,13 @@ throttled are retried on their own, after the longest Retry-After any of them as
 from __future__ import annotations
 
 import logging
-import random
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
+from kith.connectors.retry import RetryPolicy, retry_after
 from kith.errors import AuthError, CursorExpired, KithError, TransientError
 
 log = logging.getLogger(__name__)
@@ -48,36 +46,6 @@ class TokenProvider(Protocol):
     """Returns a bearer token; ``force_refresh`` after the server refused the previous one."""
 
     def __call__(self, force_refresh: bool = False) -> str: ...
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How long to keep trying a throttled or failing call. Tests inject one that does not sleep."""
-
-    attempts: int = 6
-    initial: float = 1.0
-    maximum: float = 64.0
-    #: A Retry-After longer than this is cut to it (an hour-long hint must not stall the daemon).
-    max_retry_after: float = 300.0
-    sleep: Callable[[float], None] = time.sleep
-
-    def wait(self, attempt: int, retry_after: float | None) -> float:
-        """Backoff for the ``attempt``-th failure (1-based): exponential with jitter, ≥ Retry-After."""
-        backoff = min(self.maximum, self.initial * 2 ** (attempt - 1))
-        backoff = backoff / 2 + random.uniform(0, backoff / 2)
-        if retry_after:
-            return max(backoff, min(retry_after, self.max_retry_after))
-        return backoff
-
-
-def retry_after(headers: Mapping[str, Any] | None) -> float | None:
-    if not headers:
-        return None
-    value = next((v for k, v in headers.items() if str(k).lower() == "retry-after"), None)
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except (TypeError, ValueError):
-        return None  # an HTTP-date: our own backoff applies
 
 
 def _error(body: Any) -> tuple[str, str]:
@@ -177,18 +145,7 @@ class GraphClient:
     def call(self, method: str, path: str, *, headers: Mapping[str, str] | None = None, json: Any = None) -> Any:
         """Run one call with retries; returns the JSON body, raises kith errors only."""
         url = self.url(path)
-        for attempt in Retrying(
-            retry=retry_if_exception_type(TransientError),
-            stop=stop_after_attempt(self.retry.attempts),
-            wait=lambda rs: self.retry.wait(
-                rs.attempt_number, getattr(rs.outcome.exception() if rs.outcome else None, "retry_after", None)
-            ),
-            sleep=self.retry.sleep,
-            reraise=True,
-            before_sleep=lambda rs: log.info(
-                "%s: %s; retrying", self.mailbox, rs.outcome.exception() if rs.outcome else "?"
-            ),
-        ):
+        for attempt in self.retry.retrying(self.mailbox, log):
             with attempt:
                 return self._once(method, url, headers or {}, json)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -249,13 +206,7 @@ class GraphClient:
                             out.forbidden.add(rid)
             if not again:
                 return out
-            if attempt == self.retry.attempts:
-                raise TransientError(
-                    f"{len(again)} batched call(s) still throttled after {attempt} attempts", retry_after=hint
-                )
-            wait = self.retry.wait(attempt, hint)
-            log.info("%s: %d batched call(s) throttled; retrying in %.1fs", self.mailbox, len(again), wait)
-            self.retry.sleep(wait)
+            self.retry.throttled(attempt, len(again), hint, mailbox=self.mailbox, log=log)
             pending = again
         return out  # pragma: no cover
 

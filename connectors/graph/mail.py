@@ -87,7 +87,9 @@ def mail_base(mailbox: GraphMailbox) -> str:
     return f"/users/{quote(mailbox.user, safe='@')}" if mailbox.user else "/me"
 
 
-class GraphMailSource(BaseSource):
+class GraphSource(BaseSource):
+    """What the mail and calendar sources share: token provider, client, user path, stats."""
+
     def __init__(
         self,
         mailbox: GraphMailbox,
@@ -96,7 +98,6 @@ class GraphMailSource(BaseSource):
         token: TokenProvider | None = None,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
-        fetch_headers: bool = True,
     ) -> None:
         self.mailbox = mailbox
         if token is None:
@@ -108,9 +109,29 @@ class GraphMailSource(BaseSource):
             token, mailbox=mailbox.name, endpoint=mailbox.api_endpoint, retry=retry, transport=transport
         )
         self.base = mail_base(mailbox)
+        self.stats: Counter[str] = Counter()
+
+    def close(self) -> None:
+        self.client.close()
+        persist = getattr(self.tokens, "persist", None)
+        if persist is not None:
+            persist()
+
+
+class GraphMailSource(GraphSource):
+    def __init__(
+        self,
+        mailbox: GraphMailbox,
+        *,
+        state_dir: Path,
+        token: TokenProvider | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        fetch_headers: bool = True,
+    ) -> None:
+        super().__init__(mailbox, state_dir=state_dir, token=token, retry=retry, transport=transport)
         self.me = frozenset(mailbox.addresses)
         self.fetch_headers = fetch_headers
-        self.stats: Counter[str] = Counter()
         #: Shown by ``kith status`` (the engine collects ``alerts`` from every source).
         self.alerts: list[str] = []
 
@@ -213,11 +234,5 @@ class GraphMailSource(BaseSource):
             out.append(rec)
         return out, sorted(outcome.missing), problems
 
-    def close(self) -> None:
-        self.client.close()
-        persist = getattr(self.tokens, "persist", None)
-        if persist is not None:
-            persist()
 
-
-__all__ = ["FOLDER_ROLES", "HEADER_ROLES", "GraphMailSource", "mail_base"]
+__all__ = ["FOLDER_ROLES", "HEADER_ROLES", "GraphMailSource", "GraphSource", "mail_base"]

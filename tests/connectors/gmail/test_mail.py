@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,10 +14,8 @@ from kith.connectors.gmail.client import QuotaBudget
 from kith.connectors.gmail.mail import GmailSource
 from kith.errors import AuthError, TransientError
 from tests.connectors.contract import Replica
-from tests.connectors.gmail import crash_child
+from tests.fakes import replica
 from tests.fixtures.gmail import GmailEnv
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def synced(env: GmailEnv, n: int = 0, **kw: object) -> tuple[GmailSource, Replica]:
@@ -164,35 +158,21 @@ def test_expired_history_resyncs_exactly(gmail_env: GmailEnv) -> None:
 def test_sigkill_mid_sync_then_resume(gmail_env: GmailEnv, tmp_path: Path) -> None:
     gmail_env.fake.mailbox.seed(30)
     gmail_env.fake.fail("messages.list", None, after=1, delay=60)  # page 2 hangs: the child is mid-sync
-    replica = tmp_path / "replica.json"
+    out = tmp_path / "replica.json"
     mailbox = gmail_env.mailbox(batch_size=10, calendar=False)
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.connectors.gmail.crash_child",
-            mailbox.model_dump_json(),
-            str(gmail_env.state_dir),
-            str(replica),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    state = replica.kill_after_first_batch(
+        "tests.connectors.gmail.crash_child",
+        mailbox.model_dump_json(),
+        str(gmail_env.state_dir),
+        str(out),
+        replica=out,
+        release=gmail_env.fake.release,
     )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "applied 1"
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-    gmail_env.fake.release.set()
-    state = crash_child.load(replica)
     assert len(state["items"]) == 10 and "page_token" in state["cursor"]
     gmail_env.fake.reset_counts()
     source = gmail_env.source(batch_size=10)
     for batch in source.pull(source.streams()[0], state["cursor"]):
-        crash_child.apply(state, batch)
+        replica.apply(state, batch)
     assert set(state["items"]) == live_ids(gmail_env)
     assert gmail_env.fake.calls["messages.get"] == 20, "the resumed sync re-fetched what the first run had"
     expected = {m.id: dict(m.headers)["Message-ID"] for m in gmail_env.fake.mailbox.messages.values()}

@@ -12,7 +12,7 @@ from pathlib import Path
 from kith.config.mailboxes import GraphMailbox
 from kith.connectors.graph.client import RetryPolicy
 from kith.connectors.graph.mail import GraphMailSource
-from tests.connectors.gmail.crash_child import apply, load, save
+from tests.fakes import replica
 
 
 def main(argv: list[str]) -> None:
@@ -24,13 +24,7 @@ def main(argv: list[str]) -> None:
         token=lambda force_refresh=False: token,
         retry=RetryPolicy(attempts=2, initial=0.01, maximum=0.01),
     )
-    stream = next(s for s in source.streams() if s.name == "inbox")
-    state = load(out)
-    for n, batch in enumerate(source.pull(stream, state["cursor"]), 1):
-        apply(state, batch)
-        save(out, state)
-        print(f"applied {n}", flush=True)
-    print("done", flush=True)
+    replica.run(source, next(s for s in source.streams() if s.name == "inbox"), out)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,10 +12,9 @@ from kith.connectors.graph.mail import GraphMailSource
 from kith.connectors.graph.records import MESSAGE_FIELDS
 from kith.errors import AuthError, ConfigError, TransientError
 from tests.connectors.contract import Replica
-from tests.connectors.gmail import crash_child
+from tests.fakes import replica
 from tests.fixtures.graph import GraphEnv
 
-ROOT = Path(__file__).resolve().parents[3]
 FOLDERS = ("inbox", "sentitems", "archive")
 
 
@@ -183,29 +178,22 @@ def test_sigkill_mid_sync_then_resume(graph_env: GraphEnv, tmp_path: Path) -> No
     for i in range(30):
         box.add("inbox", message_id=f"<k{i}@x>")
     graph_env.fake.fail("messages.delta", None, after=1, delay=60)  # page 2 hangs: the child is mid-sync
-    replica = tmp_path / "replica.json"
+    out = tmp_path / "replica.json"
     mailbox = graph_env.mailbox(page_size=10, calendar=False)
     token = graph_env.fake.issue_token()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.connectors.graph.crash_child", mailbox.model_dump_json(), token, str(replica)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    state = replica.kill_after_first_batch(
+        "tests.connectors.graph.crash_child",
+        mailbox.model_dump_json(),
+        token,
+        str(out),
+        replica=out,
+        release=graph_env.fake.release,
     )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "applied 1"
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-    graph_env.fake.release.set()
-    state = crash_child.load(replica)
     assert len(state["items"]) == 10 and "next" in state["cursor"]
     graph_env.fake.reset_counts()
     source = graph_env.source(page_size=10)
     for batch in source.pull(inbox(source), state["cursor"]):
-        crash_child.apply(state, batch)
+        replica.apply(state, batch)
     assert set(state["items"]) == box.in_folder("inbox") and "delta" in state["cursor"]
     assert graph_env.fake.calls["messages.get"] == 20, "the resumed sync re-fetched what the first run had"
     assert state["items"] == {m.id: m.fields["internetMessageId"] for m in box.messages.values()}

@@ -7,23 +7,14 @@ import json
 import threading
 import urllib.parse
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fakes import http
 from tests.fakes.gmail.mailbox import ApiError
 
 
-@dataclass
-class Reply:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def json(cls, status: int, data: Any, headers: dict[str, str] | None = None) -> Reply:
-        return cls(
-            status, json.dumps(data).encode(), {"Content-Type": "application/json; charset=UTF-8", **(headers or {})}
-        )
+class Reply(http.Reply):
+    json_type = "application/json; charset=UTF-8"  # as Google sends it
 
 
 class OAuthEndpoints:

@@ -24,16 +24,14 @@ from __future__ import annotations
 
 import itertools
 import re
-import sys
-import threading
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import compat32
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fakes import http
 from tests.fakes.gmail.calendar import FakeCalendar
 from tests.fakes.gmail.mailbox import ApiError, FakeMailbox
 from tests.fakes.gmail.oauth import OAuthEndpoints, Reply
@@ -53,75 +51,31 @@ _ROUTES: list[tuple[str, re.Pattern[str]]] = [
 
 
 @dataclass
-class Rule:
-    """Fail (or delay) calls of one operation: skip ``after`` matching calls, then hit ``count``."""
+class Rule(http.Rule):
+    """An injected failure; ``reason`` is the Google error reason it answers with."""
 
-    op: str
-    status: int | None = 429
-    count: int = 1
-    after: int = 0
-    retry_after: str | None = None
     reason: str | None = None
-    delay: float = 0.0
-    seen: int = 0
-    fired: int = 0
 
 
 _REASON_PHRASES = {200: "OK", 302: "Found", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
 
 
-class FakeGoogle(OAuthEndpoints):
+class FakeGoogle(http.FakeServer, OAuthEndpoints):
     """The fake service; ``start()`` it, use ``url``, ``stop()`` it (or use it as a context manager)."""
 
+    rule_type = Rule
+
     def __init__(self, *, email: str = "me@example.com") -> None:
+        super().__init__(_Handler, name="fake-google")
         self.mailbox = FakeMailbox(email=email)
         self.calendar = FakeCalendar()
-        self.rules: list[Rule] = []
-        self.requests: Counter[str] = Counter()
-        self.calls: Counter[str] = Counter()
         self.units = 0
-        self.batch_sizes: list[int] = []
         self.access_tokens: dict[str, dict[str, Any]] = {}
         self.refresh_tokens: dict[str, list[str]] = {}
         self.codes: dict[str, list[str]] = {}
         self.token_grants: Counter[str] = Counter()
         self.subjects: list[str] = []
-        self.release = threading.Event()
-        self._lock = threading.Lock()
         self._seq = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ----------------------------------------------------------------------------
-
-    def start(self) -> FakeGoogle:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = _Server(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="fake-google", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeGoogle:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/"
 
     @property
     def calendar_url(self) -> str:
@@ -132,13 +86,6 @@ class FakeGoogle(OAuthEndpoints):
         return self.url + "token"
 
     # -- admin --------------------------------------------------------------------------------
-
-    def fail(self, op: str, status: int | None = 429, **kwargs: Any) -> Rule:
-        """Inject a failure for ``op`` (``messages.list``, ``messages.get``, ``batch``, ``token``…)."""
-        rule = Rule(op, status, **kwargs)
-        with self._lock:
-            self.rules.append(rule)
-        return rule
 
     def issue_tokens(
         self, scopes: tuple[str, ...] = ("https://www.googleapis.com/auth/gmail.metadata",)
@@ -164,40 +111,28 @@ class FakeGoogle(OAuthEndpoints):
                 self.refresh_tokens.pop(refresh_token, None)
             self.access_tokens.clear()
 
-    def reset_counts(self) -> None:
+    def _clear_counts(self) -> None:
+        super()._clear_counts()
+        self.units = 0
+
+    def counts(self) -> dict[str, Any]:
         with self._lock:
-            self.requests.clear()
-            self.calls.clear()
-            self.units = 0
-            self.batch_sizes.clear()
+            return {"requests": dict(self.requests), "calls": dict(self.calls), "units": self.units}
 
     # -- request handling -----------------------------------------------------------------------
 
     def _maybe_fail(self, op: str) -> None:
-        hit: Rule | None = None
-        with self._lock:
-            for rule in self.rules:
-                if rule.op != op or rule.fired >= rule.count:
-                    continue
-                rule.seen += 1
-                if rule.seen > rule.after:
-                    rule.fired += 1
-                    hit = rule
-                    break
+        hit = self._fire(op)
         if hit is None:
             return
-        if hit.delay:
-            self.release.wait(hit.delay)
-        if hit.status is None:
-            return
+        assert isinstance(hit, Rule) and hit.status is not None
         reason = hit.reason or {429: "rateLimitExceeded", 401: "authError", 403: "forbidden"}.get(
             hit.status, "backendError"
         )
-        headers = {"Retry-After": hit.retry_after} if hit.retry_after is not None else {}
         message = {401: "Request had invalid authentication credentials."}.get(
             hit.status, f"injected {hit.status} ({reason})"
         )
-        raise ApiError(hit.status, reason, message, headers=headers)
+        raise ApiError(hit.status, reason, message, headers=hit.headers())
 
     def _authorized(self, headers: dict[str, str]) -> None:
         auth = headers.get("authorization", "")
@@ -295,64 +230,27 @@ def _route(method: str, path: str) -> tuple[str, re.Match[str]] | None:
     return None
 
 
-class _Server(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that went away (killed mid-request in the crash test) is not an error here."""
-        exc = sys.exc_info()[1]
-        if not isinstance(exc, ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    disable_nagle_algorithm = True  # else every keep-alive response waits ~40 ms for a delayed ACK
-    protocol_version = "HTTP/1.1"
+class _Handler(http.FakeHandler):
     fake: FakeGoogle
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read counters instead
-        return None
-
-    def _send(self, reply: Reply) -> None:
-        self.send_response(reply.status)
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        self.wfile.write(reply.body)
-
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
 
     def do_GET(self) -> None:
         fake = self.fake
-        if self.path == "/_admin/counts":  # for a fake running in another process (bench)
-            with fake._lock:
-                counts = {"requests": dict(fake.requests), "calls": dict(fake.calls), "units": fake.units}
-            self._send(Reply.json(200, counts))
-            return
-        if self.path == "/_admin/reset":
-            fake.reset_counts()
-            self._send(Reply.json(200, {}))
+        if self._admin():
             return
         kind = "auth" if self.path.startswith("/auth") else "api"
-        with fake._lock:
-            fake.requests[kind] += 1
-            fake.requests["total"] += 1
+        self._count(kind)
         if kind == "auth":
             self._send(fake.consent(urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)))
             return
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        self._send(fake.call("GET", self.path, headers))
+        self._send(fake.call("GET", self.path, self._headers()))
 
     def do_POST(self) -> None:
         fake = self.fake
         body = self._body()
         path = urllib.parse.urlsplit(self.path).path
         kind = "token" if path == "/token" else "batch" if path.startswith("/batch") else "other"
-        with fake._lock:
-            fake.requests[kind] += 1
-            fake.requests["total"] += 1
-        headers = {k.lower(): v for k, v in self.headers.items()}
+        self._count(kind)
+        headers = self._headers()
         if path == "/token":
             form = {k: v[-1] for k, v in urllib.parse.parse_qs(body.decode()).items()}
             self._send(fake.token(form))

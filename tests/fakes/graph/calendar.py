@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.fakes.graph.mailbox import MAX_PAGE, GraphError, decode_token, email_address, encode_token
+from tests.fakes.graph.mailbox import GraphError, delta_page, email_address, given_token
 
 _PARTSTAT = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentativelyAccepted"}
 
@@ -136,46 +136,31 @@ class FakeCalendar:
         return n
 
     def delta(self, params: dict[str, str], page_size: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        size = max(1, min(page_size, MAX_PAGE))
         with self.lock:
-            if "$skiptoken" in params:
-                tok = decode_token(params["$skiptoken"])
-            elif "$deltatoken" in params:
-                tok = decode_token(params["$deltatoken"])
-            else:
+            tok = given_token(params)
+            if tok is None:
                 if not params.get("startDateTime") or not params.get("endDateTime"):
                     raise GraphError(400, "ErrorInvalidParameter", "startDateTime and endDateTime are required")
                 tok = {"k": "list", "w": [params["startDateTime"], params["endDateTime"]], "at": self.seq, "after": ""}
-            base = tok.get("at") if tok["k"] == "list" else tok.get("since")
-            if int(base or 0) < self.min_seq:
-                raise GraphError(410, "syncStateNotFound", "The sync state generation is not found.")
             lo, hi = (_parse(x) for x in tok["w"])
 
             def inside(ev: FakeEvent) -> bool:
                 return ev.end > lo and ev.start < hi
 
-            if tok["k"] == "list":
-                items = sorted((e for e in self.events.values() if inside(e)), key=lambda e: e.id)
-                items = [e for e in items if e.id > tok["after"]]
-                page, more = items[:size], len(items) > size
-                out = [{"id": e.id, **e.body} for e in page]
-                if more:
-                    return out, {"next": encode_token({**tok, "after": page[-1].id})}
-                return out, {"delta": encode_token({"k": "delta", "w": tok["w"], "since": tok["at"]})}
-            if tok["k"] == "delta":
-                tok = {"k": "chg", "w": tok["w"], "since": tok["since"], "at": self.seq, "after": [0, ""]}
-            since, at, after = tok["since"], tok["at"], tuple(tok["after"])
-            live = [(e.seq, e.id, e) for e in self.events.values() if since < e.seq <= at and inside(e)]
-            gone = [(s, eid, None) for s, eid in self.tombstones if since < s <= at]
-            changes = sorted((c for c in live + gone if (c[0], c[1]) > after), key=lambda c: (c[0], c[1]))
-            page_c, more = changes[:size], len(changes) > size
-            out = [
-                {"id": eid, **e.body} if e is not None else {"id": eid, "@removed": {"reason": "deleted"}}
-                for _, eid, e in page_c
-            ]
-            if more:
-                return out, {"next": encode_token({**tok, "after": [page_c[-1][0], page_c[-1][1]]})}
-            return out, {"delta": encode_token({"k": "delta", "w": tok["w"], "since": at})}
+            def changes(since: int, at: int) -> list[tuple[int, str, Any]]:
+                live = [(e.seq, e.id, e) for e in self.events.values() if since < e.seq <= at and inside(e)]
+                return live + [(s, eid, None) for s, eid in self.tombstones if since < s <= at]
+
+            return delta_page(
+                tok,
+                page_size,
+                seq=self.seq,
+                min_seq=self.min_seq,
+                scope={"w": tok["w"]},
+                listing=lambda: (e for e in self.events.values() if inside(e)),
+                changes=changes,
+                view=lambda e: {"id": e.id, **e.body},
+            )
 
 
 __all__ = ["FakeCalendar", "FakeEvent"]

@@ -25,6 +25,7 @@ import json
 import random
 import threading
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -67,6 +68,58 @@ def decode_token(token: str) -> dict[str, Any]:
         return dict(json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))))
     except (ValueError, TypeError) as exc:
         raise GraphError(400, "BadRequest", "Invalid skip or delta token") from exc
+
+
+def given_token(params: dict[str, str]) -> dict[str, Any] | None:
+    """The decoded ``$skiptoken`` or ``$deltatoken`` of a delta call; None for a first call."""
+    if "$skiptoken" in params:
+        return decode_token(params["$skiptoken"])
+    if "$deltatoken" in params:
+        return decode_token(params["$deltatoken"])
+    return None
+
+
+def delta_page(
+    tok: dict[str, Any],
+    page_size: int,
+    *,
+    seq: int,
+    min_seq: int,
+    scope: dict[str, Any],
+    listing: Callable[[], Iterable[Any]],
+    changes: Callable[[int, int], list[tuple[int, str, Any]]],
+    view: Callable[[Any], dict[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One delta page: its items and the token of what follows (``{"next"|"delta": token}``).
+
+    ``tok`` is where the call stands: ``k`` ``list`` (a full listing of ``listing()``, items with
+    an ``id``, paged by id), ``delta`` (a deltaLink: start listing what changed since ``since``)
+    or ``chg`` (paging through those changes: ``changes(since, at)`` gives (sequence, id, item or
+    None when deleted)). ``scope`` is what every token of the round carries along (the folder,
+    the window); a round that started before ``min_seq`` is gone (410).
+    """
+    size = max(1, min(page_size, MAX_PAGE))
+    base = tok.get("at") if tok["k"] == "list" else tok.get("since")
+    if int(base or 0) < min_seq:
+        raise GraphError(410, "syncStateNotFound", "The sync state generation is not found.")
+    if tok["k"] == "list":
+        items = sorted(listing(), key=lambda x: x.id)
+        items = [x for x in items if x.id > tok["after"]]
+        page, more = items[:size], len(items) > size
+        out = [view(x) for x in page]
+        if more:
+            return out, {"next": encode_token({**tok, "after": page[-1].id})}
+        return out, {"delta": encode_token({"k": "delta", **scope, "since": tok["at"]})}
+    if tok["k"] == "delta":
+        tok = {"k": "chg", **scope, "since": tok["since"], "at": seq, "after": [0, ""]}
+    since, at, after = tok["since"], tok["at"], tuple(tok["after"])
+    found = sorted((c for c in changes(since, at) if (c[0], c[1]) > after), key=lambda c: (c[0], c[1]))
+    page_c, more = found[:size], len(found) > size
+    out = [view(x) if x is not None else {"id": xid, "@removed": {"reason": "deleted"}} for _, xid, x in page_c]
+    if more:
+        last = page_c[-1]
+        return out, {"next": encode_token({**tok, "after": [last[0], last[1]]})}
+    return out, {"delta": encode_token({"k": "delta", **scope, "since": at})}
 
 
 def _iso(when: datetime) -> str:
@@ -286,44 +339,29 @@ class FakeMailbox:
 
     def delta(self, folder: str, params: dict[str, str], page_size: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """One delta page: its items and the token of what follows (``{"next"|"delta": token}``)."""
-        size = max(1, min(page_size, MAX_PAGE))
         with self.lock:
-            if "$skiptoken" in params:
-                tok = decode_token(params["$skiptoken"])
-            elif "$deltatoken" in params:
-                tok = decode_token(params["$deltatoken"])
-            else:
+            tok = given_token(params)
+            if tok is None:
                 select = [s for s in params.get("$select", "").split(",") if s]
                 tok = {"k": "list", "f": folder, "at": self.seq, "after": "", "sel": select}
             if tok.get("f") != folder:
                 raise GraphError(400, "BadRequest", "The token belongs to another folder")
-            base = tok.get("at") if tok["k"] == "list" else tok.get("since")
-            if int(base or 0) < self.min_seq:
-                raise GraphError(410, "syncStateNotFound", "The sync state generation is not found.")
             select = tok.get("sel") or None
-            if tok["k"] == "list":
-                items = sorted((m for m in self.messages.values() if m.folder == folder), key=lambda m: m.id)
-                items = [m for m in items if m.id > tok["after"]]
-                page, more = items[:size], len(items) > size
-                out = [m.view(select) for m in page]
-                if more:
-                    return out, {"next": encode_token({**tok, "after": page[-1].id})}
-                return out, {"delta": encode_token({"k": "delta", "f": folder, "since": tok["at"], "sel": select})}
-            if tok["k"] == "delta":
-                tok = {"k": "chg", "f": folder, "since": tok["since"], "at": self.seq, "after": [0, ""], "sel": select}
-            since, at, after = tok["since"], tok["at"], tuple(tok["after"])
-            live = [(m.seq, m.id, m) for m in self.messages.values() if m.folder == folder and since < m.seq <= at]
-            gone = [(s, mid, None) for s, mid, f in self.tombstones if f == folder and since < s <= at]
-            changes = sorted((c for c in live + gone if (c[0], c[1]) > after), key=lambda c: (c[0], c[1]))
-            page_c, more = changes[:size], len(changes) > size
-            out = [
-                m.view(select) if m is not None else {"id": mid, "@removed": {"reason": "deleted"}}
-                for _, mid, m in page_c
-            ]
-            if more:
-                last = page_c[-1]
-                return out, {"next": encode_token({**tok, "after": [last[0], last[1]]})}
-            return out, {"delta": encode_token({"k": "delta", "f": folder, "since": at, "sel": select})}
+
+            def changes(since: int, at: int) -> list[tuple[int, str, Any]]:
+                live = [(m.seq, m.id, m) for m in self.messages.values() if m.folder == folder and since < m.seq <= at]
+                return live + [(s, mid, None) for s, mid, f in self.tombstones if f == folder and since < s <= at]
+
+            return delta_page(
+                tok,
+                page_size,
+                seq=self.seq,
+                min_seq=self.min_seq,
+                scope={"f": folder, "sel": select},
+                listing=lambda: (m for m in self.messages.values() if m.folder == folder),
+                changes=changes,
+                view=lambda m: m.view(select),
+            )
 
     def list_folders(self, params: dict[str, str]) -> dict[str, Any]:
         """``GET /mailFolders``; understands ``$filter=displayName eq '...'`` and nothing else."""
@@ -363,6 +401,8 @@ __all__ = [
     "FakeMessage",
     "GraphError",
     "decode_token",
+    "delta_page",
     "email_address",
     "encode_token",
+    "given_token",
 ]

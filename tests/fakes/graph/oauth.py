@@ -18,24 +18,14 @@ import json
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from tests.fakes.http import Reply
+
 LOGIN_HOST = "https://login.fake.test"
 RESERVED = frozenset({"openid", "profile", "offline_access"})
-
-
-@dataclass
-class Reply:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def json(cls, status: int, data: Any, headers: dict[str, str] | None = None) -> Reply:
-        return cls(status, json.dumps(data).encode(), {"Content-Type": "application/json", **(headers or {})})
 
 
 def _b64(data: dict[str, Any]) -> str:

@@ -23,14 +23,11 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-import threading
 import urllib.parse
-from collections import Counter
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fakes import http
 from tests.fakes.graph.calendar import FakeCalendar
 from tests.fakes.graph.mailbox import DEFAULT_PAGE, FakeMailbox, GraphError
 from tests.fakes.graph.oauth import LoginEndpoints, Reply
@@ -46,22 +43,13 @@ _ROUTES: list[tuple[str, re.Pattern[str]]] = [
 _LOGIN = re.compile(
     r"^/login/([^/]+)/(v2\.0/\.well-known/openid-configuration|oauth2/v2\.0/token|oauth2/v2\.0/devicecode)$"
 )
-_PHRASES = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 410: "Gone", 429: "Too Many Requests"}
 
 
 @dataclass
-class Rule:
-    """Fail (or delay) calls of one op: skip ``after`` matching calls, then hit ``count`` of them."""
+class Rule(http.Rule):
+    """An injected failure; ``code`` is the Graph error code it answers with."""
 
-    op: str
-    status: int | None = 429
-    count: int = 1
-    after: int = 0
-    retry_after: str | None = None
     code: str | None = None
-    delay: float = 0.0
-    seen: int = 0
-    fired: int = 0
 
 
 def _prefer(headers: dict[str, str]) -> dict[str, str]:
@@ -73,99 +61,40 @@ def _prefer(headers: dict[str, str]) -> dict[str, str]:
     return out
 
 
-class FakeGraph(LoginEndpoints):
+class FakeGraph(http.FakeServer, LoginEndpoints):
     """The fake service; ``start()`` it, use ``api_url``/``url``, ``stop()`` it (or ``with``)."""
 
+    rule_type = Rule
+
     def __init__(self, *, email: str = "me@example.com") -> None:
+        super().__init__(_Handler, name="fake-graph")
         self.user_email = email
         self.mailbox = FakeMailbox(email=email)
         self.calendar = FakeCalendar(email=email)
-        self.rules: list[Rule] = []
-        self.requests: Counter[str] = Counter()
-        self.calls: Counter[str] = Counter()
-        self.batch_sizes: list[int] = []
         self.page_sizes: list[int] = []
         self.selects: list[str] = []
-        self.release = threading.Event()
-        self._lock = threading.Lock()
         self._init_login()
-        self._server: ThreadingHTTPServer | None = None
-
-    # -- lifecycle ----------------------------------------------------------------------------
-
-    def start(self) -> FakeGraph:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = _Server(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-graph", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeGraph:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/"
 
     @property
     def api_url(self) -> str:
         return self.url + "v1.0"
 
-    # -- admin --------------------------------------------------------------------------------
-
-    def fail(self, op: str, status: int | None = 429, **kwargs: Any) -> Rule:
-        rule = Rule(op, status, **kwargs)
-        with self._lock:
-            self.rules.append(rule)
-        return rule
-
-    def reset_counts(self) -> None:
-        with self._lock:
-            self.requests.clear()
-            self.calls.clear()
-            self.batch_sizes.clear()
-            self.page_sizes.clear()
-            self.selects.clear()
-
-    def counts(self) -> dict[str, Any]:
-        with self._lock:
-            return {"requests": dict(self.requests), "calls": dict(self.calls), "batch_sizes": list(self.batch_sizes)}
+    def _clear_counts(self) -> None:
+        super()._clear_counts()
+        self.page_sizes.clear()
+        self.selects.clear()
 
     # -- Graph --------------------------------------------------------------------------------
 
     def _maybe_fail(self, op: str) -> None:
-        hit: Rule | None = None
-        with self._lock:
-            for rule in self.rules:
-                if rule.op == op and rule.fired < rule.count:
-                    rule.seen += 1
-                    if rule.seen > rule.after:
-                        rule.fired += 1
-                        hit = rule
-                        break
+        hit = self._fire(op)
         if hit is None:
             return
-        if hit.delay:
-            self.release.wait(hit.delay)
-        if hit.status is None:
-            return
+        assert isinstance(hit, Rule) and hit.status is not None
         code = hit.code or {429: "TooManyRequests", 503: "ServiceUnavailable", 504: "GatewayTimeout"}.get(
             hit.status, "InjectedFailure"
         )
-        headers = {"Retry-After": hit.retry_after} if hit.retry_after is not None else {}
-        raise GraphError(hit.status, code, f"injected {hit.status}", headers=headers)
+        raise GraphError(hit.status, code, f"injected {hit.status}", headers=hit.headers())
 
     def _who(self, who: str, kind: str) -> None:
         if who == "me":
@@ -250,43 +179,12 @@ class FakeGraph(LoginEndpoints):
         return Reply.json(200, {"responses": out})
 
 
-class _Server(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client killed mid-request (the SIGKILL test) is not an error here."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    #: headers and body go out in separate writes; without TCP_NODELAY each response waits ~40 ms
-    disable_nagle_algorithm = True
+class _Handler(http.FakeHandler):
     fake: FakeGraph
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
-
-    def _send(self, reply: Reply) -> None:
-        self.send_response(reply.status, _PHRASES.get(reply.status))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        self.wfile.write(reply.body)
-
-    def _count(self, kind: str) -> None:
-        with self.fake._lock:
-            self.fake.requests[kind] += 1
-            self.fake.requests["total"] += 1
 
     def do_GET(self) -> None:
         fake = self.fake
-        if self.path == "/_admin/counts":  # for a fake in another process (bench)
-            self._send(Reply.json(200, fake.counts()))
-            return
-        if self.path == "/_admin/reset":
-            fake.reset_counts()
-            self._send(Reply.json(200, {}))
+        if self._admin():
             return
         path = urllib.parse.urlsplit(self.path).path
         login = _LOGIN.match(path)
@@ -295,14 +193,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(fake.openid_configuration(login.group(1)))
             return
         self._count("api")
-        self._send(fake.call("GET", self.path, {k.lower(): v for k, v in self.headers.items()}))
+        self._send(fake.call("GET", self.path, self._headers()))
 
     def do_POST(self) -> None:
         fake = self.fake
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self._body()
         path = urllib.parse.urlsplit(self.path).path
-        headers = {k.lower(): v for k, v in self.headers.items()}
+        headers = self._headers()
         login = _LOGIN.match(path)
         if login:
             self._count("login")
