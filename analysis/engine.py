@@ -29,9 +29,9 @@ from kith.analysis.evaluate import evaluate
 from kith.analysis.facts import Fact, mark_broadcasts, merge_copies
 from kith.analysis.identity import Identities, identities_from
 from kith.analysis.load import (
+    copy_groups,
     facts_by_thread,
     facts_with_subjects,
-    load_copies,
     load_meetings,
     outbound_recipients,
     participant_rows,
@@ -65,6 +65,8 @@ MSG = MessageRow.__table__
 #: Rebuild instead of the incremental path when the queue holds more than this share of messages.
 REBUILD_SHARE = 0.25
 REBUILD_MIN = 2000
+#: Contacts evaluated and written per slice during a rebuild (bounds the memory for results).
+EVALUATE_SLICE = 2000
 ADVISORY_LOCK = 0x6B697468  # "kith": one analysis at a time per PostgreSQL database
 
 
@@ -112,7 +114,7 @@ def run(conn: Connection, config: Any, *, now: datetime | None = None, rebuild: 
 def _rebuild(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: datetime) -> dict[str, int]:
     for model in (Interaction, ContactStat, ContactAddress, Contact, MailFact, ThreadNode):
         conn.execute(delete(model.__table__))
-    facts = merge_copies(load_copies(conn, ident), ident, now)
+    facts = merge_copies(copy_groups(conn, ident), ident, now)
     uf = UnionFind()
     for f in facts.values():
         first = f.nodes[0]
@@ -132,19 +134,33 @@ def _rebuild(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: date
     )
     mark_broadcasts(facts, merged, cfg)
     write_facts(conn, list(facts.values()))
-    node_rows = [{"node": n, "thread_key": root} for n, root in uf.groups()]
-    for chunk in chunks(node_rows, 10000):
-        upsert(conn, NODE, list(chunk), keys=["node"], update=["thread_key"])
+    for chunk in chunks(list(uf.parent), 10000):
+        upsert(conn, NODE, [{"node": n, "thread_key": uf.find(n)} for n in chunk], keys=["node"], update=["thread_key"])
     mine: dict[str, list[datetime]] = defaultdict(list)
     for f in facts.values():
+        f.nodes = []  # threads are done: free the node lists before the contacts are built
         if f.outbound and not f.automated and f.counted:
             mine[f.thread_key].append(f.time)
+    del uf, recips
     datas = group_contacts(
-        participant_rows(conn, None), facts, load_meetings(conn, ident, cfg), lambda _t: mine, ident, cfg
+        participant_rows(conn, None), facts, load_meetings(conn, ident, cfg), lambda _t, m=mine: m, ident, cfg
     )
-    results = [evaluate(d, cfg, now) for d in datas]
-    write_results(conn, results, now, scope=None)
-    return {"messages": len(facts), "contacts": len(results)}
+    n_facts = len(facts)
+    del facts, mine
+    # evaluate and write a slice at a time, so results never pile up beside the records
+    seen: set[str] = set()
+    n_contacts = len(datas)
+    datas.reverse()
+    while datas:
+        part = [datas.pop() for _ in range(min(EVALUATE_SLICE, len(datas)))]
+        results = [evaluate(d, cfg, now) for d in part]
+        del part
+        seen.update(r.address for r in results)
+        write_results(conn, results, now, scope=[r.address for r in results])
+    absent = {a for (a,) in conn.execute(select(FlagRow.__table__.c.contact_address).distinct())} - seen
+    if absent:
+        write_results(conn, [], now, scope=sorted(absent))
+    return {"messages": n_facts, "contacts": n_contacts}
 
 
 # -- incremental ------------------------------------------------------------------------------
@@ -165,7 +181,7 @@ def _incremental(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: 
     new: dict[str, Fact] = {}
     if keys:
         old = stored_facts(conn, keys)
-        new = merge_copies(load_copies(conn, ident, keys), ident, now)
+        new = merge_copies(copy_groups(conn, ident, keys), ident, now)
         touched |= {ident.canon(a) for a in participants_of(conn, keys)}
         touched |= {f.sender for f in old.values()}
         touched |= _thread(conn, new)

@@ -39,12 +39,14 @@ class Copy:
     date: datetime | None
     received: datetime | None
     from_addr: str | None
-    headers: dict[str, str | None]
+    #: list-id, list-unsubscribe, list-post, precedence, auto-submitted, return-path
+    headers: tuple[str | None, ...]
     recipients: int
     deleted: bool
-    flags: set[str] = field(default_factory=set)
-    labels: set[str] = field(default_factory=set)
-    roles: set[str] = field(default_factory=set)
+    #: of all its locations, space-separated (strings, not sets: a rebuild holds a million of these)
+    flags: str = ""
+    labels: str = ""
+    roles: str = ""
     to_me: bool = False
     cc_me: bool = False
 
@@ -95,11 +97,9 @@ class Fact:
         }
 
 
-def merge_copies(copies: Iterable[Copy], ident: Identities, now: datetime) -> dict[str, Fact]:
-    by_key: dict[str, list[Copy]] = {}
-    for c in copies:
-        by_key.setdefault(c.key, []).append(c)
-    return {key: _fact(cs, ident, now) for key, cs in by_key.items()}
+def merge_copies(groups: Iterable[list[Copy]], ident: Identities, now: datetime) -> dict[str, Fact]:
+    """One fact per message key from its copies (``groups``: each list holds one key's copies)."""
+    return {g[0].key: _fact(g, ident, now) for g in groups}
 
 
 def _fact(copies: list[Copy], ident: Identities, now: datetime) -> Fact:
@@ -114,9 +114,19 @@ def _fact(copies: list[Copy], ident: Identities, now: datetime) -> Fact:
     future = bool(date and date > (received or now) + CLOCK_SKEW)
     if future and received:
         time = received
-    labels = best.labels if len(live) == 1 else set().union(*(c.labels for c in live))
-    reason = automated_reason(sender=best.from_addr, labels=labels, **best.headers)
-    counted = any(not c.deleted and (c.roles - NOT_INTERACTIONS) for c in copies)
+    labels = " ".join(c.labels for c in live).split()
+    list_id, list_unsubscribe, list_post, precedence, auto_submitted, return_path = best.headers
+    reason = automated_reason(
+        sender=best.from_addr,
+        list_id=list_id,
+        list_unsubscribe=list_unsubscribe,
+        list_post=list_post,
+        precedence=precedence,
+        auto_submitted=auto_submitted,
+        return_path=return_path,
+        labels=labels,
+    )
+    counted = any(not c.deleted and not NOT_INTERACTIONS.issuperset(c.roles.split()) for c in copies)
     nodes: list[str] = []
     for c in copies:
         nodes += message_nodes(c.key, c.in_reply_to, c.references, c.thread_id, c.mailbox_id)
@@ -131,7 +141,7 @@ def _fact(copies: list[Copy], ident: Identities, now: datetime) -> Fact:
         automated=reason is not None,
         automated_why=reason,
         recipients=best.recipients,
-        answered=any("\\Answered" in c.flags for c in live),
+        answered=any("\\Answered" in c.flags.split() for c in live),
         counted=counted,
         future=future,
         to_me=any(c.to_me for c in copies),

@@ -48,7 +48,37 @@ def _in(column: Any, values: Sequence[Any] | None) -> Iterator[Any]:
         yield column.in_(chunk)
 
 
-def load_copies(conn: Connection, ident: Identities, keys: Sequence[str] | None = None) -> list[Copy]:
+def copy_groups(conn: Connection, ident: Identities, keys: Sequence[str] | None = None) -> Iterator[list[Copy]]:
+    """The copies of each message, one list per message key, streamed in key order.
+
+    Locations and "am I in To/Cc" are small and read first; the messages themselves stream, so a
+    rebuild never holds more than one message's copies besides the facts it keeps.
+    """
+    ids: list[int] | None = None
+    if keys is not None:
+        ids = []
+        for clause in _in(MSG.c.message_key, keys):
+            ids += [i for (i,) in conn.execute(select(MSG.c.id).where(clause))]
+    where: dict[int, list[str]] = {}
+    loc = select(LOC.c.message_id, LOC.c.flags, LOC.c.labels, STREAM.c.role).join(
+        STREAM, STREAM.c.id == LOC.c.stream_id
+    )
+    for clause in _in(LOC.c.message_id, ids):
+        for mid, flags, labels, role in conn.execute(loc if clause is None else loc.where(clause)):
+            got = where.get(mid)
+            if got is None:
+                where[mid] = [flags or "", labels or "", role]
+            else:
+                got[0] = f"{got[0]} {flags or ''}"
+                got[1] = f"{got[1]} {labels or ''}"
+                got[2] = f"{got[2]} {role}"
+    to_me: set[int] = set()
+    cc_me: set[int] = set()
+    me_raw = sorted(raw_forms(ident, ident.me))
+    if me_raw:
+        q = select(PART.c.message_id, PART.c.role).where(PART.c.address.in_(me_raw), PART.c.role.in_(("to", "cc")))
+        for mid, role in conn.execute(q):
+            (to_me if role == "to" else cc_me).add(mid)
     cols = [
         MSG.c.id,
         MSG.c.mailbox_id,
@@ -65,50 +95,41 @@ def load_copies(conn: Connection, ident: Identities, keys: Sequence[str] | None 
         MSG.c.recipient_count,
         MSG.c.deleted_at,
     ]
-    copies: dict[int, Copy] = {}
     for clause in _in(MSG.c.message_key, keys):
-        q = select(*cols) if clause is None else select(*cols).where(clause)
-        for r in conn.execute(q):
-            copies[r[0]] = Copy(
-                row_id=r[0],
-                mailbox_id=r[1],
-                key=r[2],
-                message_id=r[3],
-                thread_id=r[4],
-                in_reply_to=r[5],
-                references=r[6],
-                subject=r[7],
-                date=r[8],
-                received=r[9],
-                from_addr=r[10],
-                headers=dict(zip(HEADER_COLUMNS, r[11:17], strict=True)),
-                recipients=r[17] or 0,
-                deleted=r[18] is not None,
+        q = select(*cols).order_by(MSG.c.message_key, MSG.c.id)
+        if clause is not None:
+            q = q.where(clause)
+        group: list[Copy] = []
+        for r in conn.execute(q.execution_options(yield_per=5000)):
+            if group and r[2] != group[0].key:
+                yield group
+                group = []
+            flags, labels, roles = where.get(r[0], ("", "", ""))
+            group.append(
+                Copy(
+                    row_id=r[0],
+                    mailbox_id=r[1],
+                    key=r[2],
+                    message_id=r[3],
+                    thread_id=r[4],
+                    in_reply_to=r[5],
+                    references=r[6],
+                    subject=r[7],
+                    date=r[8],
+                    received=r[9],
+                    from_addr=r[10],
+                    headers=tuple(r[11:17]),
+                    recipients=r[17] or 0,
+                    deleted=r[18] is not None,
+                    flags=flags,
+                    labels=labels,
+                    roles=roles,
+                    to_me=r[0] in to_me,
+                    cc_me=r[0] in cc_me,
+                )
             )
-    ids = list(copies) if keys is not None else None
-    loc = select(LOC.c.message_id, LOC.c.flags, LOC.c.labels, STREAM.c.role).join(
-        STREAM, STREAM.c.id == LOC.c.stream_id
-    )
-    for clause in _in(LOC.c.message_id, ids):
-        for mid, flags, labels, role in conn.execute(loc if clause is None else loc.where(clause)):
-            c = copies.get(mid)
-            if c is not None:
-                c.roles.add(role)
-                if flags:
-                    c.flags.update(flags.split())
-                if labels:
-                    c.labels.update(labels.split())
-    me_raw = sorted(raw_forms(ident, ident.me))
-    if me_raw:
-        q = select(PART.c.message_id, PART.c.role).where(PART.c.address.in_(me_raw), PART.c.role.in_(("to", "cc")))
-        for mid, role in conn.execute(q):
-            c = copies.get(mid)
-            if c is not None:
-                if role == "to":
-                    c.to_me = True
-                else:
-                    c.cc_me = True
-    return list(copies.values())
+        if group:
+            yield group
 
 
 def outbound_recipients(conn: Connection, ident: Identities, keys: Sequence[str] | None) -> dict[str, frozenset[str]]:
@@ -247,7 +268,7 @@ def load_meetings(
 __all__ = [
     "facts_by_thread",
     "facts_with_subjects",
-    "load_copies",
+    "copy_groups",
     "load_meetings",
     "outbound_recipients",
     "participant_rows",

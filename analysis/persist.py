@@ -44,9 +44,10 @@ _STAT_COLUMNS = (
 
 
 def write_facts(conn: Connection, facts: Sequence[Fact]) -> None:
-    rows = [f.row() for f in facts]
-    for chunk in chunks(rows, 5000):
-        upsert(conn, FACT, list(chunk), keys=["message_key"], update=[c for c in rows[0] if c != "message_key"])
+    """Upsert facts, building the row dicts one chunk at a time (a million dicts would not fit)."""
+    for chunk in chunks(facts, 5000):
+        rows = [f.row() for f in chunk]
+        upsert(conn, FACT, rows, keys=["message_key"], update=[c for c in rows[0] if c != "message_key"])
 
 
 def contact_ids(conn: Connection, addresses: Collection[str]) -> dict[str, int]:
