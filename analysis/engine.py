@@ -257,7 +257,11 @@ def _broadcasts(
     subjects = sorted({f.subject_norm for f in (*new.values(), *old.values()) if f.outbound})
     if not subjects:
         return set()
-    group = facts_with_subjects(conn, subjects)
+    times = [f.time for f in (*new.values(), *old.values()) if f.outbound]
+    # a message's merge verdict depends on mail within a day either side; two days covers every
+    # window that can reach a message whose verdict may change
+    reach = 2 * cfg.merge_window
+    group = facts_with_subjects(conn, subjects, min(times) - reach, max(times) + reach)
     group.update({k: f for k, f in new.items() if f.outbound})
     recips = outbound_recipients(conn, ident, sorted(group))
     merged = mail_merges(

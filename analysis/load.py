@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, String, select, type_coerce
 
 from kith.analysis.facts import Copy, Fact
 from kith.analysis.identity import Identities
@@ -174,14 +174,22 @@ def participants_of(conn: Connection, keys: Sequence[str]) -> set[str]:
     return found
 
 
+def _utc(value: Any) -> datetime:
+    """A stored naive-UTC time as read raw (SQLite text, PostgreSQL naive datetime), made aware."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
+
+
 def stored_facts(conn: Connection, keys: Sequence[str]) -> dict[str, Fact]:
+    """Facts as stored. Read raw and built positionally: the incremental path reads many."""
     out: dict[str, Fact] = {}
-    cols = [FACT.c[n] for n in _FACT_FIELDS]
+    cols = [type_coerce(FACT.c[n], String) if n == "time" else FACT.c[n] for n in _FACT_FIELDS]
     for clause in _in(FACT.c.message_key, keys):
         for r in conn.execute(select(*cols).where(clause)):
-            values = dict(zip(_FACT_FIELDS, r, strict=True))
-            values["key"] = values.pop("message_key")
-            out[r[0]] = Fact(**values)
+            f = Fact(*r)
+            f.time = _utc(f.time)
+            out[f.key] = f
     return out
 
 
@@ -216,10 +224,12 @@ def facts_by_thread(conn: Connection, threads: Sequence[str]) -> dict[str, list[
     return out
 
 
-def facts_with_subjects(conn: Connection, subjects: Sequence[str]) -> dict[str, Fact]:
+def facts_with_subjects(conn: Connection, subjects: Sequence[str], start: datetime, end: datetime) -> dict[str, Fact]:
+    """My outbound facts with these subjects between ``start`` and ``end`` (a mail merge's reach)."""
     keys = []
     for clause in _in(FACT.c.subject_norm, subjects):
-        keys += [k for (k,) in conn.execute(select(FACT.c.message_key).where(clause, FACT.c.outbound))]
+        q = select(FACT.c.message_key).where(clause, FACT.c.outbound, FACT.c.time >= start, FACT.c.time <= end)
+        keys += [k for (k,) in conn.execute(q)]
     return stored_facts(conn, keys)
 
 
