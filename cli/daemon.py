@@ -19,8 +19,8 @@ def run(
     from kith.daemon import logs
     from kith.daemon.run import run as run_daemon
 
+    config = get_config(ctx)  # a broken config at start exits 78 (EX_CONFIG): systemd should not loop on it
     root = ctx.find_root().params
     logs.configure(verbose or root.get("verbose", 0), root.get("quiet", False))
-    config = get_config(ctx)  # a broken config at start exits 78 (EX_CONFIG): systemd should not loop on it
     code = run_daemon(config, config_path=state(ctx).config_path or config.path)
     raise typer.Exit(code)

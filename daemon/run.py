@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
+import select
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -76,12 +79,14 @@ class Analyzer(threading.Thread):
         except ImportError:
             log.debug("kith.analysis is not available; no analysis after syncs")
             return
-        while not self.stop.is_set():
-            self.wanted.wait(1.0)
+        while True:
+            self.wanted.wait()
+            if self.stop.is_set():
+                return
             with self.lock:
                 touched, self.pending = self.pending, None
                 self.wanted.clear()
-            if touched is None or self.stop.is_set():
+            if touched is None:
                 continue
             try:
                 analyze_touched(self.store, self.config_of(), touched, now=utcnow())
@@ -133,6 +138,42 @@ class IdleWatcher(threading.Thread):
                         log.debug("closing the push source of %s failed", self.mailbox.name, exc_info=True)
 
 
+class Waker:
+    """Wakes the main loop: from sync threads, push watchers, and signals.
+
+    Signal handlers must not take locks (``threading.Event.set`` does: a signal that arrives
+    while the main thread is inside ``Event.wait`` deadlocks it), so the loop sleeps in
+    ``select`` on a socketpair instead; ``signal.set_wakeup_fd`` makes the kernel-level signal
+    write to it, and threads write a byte too.
+    """
+
+    def __init__(self) -> None:
+        self._r, self._w = socket.socketpair()
+        self._r.setblocking(False)
+        self._w.setblocking(False)
+
+    def fileno(self) -> int:
+        return self._w.fileno()
+
+    def wake(self) -> None:
+        try:
+            self._w.send(b"\0")
+        except (BlockingIOError, OSError):
+            pass  # already full: the loop wakes anyway
+
+    def wait(self, timeout: float) -> None:
+        select.select([self._r], [], [], timeout)
+        try:
+            while self._r.recv(4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    def close(self) -> None:
+        self._r.close()
+        self._w.close()
+
+
 class Daemon:
     """One worker process: config, store, scheduler, signals, report, systemd, metrics."""
 
@@ -142,8 +183,10 @@ class Daemon:
         self.notifier = notifier or Notifier()
         self.worker = config.settings.daemon.worker_id or default_worker_id()
         self.stop = threading.Event()
-        self.wakeup = threading.Event()
+        self.waker = Waker()
+        #: Set by signal handlers (plain assignments only; the loop acts on them).
         self.reload_requested = False
+        self.stop_requested: str | None = None
         self.store: Store | None = None
         self.scheduler: Scheduler | None = None
         self.metrics: Any = None
@@ -155,15 +198,17 @@ class Daemon:
     # -- signals ----------------------------------------------------------------------------
 
     def _on_stop(self, signum: int, _frame: FrameType | None) -> None:
-        log.info("%s received; stopping after the batches in flight", signal.Signals(signum).name)
-        self.stop.set()
-        self.wakeup.set()
+        if self.stop_requested and signum == signal.SIGINT:
+            # a second Ctrl-C: leave now; every committed batch has its cursor, the rest rolls back
+            os.write(2, b"second interrupt: exiting at once\n")
+            os._exit(130)
+        self.stop_requested = signal.Signals(signum).name
 
     def _on_hup(self, _signum: int, _frame: FrameType | None) -> None:
         self.reload_requested = True
-        self.wakeup.set()
 
     def install_signals(self) -> None:
+        signal.set_wakeup_fd(self.waker.fileno(), warn_on_full_buffer=False)
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
@@ -183,15 +228,9 @@ class Daemon:
             worker=self.worker,
             stop=self.stop,
             analyze=self.analyzer.submit,
-            on_done=self.wakeup.set,
+            on_done=self.waker.wake,
         )
-        port = self.config.settings.daemon.metrics_port
-        if port:
-            from kith.daemon.metrics import Metrics
-
-            self.metrics = Metrics(self.store)
-            self.scheduler.observer = self.metrics.observer()
-            self.metrics.serve(port)
+        self._start_metrics()
         self._sync_idle_watchers()
         log.info(
             "kith run: worker %s, %d mailboxes, database %s",
@@ -202,16 +241,37 @@ class Daemon:
         self.notifier.ready(f"ready; {len(self.scheduler.slots)} mailboxes")
         interval = self.notifier.watchdog_interval
         tick = min(TICK, interval / 4) if interval else TICK
+        failures = 0
         try:
-            while not self.stop.is_set():
-                healthy = self.step()
-                if healthy:
+            while True:
+                if self.stop_requested:
+                    log.info("%s received; stopping after the batches in flight", self.stop_requested)
+                    break
+                if self.step():
+                    failures = 0
                     self.notifier.watchdog()
-                self.wakeup.wait(tick)
-                self.wakeup.clear()
+                else:  # e.g. the database is gone: retry with backoff, and let the watchdog lapse
+                    failures += 1
+                self.waker.wait(tick if not failures else min(30.0, tick * 2**failures))
         finally:
             self.shutdown()
         return 0
+
+    def _start_metrics(self) -> None:
+        port = self.config.settings.daemon.metrics_port
+        if not port:
+            return
+        from kith.daemon.metrics import Metrics
+
+        assert self.store is not None and self.scheduler is not None
+        metrics = Metrics(self.store)
+        try:
+            metrics.serve(port)
+        except OSError as exc:  # a taken port must not keep the mail from syncing
+            log.error("metrics: cannot listen on 127.0.0.1:%d (%s); running without metrics", port, exc)
+            return
+        self.metrics = metrics
+        self.scheduler.observer = metrics.observer()
 
     def step(self) -> bool:
         """One loop pass; False when something failed (then the watchdog is not fed)."""
@@ -230,13 +290,18 @@ class Daemon:
 
     def shutdown(self) -> None:
         self.notifier.stopping("stopping: letting the batches in flight finish")
+        self.stop.set()
         for watcher in self.idle.values():
             watcher.cancel.set()
         if self.scheduler is not None:
-            self.scheduler.shutdown(STOP_GRACE)
+            try:
+                self.scheduler.shutdown(STOP_GRACE)
+            except Exception:  # the database went away: the leases expire by themselves
+                log.exception("clean shutdown incomplete; leases expire within %s", self.config.settings.daemon.lease)
         if self._report is not None:
             self._report.join(max(0.0, STOP_GRACE / 4))
         if self.analyzer is not None:  # an analysis in flight is one transaction: let it commit
+            self.analyzer.wanted.set()
             self.analyzer.join(max(0.0, STOP_GRACE / 4))
         if self.metrics is not None:
             self.metrics.close()
@@ -244,6 +309,9 @@ class Daemon:
             self.store.dispose()
         log.info("kith run: stopped")
         self.notifier.close()
+        if signal.set_wakeup_fd(-1) != self.waker.fileno():  # not ours (not installed): put it back
+            signal.set_wakeup_fd(-1)
+        self.waker.close()
 
     # -- reload -----------------------------------------------------------------------------
 
@@ -289,7 +357,7 @@ class Daemon:
     def _wake(self, name: str) -> None:
         if self.scheduler is not None:
             self.scheduler.wake(name)
-        self.wakeup.set()
+        self.waker.wake()
 
     # -- the nightly report -----------------------------------------------------------------
 

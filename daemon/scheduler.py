@@ -152,10 +152,10 @@ class Scheduler:
         A removed mailbox's running sync is asked to stop; a changed one is synced at once with
         its new settings (its failures forgotten: the change may well be the fix).
         """
-        old = self.mailboxes if hasattr(self, "config") and self.slots else {}
+        old = self.mailboxes if self.slots else {}  # the first call (from __init__) adds everything
         self.config = config
         new = self.mailboxes
-        added = sorted(set(new) - set(old)) if old else sorted(new)
+        added = sorted(set(new) - set(old))
         removed = sorted(set(old) - set(new))
         changed = sorted(n for n in set(old) & set(new) if old[n] != new[n])
         with self._lock:
@@ -261,13 +261,16 @@ class Scheduler:
         """The thread body: sync, then analyse what it touched (the data landed either way)."""
         engine = SyncEngine(self.store, state_dir=self.config.state_dir, worker=self.worker, stop=job.stop)
         try:
-            result = engine.sync_mailbox(job.mailbox)
+            result = engine.sync_mailbox(job.mailbox)  # contains its own errors; the database's may escape
             if (result.touched or result.touched_events) and self.analyze is not None:
                 try:
                     self.analyze(set(result.touched), utcnow())
                 except Exception:
                     log.exception("mailbox %s: analysis of %d contacts failed", job.mailbox.name, len(result.touched))
             job.result = result
+        except Exception as exc:
+            log.exception("mailbox %s: sync failed outside the engine", job.mailbox.name)
+            job.result = MailboxResult(job.mailbox.name, status="error", error=f"{type(exc).__name__}: {exc}")
         finally:
             job.finished = True
             if self.on_done is not None:
@@ -364,16 +367,22 @@ class Scheduler:
         stuck = sorted(n for n, j in self.jobs.items() if j.abandoned)
         failing = sorted(n for n, s in self.slots.items() if s.failures)
         parts = [f"{len(self.slots)} mailboxes"]
-        parts.append(f"syncing {', '.join(syncing)}" if syncing else "idle")
+        parts.append(f"syncing {_names(syncing)}" if syncing else "idle")
         if failing:
-            parts.append(f"backing off {', '.join(failing)}")
+            parts.append(f"backing off {_names(failing)}")
         if stuck:
-            parts.append(f"stuck {', '.join(stuck)}")
+            parts.append(f"stuck {_names(stuck)}")
         upcoming = [(s.next_run, n) for n, s in self.slots.items() if s.next_run and n not in self.jobs]
         if upcoming:
             when, name = min(upcoming)
             parts.append(f"next {name} in {max(0, int((when - now).total_seconds()))}s")
         return "; ".join(parts)
+
+
+def _names(names: list[str], most: int = 5) -> str:
+    """A short list for one status line, however many mailboxes there are."""
+    shown = ", ".join(names[:most])
+    return f"{shown} +{len(names) - most} more" if len(names) > most else shown
 
 
 __all__ = ["Job", "Observer", "Scheduler", "interval_of", "plan_next"]
