@@ -9,8 +9,12 @@ faster than APPEND) and indexed by a first SELECT, so every contender reads the 
   fetch, build records, write them to SQLite through the SyncEngine.
 - **no-change pass**: the same sync again (one STATUS per folder with CONDSTORE), at each size, so
   the ratio between sizes shows whether it scans the mailbox (target ≤ 1.5x).
+- **100 new**: an incremental pass after 100 new messages arrived (target: as cheap at 50k as at 10k).
 - **mbsync** (Debian ``isync``), when installed: a full sync to a local Maildir as users run it,
-  and with ``FSync no``. It downloads whole messages; kith reads headers only.
+  and with ``FSync no``. It downloads whole messages; kith reads headers only, so the full run
+  compares on B (realistic bodies, ~350 MB); ``--quick`` compares on A (small bodies) only.
+
+``python -m bench imap --quick`` (A = 10k); ``python -m bench imap`` (A = 10k and 50k, B = 10k).
 """
 
 from __future__ import annotations
@@ -119,15 +123,42 @@ def mbsync(host: str, port: int, user: str, work: Path, *, fsync: bool) -> float
     return time.perf_counter() - start
 
 
-def run_size(server: Any, messages: int, seed: int, work: Path, pw: Path, with_mbsync: bool) -> dict[str, Any]:
+INCR_CHILD = """
+import json, sys, time
+from pathlib import Path
+from kith.config.mailboxes import ImapMailbox
+from kith.daemon.sync import SyncEngine
+from kith.store.engine import open_store, sqlite_url
+host, port, user, pw, db = sys.argv[1], int(sys.argv[2]), sys.argv[3], Path(sys.argv[4]), Path(sys.argv[5])
+engine = SyncEngine(open_store(sqlite_url(db)), state_dir=db.parent)
+mb = ImapMailbox(kind="imap", name="bench", host=host, port=port, tls="none", username=user,
+                 password_file=pw, folders=("INBOX",), batch_size=1000)
+t = time.perf_counter(); r = engine.sync_mailbox(mb); took = time.perf_counter() - t
+print(json.dumps({"incr_s": took, "upserts": r.upserts, "status": r.status}))
+"""
+
+
+def new_mail(n: int) -> list[bytes]:
+    return [
+        (
+            f"Message-ID: <new{i}.{time.time_ns()}@bench>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\n"
+            f"From: Someone <someone{i}@example.org>\r\nTo: me@example.com\r\nSubject: new {i}\r\n\r\nhello\r\n"
+        ).encode()
+        for i in range(n)
+    ]
+
+
+def run_size(
+    server: Any, messages: int, seed: int, work: Path, pw: Path, *, bodies: str, with_mbsync: bool
+) -> dict[str, Any]:
     from imapclient import IMAPClient
 
     from kith.sample import generate
 
-    corpus = work / f"sample-{messages}-{seed}"
+    corpus = work / f"sample-{messages}-{seed}-{bodies}"
     if not (corpus / "truth.json").exists():
         t = time.perf_counter()
-        generate(corpus, seed=seed, messages=messages)
+        generate(corpus, seed=seed, messages=messages, bodies=bodies)  # type: ignore[arg-type]
         print(f"generated {messages} messages in {time.perf_counter() - t:.1f}s", file=sys.stderr)
     user = server.new_user("bench")
     n = seed_corpus(server, user, corpus)
@@ -141,6 +172,8 @@ def run_size(server: Any, messages: int, seed: int, work: Path, pw: Path, with_m
     db = work / f"kith-{messages}.db"
     child, rss_mb = run_child(SYNC_CHILD, server.host, str(server.port), user, str(pw), str(db), str(BATCH))
     pull, _ = run_child(NOOP_CHILD, server.host, str(server.port), user, str(pw))
+    server.seed(user, new_mail(100))
+    incr, _ = run_child(INCR_CHILD, server.host, str(server.port), user, str(pw), str(db))
     out: dict[str, Any] = {
         "messages": n,
         "fetched_by_floor": fetched,
@@ -154,6 +187,9 @@ def run_size(server: Any, messages: int, seed: int, work: Path, pw: Path, with_m
         "noop_sync_s": round(child["noop_s"], 4),
         "noop_pull_s": round(pull["pull_noop_s"], 5),
         "noop_pull_commands": pull["stats"],
+        "incr_100_new_s": round(incr["incr_s"], 4),
+        "incr_100_new_upserts": incr["upserts"],
+        "corpus_mb": round(sum(f.stat().st_size for f in server.maildir(user).glob("cur/*")) / 1e6, 1),
         "peak_rss_mb": round(rss_mb, 1),
         "status": child["status"],
         "error": child["error"],
@@ -170,8 +206,8 @@ def run_size(server: Any, messages: int, seed: int, work: Path, pw: Path, with_m
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="10k messages only")
-    ap.add_argument("--messages", type=int, nargs="*", help="sizes (default 10000 50000; quick 10000)")
+    ap.add_argument("--quick", action="store_true", help="10k small messages only")
+    ap.add_argument("--messages", type=int, nargs="*", help="sizes of A (default 10000 50000; quick 10000)")
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--keep", type=Path, help="reuse/keep the generated corpora here")
     args = ap.parse_args(argv)
@@ -193,11 +229,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         server_root.mkdir()
         results: dict[str, Any] = {}
         with Dovecot(server_root) as server:
-            for size in sizes:
-                results[str(size)] = run_size(server, size, args.seed, keep, pw, with_mbsync=True)
-    out: dict[str, Any] = {"sizes": results, "batch_size": BATCH}
+            for size in sizes:  # A: small bodies (header cost dominates)
+                results[f"A-{size}"] = run_size(
+                    server, size, args.seed, keep, pw, bodies="small", with_mbsync=args.quick
+                )
+            if not args.quick:  # B: realistic sizes, where reading headers only pays off against mbsync
+                results["B-10000"] = run_size(server, 10_000, args.seed, keep, pw, bodies="realistic", with_mbsync=True)
+    out: dict[str, Any] = {"runs": results, "batch_size": BATCH}
     if len(sizes) > 1:
-        small, large = results[str(sizes[0])], results[str(sizes[-1])]
+        small, large = results[f"A-{sizes[0]}"], results[f"A-{sizes[-1]}"]
         out["noop_ratio_largest_to_smallest"] = round(large["noop_pull_s"] / small["noop_pull_s"], 2)
         out["target_noop_ratio"] = 1.5
     write_result("imap_sync", out)

@@ -4,17 +4,15 @@ A large initial sync costs three things per message: the FETCH (server and netwo
 header bytes into a record (``parse_header_bytes``), and the store's write. Done one after the
 other they add up; the floor any client pays is the FETCH alone. So, from ``PARALLEL_MIN``
 messages on, header parsing runs in a forkserver helper process (as the Maildir connector does:
-the daemon has threads and database connections a plain fork must not copy), ``PREFETCH``
-batches ahead, while this process fetches the next batch and the engine writes the previous one.
+the daemon has threads and database connections a plain fork must not copy), while a thread of
+this process fetches up to ``PREFETCH`` batches ahead and the engine writes the previous one.
 Small pulls (the usual incremental pass) parse inline: starting a process would cost more.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future
 from typing import Any
 
 from kith.connectors.base import Batch, MessageRecord, Problem
@@ -61,10 +59,25 @@ def header_batches(
     yield from _parallel(chunks, fetch, batch, uidvalidity, session.gmail)
 
 
+class _FetchFailed(Exception):
+    """Carries an error of the fetching thread to the generator, past the fallback handler."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
 def _parallel(
     chunks: list[list[int]], fetch: Any, batch: Any, uidvalidity: int, gmail: bool
 ) -> Iterator[tuple[list[int], int, Batch]]:
+    """Fetch in a thread, parse in a helper process, yield in order while the engine writes.
+
+    Only the fetching thread uses the connection until this generator is exhausted or closed
+    (closing waits for the thread), so the caller can use it again afterwards.
+    """
     import multiprocessing
+    import queue
+    import threading
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
@@ -72,18 +85,43 @@ def _parallel(
     try:
         ctx = multiprocessing.get_context("forkserver")
         with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-            window: deque[tuple[list[int], int, Future[Built]]] = deque()
-            for chunk in chunks:
-                fetched = fetch(chunk)
-                window.append((chunk, len(fetched), pool.submit(build, fetched, uidvalidity, gmail)))
-                if len(window) > PREFETCH:
-                    first, count, future = window.popleft()
-                    yield first, count, batch(future.result())
+            ready: queue.Queue[Any] = queue.Queue()
+            room = threading.Semaphore(PREFETCH)
+            stop = threading.Event()
+
+            def produce() -> None:
+                try:
+                    for chunk in chunks:
+                        while not room.acquire(timeout=0.1):
+                            if stop.is_set():
+                                return
+                        if stop.is_set():
+                            return
+                        fetched = fetch(chunk)
+                        ready.put((chunk, len(fetched), pool.submit(build, fetched, uidvalidity, gmail)))
+                    ready.put(None)
+                except BaseException as exc:  # handed to the consumer, raised there
+                    ready.put(_FetchFailed(exc))
+
+            thread = threading.Thread(target=produce, name="imap-fetch", daemon=True)
+            thread.start()
+            try:
+                while True:
+                    item = ready.get()
+                    if item is None:
+                        break
+                    if isinstance(item, _FetchFailed):
+                        raise item
+                    chunk, count, future = item
+                    built = future.result()
+                    room.release()
+                    yield chunk, count, batch(built)
                     done += 1
-            while window:
-                first, count, future = window.popleft()
-                yield first, count, batch(future.result())
-                done += 1
+            finally:
+                stop.set()
+                thread.join()
+    except _FetchFailed as failed:
+        raise failed.original from None
     except (BrokenProcessPool, OSError) as exc:
         log.warning("parallel header parsing unavailable (%s); parsing in this process", exc)
         for chunk in chunks[done:]:
