@@ -1,4 +1,8 @@
-"""The IMAP source against a real Dovecot: the shared connector contract, with and without CONDSTORE."""
+"""The IMAP source against a real Dovecot: the shared connector contract, three ways.
+
+``condstore``: QRESYNC/CONDSTORE in use; ``fallback``: the same server with ``use_condstore =
+false``; ``basic``: a server that does not announce CONDSTORE/QRESYNC at all.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,12 @@ import pytest
 
 from tests.connectors.contract import ConnectorContract
 from tests.connectors.imap.harness import ImapHarness
-from tests.fixtures.dovecot import Dovecot
 
 pytestmark = pytest.mark.integration
 
 
 class TestImapContract(ConnectorContract):
-    @pytest.fixture(params=[True, False], ids=["condstore", "fallback"])
-    def harness(self, request: pytest.FixtureRequest, dovecot: Dovecot, tmp_path: Path) -> ImapHarness:
-        return ImapHarness(dovecot, tmp_path, use_condstore=request.param)
+    @pytest.fixture(params=["condstore", "fallback", "basic"])
+    def harness(self, request: pytest.FixtureRequest, tmp_path: Path) -> ImapHarness:
+        server = request.getfixturevalue("dovecot_basic" if request.param == "basic" else "dovecot")
+        return ImapHarness(server, tmp_path, use_condstore=request.param == "condstore")

@@ -262,3 +262,17 @@ def test_deleted_folder_leaves_the_streams(harness: ImapHarness) -> None:
         with harness.client() as c:
             c.delete_folder("Old")
         assert "Old" not in [s.name for s in source.streams()]
+
+
+def test_server_without_condstore_is_detected(dovecot_basic: Dovecot, tmp_path: Path) -> None:
+    harness = ImapHarness(dovecot_basic, tmp_path)  # the config asks for CONDSTORE; the server has none
+    harness.deliver(messages(3, "basic"))
+    source = harness.source()
+    stream = harness.stream(source)
+    rep = Replica().sync(source, stream)
+    session = source.session()
+    assert not session.condstore and not session.qresync
+    harness.flag("<basic1@contract.test>")
+    rep.sync(source, stream)
+    assert rep.upserted == 0 and any("\\Answered" in f for f in rep.flags.values())
+    source.close()
