@@ -58,6 +58,22 @@ _WS_RE = re.compile(r"\s+")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 
 
+#: Labels whose text is, in practice, written in a larger superset (the WHATWG Encoding Standard
+#: maps them so): tried only when the declared charset fails to decode.
+SUPERSETS = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "us-ascii": "cp1252",
+    "ks_c_5601-1987": "cp949",
+    "euc-kr": "cp949",
+    "shift_jis": "cp932",
+    "tis-620": "cp874",
+    "iso-8859-11": "cp874",
+}
+
+
 def decode_text(value: str | None, problems: list[str], field: str) -> str | None:
     """Decode RFC 2047 encoded words; unknown charsets and bad bytes degrade to replacement.
 
@@ -92,8 +108,13 @@ def decode_text(value: str | None, problems: list[str], field: str) -> str | Non
             problems.append(f"{field}: unknown or wrong charset {charset!r}")
             out.append(data.decode("utf-8", errors="replace"))
         except UnicodeDecodeError:
-            problems.append(f"{field}: unknown or wrong charset {charset!r}")
-            out.append(data.decode(charset, errors="replace"))
+            wider = SUPERSETS.get(charset.lower())
+            try:
+                # what mail clients do (WHATWG Encoding): gb2312 is read as GB18030, latin-1 as cp1252…
+                out.append(data.decode(wider or charset))
+            except (UnicodeDecodeError, LookupError):
+                problems.append(f"{field}: unknown or wrong charset {charset!r}")
+                out.append(data.decode(charset, errors="replace"))
         pos = m.end()
     out.append(raw[pos:])
     return _clean("".join(out))

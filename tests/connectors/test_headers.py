@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 
-from kith.connectors.headers import normalize_message_id, parse_header_bytes, parse_references
+from kith.connectors.headers import decode_text, normalize_message_id, parse_header_bytes, parse_references
 
 
 def parse(raw: bytes):  # type: ignore[no-untyped-def]
@@ -106,3 +107,14 @@ def test_encoded_words_decode_like_the_stdlib() -> None:
     problems: list[str] = []
     assert decode_text("=?utf-8?b?!!!?=", problems, "Subject") == "=?utf-8?b?!!!?="
     assert problems == ["Subject: undecodable encoded word"]
+
+
+def test_a_charset_label_narrower_than_its_text_decodes_as_mail_clients_do() -> None:
+    # "똠" is not in EUC-KR proper but is in cp949, which every client uses for the euc-kr label
+    word = "=?euc-kr?B?" + base64.b64encode("똠방각하".encode("cp949")).decode() + "?="
+    problems: list[str] = []
+    assert decode_text(word, problems, "subject") == "똠방각하"
+    assert problems == []
+    # a truly wrong label still degrades to replacement characters, with the problem recorded
+    assert "\ufffd" in (decode_text("=?utf-8?Q?=FF=FE?=", problems, "subject") or "")
+    assert problems
