@@ -7,7 +7,9 @@ Modules, one job each:
   error; server ``[ALERT]``/``[THROTTLED]``/``[OVERQUOTA]`` texts are kept in ``source.alerts``.
 - ``folders``: which folders become streams and with which role (SPECIAL-USE, then names);
   Gmail (X-GM-EXT-1) syncs ``[Gmail]/All Mail`` only.
-- ``fetch``: ``UID FETCH`` of exactly the header fields the records need, and records from it.
+- ``fetch``: ``UID FETCH`` of exactly the header fields the records need (a compact UID set and
+  a fast parser for the answer; imapclient 4.1's ``fetch`` chokes on ranges), records from it.
+- ``pipeline``: batches of a large sync fetched ahead in a thread while the store writes.
 - ``cursor``: the per-folder position (UIDVALIDITY, last UID, UIDNEXT, count, HIGHESTMODSEQ).
 - ``sync``: initial sync in resumable batches; incremental with CONDSTORE/QRESYNC or without.
 - ``source``: ``ImapSource``, the ``Source`` the engine drives, over one reused connection.

@@ -98,6 +98,9 @@ class ImapSource(BaseSource):
             self.folders = parse_list(session.client.list_folders())
             if not any(f.attrs - {b"\\haschildren", b"\\hasnochildren", b"\\noinferiors"} for f in self.folders):
                 self.folders = self._special_use_list(session) or self.folders
+        missing = set(self.mailbox.folders) - {f.name for f in self.folders}
+        if missing:
+            log.warning("%s: configured folders not on the server: %s", self.mailbox.name, ", ".join(sorted(missing)))
         return select_streams(self.folders, self.mailbox, gmail=session.gmail)
 
     def _special_use_list(self, session: Session) -> list[Folder]:
