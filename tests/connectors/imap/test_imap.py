@@ -281,3 +281,15 @@ def test_server_without_condstore_is_detected(dovecot_basic: Dovecot, tmp_path: 
     rep.sync(source, stream)
     assert rep.upserted == 0 and any("\\Answered" in f for f in rep.flags.values())
     source.close()
+
+
+def test_renamed_folder_keeps_its_messages_once(harness: ImapHarness, sqlite_store: Store) -> None:
+    harness.deliver(messages(3, "ren"))
+    engine = SyncEngine(sqlite_store, state_dir=harness.tmp_path, attempts=1)
+    assert engine.sync_mailbox(harness.config()).status == "ok"
+    with harness.client() as c:
+        c.rename_folder("Work", "Projects")
+    result = engine.sync_mailbox(harness.config())
+    assert result.status == "ok", result.error
+    assert "Projects" in [s.name for s in result.streams] and "Work" not in [s.name for s in result.streams]
+    assert counts(sqlite_store) == (3, 3)
