@@ -3,11 +3,13 @@
 Modules: ``auth`` (OAuth installed-app flow, token file, service-account delegation),
 ``client`` (building the services from the bundled discovery documents, ``map_errors``, retries,
 quota budget, batches), ``records`` (API JSON → records), ``history`` (folding history records),
-``mail`` (the Gmail source), ``calendar`` (the Google Calendar source).
+``mail`` (the Gmail source), ``calendar`` (the Google Calendar source), ``send`` (the nightly
+report through ``users.messages.send``).
 """
 
 from __future__ import annotations
 
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -42,4 +44,11 @@ def authorize(mailbox: GmailMailbox, *, state_dir: Path, interactive: bool = Tru
     return _authorize(_gmail(mailbox), state_dir=state_dir, interactive=interactive, **kwargs)
 
 
-__all__ = ["authorize", "make_calendar_source", "make_source"]
+def send_message(mailbox: GmailMailbox, message: EmailMessage, state_dir: Path, **kwargs: Any) -> None:
+    """``[report] deliver = "gmail"``: send the report through ``users.messages.send`` (needs gmail.send)."""
+    from kith.connectors.gmail.send import send_message as _send
+
+    _send(mailbox, message, state_dir, **kwargs)
+
+
+__all__ = ["authorize", "make_calendar_source", "make_source", "send_message"]

@@ -3,12 +3,14 @@
 Modules: ``auth`` (msal device code and client credentials, the 0600 token cache, the token
 provider), ``client`` (httpx, error mapping, retries, ``$batch``), ``delta`` (delta paging into
 batches), ``records`` (Graph JSON → records), ``mail`` (one stream per mail folder),
-``calendar`` (``calendarView/delta``). msal and httpx are imported only when a Graph mailbox is
-configured (the registry imports this package lazily, and this file imports nothing heavy).
+``calendar`` (``calendarView/delta``), ``send`` (the nightly report through ``sendMail``). msal
+and httpx are imported only when a Graph mailbox is configured (the registry imports this
+package lazily, and this file imports nothing heavy).
 """
 
 from __future__ import annotations
 
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -43,4 +45,11 @@ def authorize(mailbox: GraphMailbox, *, state_dir: Path, interactive: bool = Tru
     return _authorize(_graph(mailbox), state_dir=state_dir, interactive=interactive, **kwargs)
 
 
-__all__ = ["authorize", "make_calendar_source", "make_source"]
+def send_message(mailbox: GraphMailbox, message: EmailMessage, state_dir: Path, **kwargs: Any) -> None:
+    """``[report] deliver = "graph"``: send the report as MIME through ``sendMail`` (needs Mail.Send)."""
+    from kith.connectors.graph.send import send_message as _send
+
+    _send(mailbox, message, state_dir, **kwargs)
+
+
+__all__ = ["authorize", "make_calendar_source", "make_source", "send_message"]

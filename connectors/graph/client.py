@@ -55,8 +55,13 @@ def _error(body: Any) -> tuple[str, str]:
     return "", ""
 
 
-def classify(status: int, body: Any, headers: Mapping[str, Any] | None, *, mailbox: str) -> KithError:
-    """The kith error a Graph error response means (see the module docstring)."""
+def classify(
+    status: int, body: Any, headers: Mapping[str, Any] | None, *, mailbox: str, permission: str | None = None
+) -> KithError:
+    """The kith error a Graph error response means (see the module docstring).
+
+    ``permission`` names what the call needs (``Mail.Send``), so that a 403 says so.
+    """
     code, message = _error(body)
     what = f"Graph {status} {code}: {message}".rstrip(": ")
     if status == 410 or code.lower() in EXPIRED_CODES:
@@ -65,6 +70,13 @@ def classify(status: int, body: Any, headers: Mapping[str, Any] | None, *, mailb
         return AuthError(f"Microsoft Graph refused the access token ({what})", mailbox=mailbox)
     if status in RETRY_STATUSES or status >= 500:
         return TransientError(what, retry_after=retry_after(headers))
+    if status == 403 and permission:
+        return AuthError(
+            f"Microsoft Graph refused access ({what}); this call needs the {permission} permission",
+            mailbox=mailbox,
+            hint=f"grant {permission} (delegated: run `kith auth {mailbox}` and consent; app-only: an admin "
+            f"consents to the application permission), then try again",
+        )
     if status == 403:
         return AuthError(
             f"Microsoft Graph refused access ({what})",
@@ -116,13 +128,15 @@ class GraphClient:
 
     # -- one request --------------------------------------------------------------------------
 
-    def _send(self, method: str, url: str, *, headers: Mapping[str, str], json: Any = None) -> httpx.Response:
+    def _send(
+        self, method: str, url: str, *, headers: Mapping[str, str], json: Any = None, content: bytes | None = None
+    ) -> httpx.Response:
         """One HTTP exchange; a 401 gets one fresh token and one resend."""
         for fresh in (False, True):
             auth = {"Authorization": f"Bearer {self.token(force_refresh=fresh)}", **headers}
             self.http_requests += 1
             try:
-                resp = self.http.request(method, url, headers=auth, json=json)
+                resp = self.http.request(method, url, headers=auth, json=json, content=content)
             except httpx.TimeoutException as exc:
                 raise TransientError(f"Graph timed out: {type(exc).__name__}") from exc
             except httpx.TransportError as exc:
@@ -132,22 +146,43 @@ class GraphClient:
             log.info("%s: Graph answered 401; %s", self.mailbox, "giving up" if fresh else "refreshing the token")
         return resp
 
-    def _once(self, method: str, url: str, headers: Mapping[str, str], json: Any) -> Any:
-        resp = self._send(method, url, headers=headers, json=json)
+    def _once(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        json: Any,
+        content: bytes | None = None,
+        permission: str | None = None,
+    ) -> Any:
+        resp = self._send(method, url, headers=headers, json=json, content=content)
         try:
             body = resp.json() if resp.content else {}
         except ValueError:
             body = {}
         if resp.status_code >= 400:
-            raise classify(resp.status_code, body, resp.headers, mailbox=self.mailbox)
+            raise classify(resp.status_code, body, resp.headers, mailbox=self.mailbox, permission=permission)
         return body
 
-    def call(self, method: str, path: str, *, headers: Mapping[str, str] | None = None, json: Any = None) -> Any:
-        """Run one call with retries; returns the JSON body, raises kith errors only."""
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        permission: str | None = None,
+    ) -> Any:
+        """Run one call with retries; returns the JSON body (``{}`` for none), raises kith errors only.
+
+        ``content`` is a raw request body (give its Content-Type in ``headers``) instead of ``json``;
+        ``permission`` is what the call needs, named by the error of a 403.
+        """
         url = self.url(path)
         for attempt in self.retry.retrying(self.mailbox, log):
             with attempt:
-                return self._once(method, url, headers or {}, json)
+                return self._once(method, url, headers or {}, json, content, permission)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def get(self, path: str, *, headers: Mapping[str, str] | None = None) -> Any:

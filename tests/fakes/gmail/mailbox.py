@@ -7,6 +7,9 @@ It follows the documented behaviour the connector relies on, nothing more:
   ``includeSpamTrash``; ``labelIds`` must all match; ``q`` understands ``in:``/``label:`` terms
   and their negations (enough for ``-in:drafts``).
 - ``users.messages.get`` with ``format=metadata`` returns only the ``metadataHeaders`` asked for.
+- ``users.messages.send`` takes ``{"raw": base64url RFC 822}``, refuses a message without
+  recipients, keeps the bytes in ``sent`` and files the message under SENT (plus INBOX and UNREAD
+  when it is addressed to this user, as Gmail does with mail to oneself);
 - every change gets a new history id; ``users.history.list`` returns the records after
   ``startHistoryId`` filtered by ``historyTypes``, and answers 404 once that id is older than the
   retained history (``expire_history``).
@@ -20,10 +23,13 @@ from __future__ import annotations
 import base64
 import itertools
 import random
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from email.parser import BytesParser
+from email.policy import compat32
+from email.utils import format_datetime, getaddresses
 from typing import Any
 
 SYSTEM_LABELS = (
@@ -139,6 +145,8 @@ class FakeMailbox:
     history_id: int = 1000
     #: The oldest start id history.list still accepts; ``expire_history`` raises it.
     min_history_id: int = 0
+    #: Every message ``users.messages.send`` accepted, as the bytes it decoded from ``raw``.
+    sent: list[bytes] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(0x18C0000000000000))
 
@@ -339,6 +347,31 @@ class FakeMailbox:
             body["nextPageToken"] = str(offset + max_results)
         return body
 
+    def send_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``users.messages.send`` with a ``raw`` message: keep it, file it, return its reference."""
+        raw = body.get("raw")
+        if not isinstance(raw, str) or not raw:
+            raise ApiError(
+                400,
+                "invalidArgument",
+                "'raw' RFC822 payload message string or uploading message via /upload/* URL required",
+            )
+        if not _BASE64URL.match(raw):  # Gmail wants base64url ("-" and "_"), not the standard alphabet
+            raise ApiError(400, "invalidArgument", "Invalid value for ByteString: " + raw[:20])
+        data = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        msg = BytesParser(policy=compat32).parsebytes(data, headersonly=True)
+        headers = [(name, re.sub(r"\r?\n", "", str(value))) for name, value in msg.items()]
+        recipients = [
+            a.lower() for _, a in getaddresses([v for n, v in headers if n.lower() in ("to", "cc", "bcc")]) if a
+        ]
+        if not recipients:
+            raise ApiError(400, "invalidArgument", "Recipient address required")
+        labels = {"SENT"} | ({"INBOX", "UNREAD"} if self.email.lower() in recipients else set())
+        with self.lock:
+            self.sent.append(data)
+            mid = self.add_message([(n, v) for n, v in headers if n.lower() != "bcc"], labels=labels, size=len(data))
+            return self.messages[mid].ref()
+
     def labels(self) -> dict[str, Any]:
         with self.lock:
             user = sorted({lab for m in self.messages.values() for lab in m.labels} - set(SYSTEM_LABELS))
@@ -346,6 +379,9 @@ class FakeMailbox:
             "labels": [{"id": lab, "name": lab, "type": "system"} for lab in SYSTEM_LABELS]
             + [{"id": lab, "name": lab, "type": "user"} for lab in user]
         }
+
+
+_BASE64URL = re.compile(r"^[A-Za-z0-9_-]*={0,2}$")
 
 
 def _one(params: dict[str, list[str]], name: str, default: str) -> str:

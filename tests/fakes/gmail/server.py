@@ -7,6 +7,10 @@ is tested is the connector as it will run, minus Google.
 Endpoints (paths as the discovery documents and Google's batch guide give them):
 
 - ``GET  /gmail/v1/users/{userId}/profile|messages|messages/{id}|history|labels``
+- ``POST /gmail/v1/users/{userId}/messages/send``: ``{"raw": base64url RFC 822}``; needs a token
+  with a scope that may send (gmail.send, gmail.compose, gmail.modify, mail.google.com), else 403
+  ``insufficientPermissions``; the message is kept in ``mailbox.sent`` and filed (see
+  ``FakeMailbox.send_message``)
 - ``POST /batch/gmail/v1`` (also ``/batch``): ``multipart/mixed`` of ``application/http`` parts,
   at most 100, answered part by part with ``Content-ID: <response-…>``
 - ``GET  /calendar/v3/calendars/{calendarId}/events``
@@ -23,6 +27,7 @@ table prices them), and change the mailbox through ``mailbox``/``calendar``.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import urllib.parse
 from collections import Counter
@@ -37,16 +42,34 @@ from tests.fakes.gmail.mailbox import ApiError, FakeMailbox
 from tests.fakes.gmail.oauth import OAuthEndpoints, Reply
 
 #: Quota units per method (Gmail API "Usage limits" table); calendar calls count one each.
-UNITS = {"getProfile": 1, "labels.list": 1, "messages.list": 5, "messages.get": 5, "history.list": 2, "events.list": 1}
+UNITS = {
+    "getProfile": 1,
+    "labels.list": 1,
+    "messages.list": 5,
+    "messages.get": 5,
+    "messages.send": 100,
+    "history.list": 2,
+    "events.list": 1,
+}
 MAX_BATCH = 100
+#: Scopes with which ``users.messages.send`` is allowed (Gmail API scope table).
+SEND_SCOPES = frozenset(
+    {
+        "https://www.googleapis.com/auth/gmail.send",
+        "https://www.googleapis.com/auth/gmail.compose",
+        "https://www.googleapis.com/auth/gmail.modify",
+        "https://mail.google.com/",
+    }
+)
 
-_ROUTES: list[tuple[str, re.Pattern[str]]] = [
-    ("getProfile", re.compile(r"^/gmail/v1/users/([^/]+)/profile$")),
-    ("messages.list", re.compile(r"^/gmail/v1/users/([^/]+)/messages$")),
-    ("messages.get", re.compile(r"^/gmail/v1/users/([^/]+)/messages/([^/]+)$")),
-    ("history.list", re.compile(r"^/gmail/v1/users/([^/]+)/history$")),
-    ("labels.list", re.compile(r"^/gmail/v1/users/([^/]+)/labels$")),
-    ("events.list", re.compile(r"^/calendar/v3/calendars/([^/]+)/events$")),
+_ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
+    ("getProfile", "GET", re.compile(r"^/gmail/v1/users/([^/]+)/profile$")),
+    ("messages.list", "GET", re.compile(r"^/gmail/v1/users/([^/]+)/messages$")),
+    ("messages.send", "POST", re.compile(r"^/gmail/v1/users/([^/]+)/messages/send$")),
+    ("messages.get", "GET", re.compile(r"^/gmail/v1/users/([^/]+)/messages/([^/]+)$")),
+    ("history.list", "GET", re.compile(r"^/gmail/v1/users/([^/]+)/history$")),
+    ("labels.list", "GET", re.compile(r"^/gmail/v1/users/([^/]+)/labels$")),
+    ("events.list", "GET", re.compile(r"^/calendar/v3/calendars/([^/]+)/events$")),
 ]
 
 
@@ -134,20 +157,22 @@ class FakeGoogle(http.FakeServer, OAuthEndpoints):
         )
         raise ApiError(hit.status, reason, message, headers=hit.headers())
 
-    def _authorized(self, headers: dict[str, str]) -> None:
+    def _authorized(self, headers: dict[str, str]) -> list[str]:
+        """The scopes of the request's bearer token; 401 if this server did not issue it."""
         auth = headers.get("authorization", "")
         token = auth[7:] if auth.lower().startswith("bearer ") else ""
         with self._lock:
-            ok = token in self.access_tokens
-        if not ok:
+            grant = self.access_tokens.get(token)
+        if grant is None:
             raise ApiError(
                 401,
                 "authError",
                 "Request had invalid authentication credentials. Expected OAuth 2 access token.",
                 headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'},
             )
+        return list(grant.get("scopes") or ())
 
-    def call(self, method: str, target: str, headers: dict[str, str]) -> Reply:
+    def call(self, method: str, target: str, headers: dict[str, str], body: bytes = b"") -> Reply:
         """One API call (top level or a batch part) → its reply."""
         parsed = urllib.parse.urlsplit(target)
         params = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
@@ -160,11 +185,15 @@ class FakeGoogle(http.FakeServer, OAuthEndpoints):
             self.calls[op] += 1
             self.units += UNITS.get(op, 1)
         try:
-            self._authorized(headers)
+            scopes = self._authorized(headers)
             self._maybe_fail(op)
             if op != "events.list" and m.group(1) not in ("me", self.mailbox.email):
                 raise ApiError(403, "forbidden", "Delegation denied for " + m.group(1))
-            if op == "getProfile":
+            if op == "messages.send":
+                if not SEND_SCOPES & set(scopes):
+                    raise ApiError(403, "insufficientPermissions", "Request had insufficient authentication scopes.")
+                data = self.mailbox.send_message(_json_body(body))
+            elif op == "getProfile":
                 data = self.mailbox.profile()
             elif op == "messages.list":
                 data = self.mailbox.list_messages(params)
@@ -203,11 +232,11 @@ class FakeGoogle(http.FakeServer, OAuthEndpoints):
             cid = part.get("Content-ID", "")
             raw = part.get_payload(decode=False)
             raw_bytes = raw.encode("latin-1") if isinstance(raw, str) else bytes(raw)
-            head, _, _sub_body = raw_bytes.replace(b"\r\n", b"\n").partition(b"\n\n")
+            head, _, sub_body = raw_bytes.replace(b"\r\n", b"\n").partition(b"\n\n")
             lines = head.decode("latin-1").split("\n")
             method, target, _version = [*lines[0].split(" "), "", ""][:3]
             sub_headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
-            reply = self.call(method, target, sub_headers)
+            reply = self.call(method, target, sub_headers, sub_body)
             status_line = f"HTTP/1.1 {reply.status} {_REASON_PHRASES.get(reply.status, 'Error')}"
             hdrs = "".join(f"{k}: {v}\r\n" for k, v in reply.headers.items())
             out.append(
@@ -221,13 +250,21 @@ class FakeGoogle(http.FakeServer, OAuthEndpoints):
 
 
 def _route(method: str, path: str) -> tuple[str, re.Match[str]] | None:
-    if method != "GET":
-        return None
-    for op, pattern in _ROUTES:
+    for op, verb, pattern in _ROUTES:
         m = pattern.match(path)
-        if m:
+        if m and verb == method:
             return op, m
     return None
+
+
+def _json_body(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError as exc:
+        raise ApiError(400, "parseError", "Parse Error") from exc
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalidArgument", "Invalid JSON payload received.")
+    return data
 
 
 class _Handler(http.FakeHandler):
@@ -248,7 +285,15 @@ class _Handler(http.FakeHandler):
         fake = self.fake
         body = self._body()
         path = urllib.parse.urlsplit(self.path).path
-        kind = "token" if path == "/token" else "batch" if path.startswith("/batch") else "other"
+        kind = (
+            "token"
+            if path == "/token"
+            else "batch"
+            if path.startswith("/batch")
+            else "api"
+            if path.startswith("/gmail/")
+            else "other"
+        )
         self._count(kind)
         headers = self._headers()
         if path == "/token":
@@ -256,6 +301,8 @@ class _Handler(http.FakeHandler):
             self._send(fake.token(form))
         elif path in ("/batch/gmail/v1", "/batch", "/batch/calendar/v3"):
             self._send(fake.batch(headers, body))
+        elif kind == "api":
+            self._send(fake.call("POST", self.path, headers, body))
         else:
             self._send(Reply.json(404, ApiError(404, "notFound", f"no such endpoint {path}").body()))
 

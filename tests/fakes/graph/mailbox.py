@@ -10,7 +10,9 @@ It follows the documented delta semantics the connector relies on, nothing more:
   {"reason": "deleted"}}`` for messages deleted or moved out; no change → an empty page and the
   same deltaLink;
 - ``expire_tokens()`` makes every token issued so far answer 410 ``syncStateNotFound``;
-- ids are immutable (as with ``Prefer: IdType="ImmutableId"``): a move keeps the id.
+- ids are immutable (as with ``Prefer: IdType="ImmutableId"``): a move keeps the id;
+- ``sendMail`` with a MIME body (``send_mime``) keeps the decoded bytes in ``sent`` and files a
+  copy in ``sentitems`` (and one in ``inbox`` when it is addressed to this user).
 
 Change pages are ordered by change sequence, with the last (sequence, id) in the skip token, so
 changes made while paging are neither skipped nor repeated within a round (a message changed
@@ -20,6 +22,7 @@ again moves past the round's end and shows up in the next round).
 from __future__ import annotations
 
 import base64
+import binascii
 import itertools
 import json
 import random
@@ -28,7 +31,9 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from email import policy
+from email.parser import BytesParser
+from email.utils import format_datetime, getaddresses, parsedate_to_datetime
 from typing import Any
 
 #: Graph's well-known folder names and the ids the fake gives them.
@@ -160,6 +165,8 @@ class FakeMailbox:
     min_seq: int = 0
     #: User-created folders: display name -> folder id (well-known names need no entry).
     folders: dict[str, str] = field(default_factory=dict)
+    #: Every message ``sendMail`` accepted, as the MIME bytes it decoded from the request body.
+    sent: list[bytes] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -362,6 +369,52 @@ class FakeMailbox:
                 changes=changes,
                 view=lambda m: m.view(select),
             )
+
+    def send_mime(self, body: bytes) -> None:
+        """``sendMail`` with ``Content-Type: text/plain``: the body is the base64 MIME message."""
+        try:
+            data = base64.b64decode(b"".join(body.split()), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise GraphError(
+                400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content."
+            ) from exc
+        if not data:
+            raise GraphError(400, "ErrorMimeContentInvalid", "The MIME content is empty.")
+        msg = BytesParser(policy=policy.default).parsebytes(data, headersonly=True)
+        recipients = getaddresses([str(v) for k in ("To", "Cc", "Bcc") for v in msg.get_all(k, [])])
+        recipients = [(a.lower(), n) for n, a in recipients if a]
+        if not recipients:
+            raise GraphError(
+                400, "ErrorInvalidRecipients", "A message can't be sent because it contains no recipients."
+            )
+        senders = getaddresses([str(msg.get("From", ""))])
+        name, sender = senders[0] if senders else ("", "")
+        if sender and sender.lower() != self.email.lower():
+            raise GraphError(
+                403,
+                "ErrorSendAsDenied",
+                "The user account which was used to submit this request does not have the right to send mail "
+                "on behalf of the specified sending account.",
+            )
+        message_id = str(msg.get("Message-ID") or f"<sent{len(self.sent)}@fake.test>")
+        try:
+            when = parsedate_to_datetime(str(msg["Date"])) if msg["Date"] else None
+        except (TypeError, ValueError):
+            when = None
+        extra = [("Auto-Submitted", str(msg["Auto-Submitted"]))] if msg["Auto-Submitted"] else []
+        filed: dict[str, Any] = {
+            "message_id": message_id,
+            "subject": str(msg.get("Subject", "")),
+            "from_": (self.email, name),
+            "to": [(a.lower(), n) for n, a in getaddresses([str(v) for v in msg.get_all("To", [])]) if a],
+            "date": when,
+            "headers": extra,
+        }
+        with self.lock:
+            self.sent.append(data)
+            self.add("sentitems", is_read=True, **filed)
+            if self.email.lower() in {a for a, _ in recipients}:
+                self.add("inbox", **filed)
 
     def list_folders(self, params: dict[str, str]) -> dict[str, Any]:
         """``GET /mailFolders``; understands ``$filter=displayName eq '...'`` and nothing else."""

@@ -7,13 +7,17 @@ Endpoints (``{who}`` is ``me`` or ``users/{address}``):
 - ``GET  /v1.0/{who}/messages/{id}`` (``$select=internetMessageHeaders``, ``$expand`` of
   PidTagLastVerbExecuted)
 - ``GET  /v1.0/{who}/calendarView/delta`` (``startDateTime``/``endDateTime`` on the first call)
+- ``POST /v1.0/{who}/sendMail`` with a base64 MIME message and ``Content-Type: text/plain``
+  (Graph's MIME send): ``202 Accepted``, no body; the message is kept in ``mailbox.sent`` and
+  filed (see ``FakeMailbox.send_mime``), ``{who}`` in ``senders``. A From that is not the
+  user's address is a 403 ``ErrorSendAsDenied``, as on Graph without send-as rights
 - ``POST /v1.0/$batch``: JSON batching, at most 20 requests, answered part by part
 - the login endpoints of ``oauth.LoginEndpoints`` under ``/login/{tenant}/``
 
 Every Graph call needs ``Authorization: Bearer`` with a token this server issued (else 401
 ``InvalidAuthenticationToken``); ``/me`` with an app-only token is a 400 as on Graph. Tests
 inject failures with ``fail(op, status, ...)`` (``messages.delta``, ``messages.get``,
-``calendar.delta``, ``batch``, ``token``; Retry-After, delay), read ``requests`` (HTTP requests
+``calendar.delta``, ``sendMail``, ``batch``, ``token``; Retry-After, delay), read ``requests`` (HTTP requests
 by kind ``api``/``batch``/``login`` and ``total``), ``calls`` (Graph calls by op, batch parts
 included), ``batch_sizes``, ``page_sizes`` (the maxpagesize each delta call asked for) and
 ``selects`` (the ``$select`` of each new delta round), and change ``mailbox``/``calendar``.
@@ -39,6 +43,10 @@ _ROUTES: list[tuple[str, re.Pattern[str]]] = [
     ("messages.get", re.compile(rf"^/v1\.0/{_WHO}/messages/([^/]+)$")),
     ("calendar.delta", re.compile(rf"^/v1\.0/{_WHO}/calendarView/delta$")),
     ("folders.list", re.compile(rf"^/v1\.0/{_WHO}/mailFolders$")),
+]
+#: Routes answering POST (the others answer GET).
+_POST_ROUTES: list[tuple[str, re.Pattern[str]]] = [
+    ("sendMail", re.compile(rf"^/v1\.0/{_WHO}/sendMail$")),
 ]
 _LOGIN = re.compile(
     r"^/login/([^/]+)/(v2\.0/\.well-known/openid-configuration|oauth2/v2\.0/token|oauth2/v2\.0/devicecode)$"
@@ -73,6 +81,8 @@ class FakeGraph(http.FakeServer, LoginEndpoints):
         self.calendar = FakeCalendar(email=email)
         self.page_sizes: list[int] = []
         self.selects: list[str] = []
+        #: The ``{who}`` of each accepted sendMail (``me`` or ``users/{address}``).
+        self.senders: list[str] = []
         self._init_login()
 
     @property
@@ -105,14 +115,17 @@ class FakeGraph(http.FakeServer, LoginEndpoints):
         if user != self.user_email:
             raise GraphError(404, "ErrorInvalidUser", f"The requested user '{user}' is invalid.")
 
-    def call(self, method: str, target: str, headers: dict[str, str], token: str | None = None) -> Reply:
+    def call(
+        self, method: str, target: str, headers: dict[str, str], token: str | None = None, content: bytes = b""
+    ) -> Reply:
         """One Graph call (top level or a ``$batch`` part) → its reply."""
         parsed = urllib.parse.urlsplit(target)
         params = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query, keep_blank_values=True).items()}
         path = urllib.parse.unquote(parsed.path)
         if not path.startswith("/v1.0"):
             path = "/v1.0" + path  # batch parts are relative to the version root
-        found = next(((op, m) for op, rx in _ROUTES if method == "GET" and (m := rx.match(path))), None)
+        routes = _ROUTES if method == "GET" else _POST_ROUTES if method == "POST" else []
+        found = next(((op, m) for op, rx in routes if (m := rx.match(path))), None)
         if found is None:
             return Reply.json(400, GraphError(400, "BadRequest", f"Resource not found for {method} {path}").body())
         op, m = found
@@ -122,6 +135,9 @@ class FakeGraph(http.FakeServer, LoginEndpoints):
             kind = self._authorized(headers if token is None else {"authorization": f"Bearer {token}"})
             self._maybe_fail(op)
             self._who(m.group(1), kind)
+            if op == "sendMail":
+                self._send_mail(m.group(1), headers, content)
+                return Reply(202, b"", {})
             prefer = _prefer(headers)
             size = int(prefer.get("odata.maxpagesize") or DEFAULT_PAGE)
             if op == "messages.get":
@@ -145,6 +161,17 @@ class FakeGraph(http.FakeServer, LoginEndpoints):
         else:
             body["@odata.deltaLink"] = f"{base}?$deltatoken={follow['delta']}"
         return Reply.json(200, body, {"Preference-Applied": f"odata.maxpagesize={size}"})
+
+    def _send_mail(self, who: str, headers: dict[str, str], body: bytes) -> None:
+        ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "text/plain":
+            # Graph's JSON form ({"message": {...}}) exists too; kith sends MIME, so the fake only speaks MIME
+            raise GraphError(
+                400, "ErrorInvalidRequest", f"fake sendMail supports MIME (text/plain) only, not {ctype!r}"
+            )
+        self.mailbox.send_mime(body)
+        with self._lock:
+            self.senders.append(who)
 
     def _authorized(self, headers: dict[str, str]) -> str:
         auth = headers.get("authorization", "")
@@ -216,6 +243,9 @@ class _Handler(http.FakeHandler):
         elif urllib.parse.unquote(path) == "/v1.0/$batch":
             self._count("batch")
             self._send(fake.batch(headers, body))
+        elif any(rx.match(urllib.parse.unquote(path)) for _, rx in _POST_ROUTES):
+            self._count("api")
+            self._send(fake.call("POST", self.path, headers, content=body))
         else:
             self._count("other")
             self._send(Reply.json(404, GraphError(404, "NotFound", f"no such endpoint {path}").body()))
