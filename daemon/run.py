@@ -6,11 +6,13 @@ thread: an SMTP server that hangs must not stop the loop), updates STATUS= and f
 watchdog. Because only the loop feeds the watchdog, systemd restarts a daemon whose loop hangs,
 but not one whose single mailbox hangs.
 
-Signals: SIGTERM/SIGINT set the stop event; every sync stops after the batch in flight (its
+Signals only set flags (handlers must not take locks) and wake the loop through
+``signal.set_wakeup_fd``. SIGTERM/SIGINT: every sync stops after the batch in flight (its
 cursor commits with that batch, so nothing is lost or skipped) and the process exits 0 within
 ``STOP_GRACE`` seconds, well inside the units' ``TimeoutStopSec=30s``. SIGHUP reloads
 the config: mailboxes added, removed or changed take effect at once; a config that does not
-load is logged with every problem and the old one stays in force.
+load is logged with every problem and the old one stays in force. A second SIGINT (Ctrl-C)
+exits at once.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from kith.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
-#: Seconds a stopping daemon waits for syncs to finish their batch (systemd waits 90 by default).
+#: Seconds a stopping daemon waits for syncs to finish their batch (the units allow 30 in all).
 STOP_GRACE = 15.0
 #: Longest sleep of the main loop; shorter when the watchdog wants more frequent pings.
 TICK = 1.0

@@ -285,9 +285,11 @@ class Scheduler:
                 leases.release(self.store.engine, leases.mailbox_lease(name), self.worker)
                 continue
             result = job.result or MailboxResult(name, status="error", error="sync thread died")
-            if job.lease_lost and result.status == "aborted":
-                log.warning("mailbox %s: stopped because another worker took its lease", name)
-            self._record(name, result.status, now)
+            if job.lease_lost:  # the schedule is the new holder's to write now
+                log.warning("mailbox %s: stopped (%s) because another worker took its lease", name, result.status)
+                self._postpone(name, now)
+            else:
+                self._record(name, result.status, now)
             leases.release(self.store.engine, leases.mailbox_lease(name), self.worker)
             self.observer.finished(name, result, time.monotonic() - job.started)
             log.info(

@@ -7,6 +7,7 @@ datagram socket the test reads, as systemd would) against small Maildirs on SQLi
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 from imapclient import IMAPClient
 from sqlalchemy import create_engine, func, select
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from kith.cli import app
 from kith.config.secrets import write_private
@@ -165,6 +166,18 @@ def stored(url: str) -> tuple[dict[str, int], dict[str, int]]:
     return msgs, failures
 
 
+def cli(*args: str) -> Result:
+    """`kith` in-process; the root logger's handlers are put back (the CLI points them at a
+    captured stream that is closed afterwards, and later threads would log into it)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        return CliRunner().invoke(app, list(args))
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
 def wait_until(check: Callable[[], bool], timeout: float = 15.0, *, explain: Callable[[], str] = str) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -195,7 +208,7 @@ def test_notify_backoff_new_mail_metrics_status_and_clean_sigterm(tmp_path: Path
     assert re.search(r'kith_sync_errors_total\{mailbox="bad"\} [1-9]', metrics)
     assert re.search(r'kith_mailbox_lag_seconds\{mailbox="good"\} \d', metrics)
     assert re.search(r'kith_mailbox_failures\{mailbox="bad"\} [1-9]', metrics)
-    status = CliRunner().invoke(app, ["--config", str(cfg), "status", "--json"], catch_exceptions=False)
+    status = cli("--config", str(cfg), "status", "--json")
     by_name = {m["name"]: m for m in json.loads(status.stdout)}
     assert by_name["bad"]["failures"] >= 1 and by_name["bad"]["next_run_in_seconds"] is not None
     assert by_name["good"]["lag_seconds"] is not None and by_name["good"]["state"] in ("ok", "syncing")
@@ -264,7 +277,7 @@ def test_a_hung_mailbox_does_not_stop_the_watchdog_or_the_others(tmp_path: Path,
 def test_broken_config_at_start_exits_78(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, sqlite_url(tmp_path / "kith.db"), {})
     (tmp_path / "mailboxes.d" / "bad.toml").write_text('kind = "maildir"\n')
-    done = CliRunner().invoke(app, ["--config", str(cfg), "run"])
+    done = cli("--config", str(cfg), "run")
     assert done.exit_code == 78 and "bad.toml: path" in done.stderr
 
 

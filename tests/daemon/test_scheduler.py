@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kith.config.load import Config
 from kith.config.mailboxes import MaildirMailbox
@@ -18,7 +18,7 @@ from kith.config.models import DaemonConfig, GlobalConfig
 from kith.daemon.scheduler import Scheduler, plan_next
 from kith.store import leases
 from kith.store.engine import Store
-from kith.store.models import MailboxRow, SyncRun, utcnow
+from kith.store.models import Lease, MailboxRow, SyncRun, utcnow
 from tests.connectors.contract import messages
 from tests.connectors.test_maildir import MaildirHarness
 
@@ -134,4 +134,17 @@ def test_a_mailbox_leased_by_another_worker_is_left_alone(sqlite_store: Store, t
     sched.slots["a"].next_run = None  # look again once the other worker's lease has expired
     time.sleep(1.1)
     run_until(sched, lambda: bool(runs(sqlite_store).get("a")))
+    sched.shutdown(5)
+
+
+def test_a_sync_whose_lease_was_taken_stops_at_the_next_batch(sqlite_store: Store, tmp_path: Path) -> None:
+    big = maildir(tmp_path, "big", 400).model_copy(update={"batch_size": 5})
+    daemon = FAST.model_copy(update={"lease": timedelta(seconds=0.3), "default_poll_interval": timedelta(hours=1)})
+    sched = Scheduler(sqlite_store, config(tmp_path, big, daemon=daemon), worker="me", stop=threading.Event())
+    run_until(sched, lambda: "big" in sched.jobs)
+    with sqlite_store.engine.begin() as conn:  # as if this worker had stalled and another took over
+        conn.execute(update(Lease).where(Lease.name == "mailbox:big").values(holder="thief"))
+    run_until(sched, lambda: "big" not in sched.jobs)
+    assert runs(sqlite_store)["big"] == ["aborted"]
+    assert leases.holders(sqlite_store.engine) == {"mailbox:big": "thief"}, "the thief's lease is left alone"
     sched.shutdown(5)
