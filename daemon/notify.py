@@ -1,4 +1,6 @@
-"""sd_notify without libsystemd: one datagram per state change to ``$NOTIFY_SOCKET``.
+"""Messages in and out of the main loop: sd_notify to systemd, and wake-ups for the loop itself.
+
+sd_notify without libsystemd: one datagram per state change to ``$NOTIFY_SOCKET``.
 
 systemd's ``Type=notify`` protocol is a few ``KEY=VALUE`` lines sent to a unix datagram socket
 (a path, or an abstract name written with a leading ``@``). Implementing it with a plain socket
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import socket
 import time
 
@@ -95,4 +98,40 @@ class Notifier:
             self._sock = None
 
 
-__all__ = ["Notifier"]
+class Waker:
+    """Wakes the main loop: from sync threads, push watchers, and signals.
+
+    Signal handlers must not take locks (``threading.Event.set`` does: a signal that arrives
+    while the main thread is inside ``Event.wait`` deadlocks it), so the loop sleeps in
+    ``select`` on a socketpair instead; ``signal.set_wakeup_fd`` makes the kernel-level signal
+    write to it, and threads write a byte too.
+    """
+
+    def __init__(self) -> None:
+        self._r, self._w = socket.socketpair()
+        self._r.setblocking(False)
+        self._w.setblocking(False)
+
+    def fileno(self) -> int:
+        return self._w.fileno()
+
+    def wake(self) -> None:
+        try:
+            self._w.send(b"\0")
+        except (BlockingIOError, OSError):
+            pass  # already full: the loop wakes anyway
+
+    def wait(self, timeout: float) -> None:
+        select.select([self._r], [], [], timeout)
+        try:
+            while self._r.recv(4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    def close(self) -> None:
+        self._r.close()
+        self._w.close()
+
+
+__all__ = ["Notifier", "Waker"]

@@ -20,9 +20,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-import select
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -34,10 +32,11 @@ from typing import Any
 from kith.config.load import Config, load_config
 from kith.config.mailboxes import MailboxBase
 from kith.connectors.registry import make_source
-from kith.daemon.notify import Notifier
+from kith.daemon.notify import Notifier, Waker
 from kith.daemon.scheduler import Scheduler
 from kith.daemon.sync import default_worker_id
-from kith.errors import ConfigError
+from kith.errors import ConfigError, KithError
+from kith.store import leases
 from kith.store.engine import Store, store_for
 from kith.store.models import utcnow
 
@@ -101,17 +100,38 @@ class IdleWatcher(threading.Thread):
 
     Used for mailboxes with ``idle = true`` (IMAP IDLE). A source without the method ends the
     watcher at once, so this works with any connector and depends on none. Errors back off and
-    retry; the regular poll keeps the mailbox fresh meanwhile.
+    retry; the regular poll keeps the mailbox fresh meanwhile. With several workers, an
+    ``idle:NAME`` lease makes one of them watch each mailbox (one IDLE connection, not one per
+    worker); ``claim`` takes or renews it and is called at least every ``period`` / 3.
     """
 
-    def __init__(self, mailbox: MailboxBase, state_dir: Path, wake: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        mailbox: MailboxBase,
+        state_dir: Path,
+        wake: Callable[[str], None],
+        *,
+        claim: Callable[[], bool] = lambda: True,
+        release: Callable[[], None] = lambda: None,
+        period: float = 3 * IDLE_WAIT,
+    ) -> None:
         super().__init__(name=f"idle-{mailbox.name}", daemon=True)
         self.mailbox, self.state_dir, self.wake = mailbox, state_dir, wake
+        self.claim, self.release, self.period = claim, release, period
         self.cancel = threading.Event()
 
     def run(self) -> None:
-        backoff = 1.0
+        try:
+            self._watch()
+        finally:
+            self.release()
+
+    def _watch(self) -> None:
+        backoff, name = 1.0, self.mailbox.name
         while not self.cancel.is_set():
+            if not self._claim():  # another worker watches it
+                self.cancel.wait(self.period / 2)
+                continue
             source: Any = None
             try:
                 source = make_source(self.mailbox, state_dir=self.state_dir)
@@ -122,14 +142,18 @@ class IdleWatcher(threading.Thread):
                     takes_stop = "stop" in inspect.signature(wait).parameters
                 except (TypeError, ValueError):
                     takes_stop = False
+                seconds = min(IDLE_WAIT, self.period / 3)
                 while not self.cancel.is_set():
-                    changed = wait(IDLE_WAIT, stop=self.cancel) if takes_stop else wait(IDLE_WAIT)
+                    changed = wait(seconds, stop=self.cancel) if takes_stop else wait(seconds)
                     if changed and not self.cancel.is_set():
-                        log.debug("mailbox %s: push says something changed", self.mailbox.name)
-                        self.wake(self.mailbox.name)
+                        log.debug("mailbox %s: push says something changed", name)
+                        self.wake(name)
                     backoff = 1.0
+                    if not self._claim():
+                        log.info("mailbox %s: another worker watches it for changes now", name)
+                        break
             except Exception as exc:
-                log.info("mailbox %s: push wait failed (%s); polling meanwhile", self.mailbox.name, exc)
+                log.info("mailbox %s: push wait failed (%s); polling meanwhile", name, exc)
                 self.cancel.wait(backoff)
                 backoff = min(backoff * 2, 300.0)
             finally:
@@ -137,43 +161,14 @@ class IdleWatcher(threading.Thread):
                     try:
                         source.close()
                     except Exception:
-                        log.debug("closing the push source of %s failed", self.mailbox.name, exc_info=True)
+                        log.debug("closing the push source of %s failed", name, exc_info=True)
 
-
-class Waker:
-    """Wakes the main loop: from sync threads, push watchers, and signals.
-
-    Signal handlers must not take locks (``threading.Event.set`` does: a signal that arrives
-    while the main thread is inside ``Event.wait`` deadlocks it), so the loop sleeps in
-    ``select`` on a socketpair instead; ``signal.set_wakeup_fd`` makes the kernel-level signal
-    write to it, and threads write a byte too.
-    """
-
-    def __init__(self) -> None:
-        self._r, self._w = socket.socketpair()
-        self._r.setblocking(False)
-        self._w.setblocking(False)
-
-    def fileno(self) -> int:
-        return self._w.fileno()
-
-    def wake(self) -> None:
+    def _claim(self) -> bool:
         try:
-            self._w.send(b"\0")
-        except (BlockingIOError, OSError):
-            pass  # already full: the loop wakes anyway
-
-    def wait(self, timeout: float) -> None:
-        select.select([self._r], [], [], timeout)
-        try:
-            while self._r.recv(4096):
-                pass
-        except (BlockingIOError, OSError):
-            pass
-
-    def close(self) -> None:
-        self._r.close()
-        self._w.close()
+            return self.claim()
+        except Exception as exc:  # the database is away: do not watch without the lease
+            log.debug("mailbox %s: cannot claim the push watch: %s", self.mailbox.name, exc)
+            return False
 
 
 class Daemon:
@@ -353,8 +348,28 @@ class Daemon:
                 del self.idle[name]
         for name, mb in wanted.items():
             if name not in self.idle:
-                self.idle[name] = IdleWatcher(mb, self.config.state_dir, self._wake)
+                self.idle[name] = self._idle_watcher(mb)
                 self.idle[name].start()
+
+    def _idle_watcher(self, mailbox: MailboxBase) -> IdleWatcher:
+        assert self.store is not None
+        engine, lease_name, worker = self.store.engine, f"idle:{mailbox.name}", self.worker
+        period = self.config.settings.daemon.lease
+
+        def release() -> None:
+            try:
+                leases.release(engine, lease_name, worker)
+            except Exception:
+                log.debug("releasing %s failed; it expires by itself", lease_name, exc_info=True)
+
+        return IdleWatcher(
+            mailbox,
+            self.config.state_dir,
+            self._wake,
+            claim=lambda: leases.acquire(engine, lease_name, worker, period),
+            release=release,
+            period=period.total_seconds(),
+        )
 
     def _wake(self, name: str) -> None:
         if self.scheduler is not None:
@@ -382,6 +397,8 @@ class Daemon:
             sent = deliver_due(self.store, self.config, now=utcnow())
             if sent:
                 log.info("nightly report sent (%s)", sent)
+        except KithError as exc:  # e.g. no recipient configured: say so, without a traceback
+            log.error("nightly report: %s%s", exc, f" ({exc.hint})" if exc.hint else "")
         except Exception:
             log.exception("nightly report check failed; trying again in %.0fs", REPORT_EVERY)
 

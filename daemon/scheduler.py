@@ -150,7 +150,9 @@ class Scheduler:
         """Switch to ``config``; returns (added, removed, changed) mailbox names.
 
         A removed mailbox's running sync is asked to stop; a changed one is synced at once with
-        its new settings (its failures forgotten: the change may well be the fix).
+        its new settings (its failures forgotten: the change may well be the fix). Mailboxes that
+        are backing off are retried at once too: after ``kith auth NAME`` the fix is a token file,
+        not a config change, and ``systemctl reload kith`` should be all it takes.
         """
         old = self.mailboxes if self.slots else {}  # the first call (from __init__) adds everything
         self.config = config
@@ -168,6 +170,9 @@ class Scheduler:
                 self.slots.setdefault(name, Slot())
             for name in changed:
                 self.slots[name] = Slot(forced=True)
+            for slot in self.slots.values():
+                if slot.failures:
+                    slot.forced = True
         self._refreshed = 0.0
         return added, removed, changed
 

@@ -31,7 +31,9 @@ def mailbox_status(conn: Connection, *, now: datetime | None = None) -> list[dic
         last_runs[row.mailbox_id] = row
     # the worker syncing each mailbox right now (its live lease; see kith.store.leases)
     live = select(LEASE.c.name, LEASE.c.holder).where(LEASE.c.expires_at >= now)
-    syncing_on: dict[str, str] = {name.removeprefix("mailbox:"): holder for name, holder in conn.execute(live)}
+    syncing_on: dict[str, str] = {
+        name.removeprefix("mailbox:"): holder for name, holder in conn.execute(live) if name.startswith("mailbox:")
+    }
     out = []
     for mb in conn.execute(select(MB).order_by(MB.c.name)):
         streams = []

@@ -10,11 +10,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, update
 
 from kith.config.load import Config
 from kith.config.mailboxes import MaildirMailbox
 from kith.config.models import DaemonConfig, GlobalConfig
+from kith.daemon import run
 from kith.daemon.scheduler import Scheduler, plan_next
 from kith.store import leases
 from kith.store.engine import Store
@@ -75,6 +77,8 @@ def test_polls_every_mailbox_and_backs_off_the_failing_one(sqlite_store: Store, 
     )
     run_until(sched, lambda: len(runs(sqlite_store).get("good", [])) >= 6)
     assert "backing off bad" in sched.summary()
+    sched.set_config(sched.config)  # a reload (SIGHUP) retries what is backing off at once
+    assert sched.slots["bad"].forced and not sched.slots["good"].forced
     sched.shutdown(5)
     statuses = runs(sqlite_store)
     assert set(statuses["good"]) == {"ok"}
@@ -148,3 +152,56 @@ def test_a_sync_whose_lease_was_taken_stops_at_the_next_batch(sqlite_store: Stor
     assert runs(sqlite_store)["big"] == ["aborted"]
     assert leases.holders(sqlite_store.engine) == {"mailbox:big": "thief"}, "the thief's lease is left alone"
     sched.shutdown(5)
+
+
+class FakePushSource:
+    """A source with the optional push hook: reports a change on every other wait."""
+
+    def __init__(self, calls: list[str], who: str) -> None:
+        self.calls, self.who = calls, who
+
+    def wait_for_changes(self, timeout: float, stop: threading.Event | None = None) -> bool:
+        self.calls.append(self.who)
+        if stop is not None:
+            stop.wait(0.05)
+        return len(self.calls) % 2 == 0
+
+    def close(self) -> None:
+        pass
+
+
+def test_push_watchers_wake_mailboxes_and_one_worker_watches_each(
+    sqlite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    woken: list[str] = []
+    monkeypatch.setattr(
+        run, "make_source", lambda mb, state_dir: FakePushSource(calls, threading.current_thread().name)
+    )
+    e, ttl = sqlite_store.engine, timedelta(seconds=1)
+    mb = MaildirMailbox(kind="maildir", name="inbox", path=tmp_path)
+    watchers = [
+        run.IdleWatcher(
+            mb,
+            tmp_path,
+            woken.append,
+            claim=lambda who=who: leases.acquire(e, "idle:inbox", who, ttl),
+            release=lambda who=who: leases.release(e, "idle:inbox", who),
+            period=ttl.total_seconds(),
+        )
+        for who in ("w1", "w2")
+    ]
+    for i, w in enumerate(watchers):
+        w.name = f"watcher{i}"
+        w.start()
+    time.sleep(0.5)
+    assert len(set(calls)) == 1, "one worker holds the IDLE connection"
+    assert woken and set(woken) == {"inbox"}
+    first = calls[0]
+    watchers[int(first[-1])].cancel.set()  # it stops (releases its lease): the other one takes over
+    time.sleep(1.0)
+    assert set(calls) == {"watcher0", "watcher1"}
+    for w in watchers:
+        w.cancel.set()
+        w.join(2)
+    assert leases.holders(e) == {}
