@@ -28,7 +28,7 @@ def under_journald(stream: object = None) -> bool:
     except ValueError:
         return True  # set but unreadable: trust it rather than stamp every line twice
     try:
-        st = os.fstat(stream.fileno())  # type: ignore[attr-defined]
+        st = os.fstat(stream.fileno())  # type: ignore[union-attr]
     except (OSError, ValueError, AttributeError):
         return False  # not a real file (a test, a pipe wrapper): not the journal
     return (st.st_dev, st.st_ino) == (dev, ino)

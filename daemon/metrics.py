@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import inspect, text
@@ -86,6 +86,7 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(StoreCollector(store))
+        ProcessCollector(registry=self.registry)  # CPU seconds, RSS, open fds of this worker
         self.server: Any = None
 
     def finished(self, name: str, result: MailboxResult, seconds: float) -> None:
