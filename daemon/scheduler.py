@@ -234,7 +234,7 @@ class Scheduler:
     def _start(self, name: str, now: datetime, mono: float) -> None:
         mailbox = self.mailboxes[name]
         lease = leases.mailbox_lease(name)
-        if not leases.acquire(self.store.engine, lease, self.worker, self.daemon.lease, now=now):
+        if not leases.acquire(self.store.engine, lease, self.worker, self.daemon.lease):
             self._postpone(name, now)  # another worker has it; look again after a refresh
             return
         slot = self.slots[name]
@@ -327,7 +327,7 @@ class Scheduler:
             if mono < job.renew_at:
                 continue
             job.renew_at = mono + period / 3
-            if not leases.renew(self.store.engine, leases.mailbox_lease(name), self.worker, self.daemon.lease, now=now):
+            if not leases.renew(self.store.engine, leases.mailbox_lease(name), self.worker, self.daemon.lease):
                 log.error(
                     "mailbox %s: lease lost (this worker stalled for over %.0fs); stopping its sync", name, period
                 )

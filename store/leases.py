@@ -13,15 +13,17 @@ Only portable statements are used, so the same code runs on SQLite and PostgreSQ
    SQLite serialises writers anyway.
 2. When no row matched, ``INSERT … ON CONFLICT DO NOTHING``: the first inserter wins.
 
-Times come from the worker's clock: workers on several machines need synchronised clocks (NTP),
-and the lease period should be well above the clock skew.
+On PostgreSQL the times come from the database's clock (``now()``), so workers on several
+machines agree on expiry whatever their own clocks say; on SQLite (one machine) from Python's.
+Tests pass ``now`` explicitly to travel in time.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, and_, delete, or_, select, update
+from sqlalchemy import DateTime, Engine, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kith.store.models import Lease, utcnow
@@ -33,9 +35,18 @@ def _insert(engine: Engine):  # type: ignore[no-untyped-def]
     return (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(LEASES)
 
 
+def _clock(engine: Engine, now: datetime | None) -> Any:
+    """``now`` if given, else the database's clock on PostgreSQL, else this machine's."""
+    if now is not None:
+        return now
+    if engine.dialect.name == "postgresql":
+        return func.timezone("UTC", func.now(), type_=DateTime())  # naive UTC, as the column stores it
+    return utcnow()
+
+
 def acquire(engine: Engine, name: str, holder: str, ttl: timedelta, *, now: datetime | None = None) -> bool:
     """Take ``name`` for ``holder`` until now + ttl; True when we hold it now (new, renewed or taken over)."""
-    now = now or utcnow()
+    now = _clock(engine, now)
     values = {"holder": holder, "expires_at": now + ttl}
     with engine.begin() as conn:
         taken = conn.execute(
@@ -52,7 +63,7 @@ def acquire(engine: Engine, name: str, holder: str, ttl: timedelta, *, now: date
 
 def renew(engine: Engine, name: str, holder: str, ttl: timedelta, *, now: datetime | None = None) -> bool:
     """Extend our lease; False when it is not ours any more (it expired and someone took it)."""
-    now = now or utcnow()
+    now = _clock(engine, now)
     with engine.begin() as conn:
         return bool(
             conn.execute(
@@ -77,7 +88,7 @@ def release_all(engine: Engine, holder: str) -> int:
 
 def holders(engine: Engine, *, prefix: str = "", now: datetime | None = None) -> dict[str, str]:
     """name -> holder of every live (unexpired) lease whose name starts with ``prefix``."""
-    now = now or utcnow()
+    now = _clock(engine, now)
     with engine.connect() as conn:
         rows = conn.execute(
             select(LEASES.c.name, LEASES.c.holder).where(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 from kith.store import leases
@@ -47,3 +48,16 @@ def test_concurrent_takers_get_exactly_one_winner(store: Store) -> None:
             t.join()
         assert len(won) == 1, (name, won)
         assert leases.holders(e, now=now)[name] == won[0]
+
+
+def test_the_default_clock_is_the_databases_on_postgresql(store: Store) -> None:
+    e = store.engine
+    assert leases.acquire(e, "mailbox:c", "w1", timedelta(seconds=1))
+    assert not leases.acquire(e, "mailbox:c", "w2", timedelta(seconds=1))
+    assert leases.renew(e, "mailbox:c", "w1", timedelta(seconds=1))
+    assert leases.holders(e) == {"mailbox:c": "w1"}
+    expiry = leases.expires_at(e, "mailbox:c")
+    assert expiry is not None and abs((expiry - utcnow()).total_seconds() - 1) < 0.5, "stored as UTC"
+    time.sleep(1.1)
+    assert leases.holders(e) == {}
+    assert leases.acquire(e, "mailbox:c", "w2", timedelta(seconds=1))
