@@ -322,9 +322,14 @@ class Daemon:
             log.error("config reload failed; keeping the previous config: %s", exc)
             self.notifier.ready(f"reload failed, old config kept: {str(exc).splitlines()[0]}")
             return False
-        old_db, new_db = self.config.settings.database, new.settings.database
-        if old_db != new_db:
-            log.warning("[database] changed; the new database is used after a restart, not by a reload")
+        old, fresh = self.config.settings, new.settings
+        for what, changed in (
+            ("[database]", old.database != fresh.database),
+            ("[daemon] metrics_port", old.daemon.metrics_port != fresh.daemon.metrics_port),
+            ("[daemon] worker_id", old.daemon.worker_id != fresh.daemon.worker_id),
+        ):
+            if changed:
+                log.warning("%s changed; that takes a restart (systemctl restart kith), not a reload", what)
         self.config = new
         added, removed, changed = self.scheduler.set_config(new)
         self._sync_idle_watchers()

@@ -297,7 +297,9 @@ class Scheduler:
                 self._record(name, result.status, now)
             leases.release(self.store.engine, leases.mailbox_lease(name), self.worker)
             self.observer.finished(name, result, time.monotonic() - job.started)
-            log.info(
+            quiet = result.status == "ok" and not (result.upserts or result.deletions)
+            log.log(
+                logging.DEBUG if quiet else logging.INFO,  # a poll that found nothing is no news
                 "mailbox %s: %s (%d new/updated, %d deleted)%s",
                 name,
                 result.status,
