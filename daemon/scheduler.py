@@ -150,7 +150,7 @@ class Scheduler:
         """Switch to ``config``; returns (added, removed, changed) mailbox names.
 
         A removed mailbox's running sync is asked to stop; a changed one is synced at once with
-        its new settings (its failures forgotten: the change may well be the fix). Mailboxes that
+        its new settings, whatever its backoff (the change may well be the fix). Mailboxes that
         are backing off are retried at once too: after ``kith auth NAME`` the fix is a token file,
         not a config change, and ``systemctl reload kith`` should be all it takes.
         """
