@@ -23,7 +23,11 @@ from tests.fixtures.dovecot import _serve
 pytestmark = pytest.mark.integration
 
 
-def test_server_restart_during_sync(tmp_path: Path, sqlite_store: Store) -> None:
+def test_server_restart_during_sync(tmp_path: Path, sqlite_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kith.connectors.imap import pipeline
+
+    # one batch fetched, one stored: the fetch-ahead thread could otherwise hold the rest already
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN", 10**9)
     with contextmanager(_serve)() as server:
         harness = ImapHarness(server, tmp_path)
         n = 1500
@@ -36,8 +40,10 @@ def test_server_restart_during_sync(tmp_path: Path, sqlite_store: Store) -> None
         deadline = time.monotonic() + 30
         while counts(sqlite_store)[0] < 100 and time.monotonic() < deadline:
             time.sleep(0.01)
-        server.stop()  # mid-sync: some batches are in, most are not
-        server.kill_sessions(harness.user)  # Dovecot's session processes outlive their master
+        # mid-sync: some batches are in, most are not. Sessions first (they outlive their master
+        # process), then the server itself.
+        server.kill_sessions(harness.user)
+        server.stop()
         first.join(60)
         stored = counts(sqlite_store)[0]
         assert 0 < stored < n, "the restart should land mid-sync"
