@@ -388,7 +388,7 @@ def enqueue(conn: Connection, message_ids: Iterable[int], addresses: Iterable[st
     rows: list[dict[str, Any]] = [{"message_id": m, "address": None} for m in sorted(set(message_ids))]
     rows += [{"message_id": None, "address": a} for a in sorted(set(addresses))]
     for chunk in chunks(rows, 5000):
-        conn.execute(QUEUE.insert(), list(chunk))
+        upsert(conn, QUEUE, list(chunk), keys=())
 
 
 __all__ = ["Applied", "StreamRef", "apply_batch", "enqueue", "message_key", "sweep_orphans"]
