@@ -37,4 +37,8 @@ def demo(
     if result.report_html:
         console.print(f"report:   {result.report_html}")
         console.print(f"          {result.report_text}")
-    console.print(f"try:      kith --config {result.config_path} status")
+    kith = f".venv/bin/kith --config {result.config_path}"
+    console.print(f"try:      {kith} flags            # what needs attention")
+    console.print(f"          {kith} contacts         # stages, strength, counts")
+    console.print(f"          {kith} report           # the nightly report in the terminal")
+    console.print(f"          {kith} status")
