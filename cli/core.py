@@ -139,15 +139,21 @@ def status(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")]
     if not data:
         console.print("no mailbox has been synced yet; run `kith sync`")
         return
-    table = Table("mailbox", "stream", "role", "items", "last success", "problems", "error")
+    table = Table(
+        "mailbox", "stream", "role", "items", "last success", "next run", "failures", "syncing on", "problems", "error"
+    )
     for mb in data:
         colour = {"ok": "green", "partial": "yellow", "syncing": "cyan"}.get(mb["state"], "red")
+        failures = mb["failures"] or 0
         table.add_row(
             f"[bold]{mb['name']}[/bold] ({mb['kind']})",
             f"[{colour}]{mb['state']}[/{colour}]",
             "",
             str(mb["items"]),
             _when(mb["last_success"]),
+            _next_run(mb["next_run_in_seconds"]),
+            f"[red]{failures}[/red]" if failures else "0",
+            mb["syncing_on"] or "",
             str(mb["problems"]),
             mb["error"] or mb["server_alert"] or "",
         )
@@ -159,6 +165,9 @@ def status(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")]
                     st["role"],
                     str(st["items"]),
                     _when(st["last_success"]),
+                    "",
+                    "",
+                    "",
                     str(st["problems"]),
                     st["last_error"] or "",
                 )
@@ -167,3 +176,26 @@ def status(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")]
 
 def _when(ts: object) -> str:
     return ts.strftime("%Y-%m-%d %H:%M UTC") if hasattr(ts, "strftime") else "never"
+
+
+def _duration(seconds: float) -> str:
+    """``42s``, ``4m30s``, ``3h05m``, ``2d04h``: short enough for a table cell."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def _next_run(seconds: float | None) -> str:
+    """When the daemon syncs the mailbox next, from ``next_run_in_seconds`` (negative: overdue)."""
+    if seconds is None:
+        return "not scheduled"
+    if seconds >= 1:
+        return f"in {_duration(seconds)}"
+    if seconds > -60:
+        return "due now"
+    return f"[yellow]overdue {_duration(-seconds)}[/yellow]"
