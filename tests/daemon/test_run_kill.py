@@ -67,14 +67,19 @@ def test_sigkill_at_20_random_moments_of_an_initial_imap_sync_loses_and_duplicat
         f'password_file = "{tmp_path / "imap.pw"}"\nidle = false\nbatch_size = {BATCH}\n'
         'addresses = ["me@example.com"]\n'
     )
-    progress, resumed = [0], []
+    progress: list[int] = [0]
+    resumed: list[float] = []
     for i in range(KILLS):
         k = Kith(cfg, env=SAME_WORKER)
         kiths.append(k)
         before = progress[-1]
         t0 = time.monotonic()
+
         # the restarted daemon resumed and committed a batch: now kill it at a random moment
-        wait_until(lambda b=before: stored_messages(db) > b, timeout=20, explain=k.logs)
+        def resumed_past(b: int = before) -> bool:
+            return stored_messages(db) > b
+
+        wait_until(resumed_past, timeout=20, explain=k.logs)
         resumed.append(round(time.monotonic() - t0, 2))
         # up to 0.4 s later; at once when ahead of schedule (the mailbox must outlast the kills)
         left = (MESSAGES - stored_messages(db)) / (KILLS - i)
