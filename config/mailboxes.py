@@ -130,7 +130,7 @@ class ImapMailbox(MailboxBase, PasswordFields):
 
     @model_validator(mode="after")
     def _tls_none_only_on_loopback(self) -> ImapMailbox:
-        if self.tls == "none" and not _is_loopback(self.host):
+        if self.tls == "none" and not is_loopback(self.host):
             raise ValueError(f'tls = "none" is only allowed for a loopback host, not {self.host!r}')
         return self
 
@@ -179,7 +179,8 @@ Mailbox = Annotated[
 ]
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """localhost or a loopback IP: the only hosts where plaintext is tolerated."""
     if host == "localhost":
         return True
     try:

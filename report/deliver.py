@@ -16,12 +16,12 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
-from ipaddress import ip_address
 from pathlib import Path
 
 from imapclient.exceptions import LoginError
 
 from kith.config.load import Config
+from kith.config.mailboxes import is_loopback
 from kith.config.models import SmtpConfig
 from kith.errors import AuthError, ConfigError, KithError, TransientError
 
@@ -68,18 +68,9 @@ def _tls_context(ca_file: Path | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def send_smtp(smtp: SmtpConfig, message: EmailMessage, *, envelope_from: str, recipients: list[str]) -> None:
     """Submit over SMTP: implicit TLS (465), STARTTLS (587), or plain on loopback only."""
-    if smtp.tls == "none" and not _loopback(smtp.host):
+    if smtp.tls == "none" and not is_loopback(smtp.host):
         raise ConfigError(
             f'kith.toml: [report.smtp] tls: "none" is only allowed to a loopback host, not {smtp.host!r}',
             hint='use tls = "starttls" or "implicit"',

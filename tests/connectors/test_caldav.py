@@ -22,7 +22,8 @@ from kith.errors import AuthError, ConfigError, CursorExpired, TransientError
 from kith.store.engine import Store
 from kith.store.models import EventRow
 from tests.connectors.contract import Replica
-from tests.fixtures.radicale import RadicaleCalendar, RadicaleServer, _free_port
+from tests.fixtures.net import free_port
+from tests.fixtures.radicale import RadicaleCalendar, RadicaleServer
 
 pytestmark = pytest.mark.integration
 
@@ -350,7 +351,7 @@ def test_wrong_password_stops_the_mailbox_in_the_engine(
 def test_unreachable_server_is_transient(radicale: RadicaleServer, cal: RadicaleCalendar, tmp_path: Path) -> None:
     mb = mailbox(radicale, tmp_path, cal)
     assert isinstance(mb.calendar, CaldavCalendar)
-    dead = mb.calendar.model_copy(update={"url": f"http://127.0.0.1:{_free_port()}/"})
+    dead = mb.calendar.model_copy(update={"url": f"http://127.0.0.1:{free_port()}/"})
     src = CaldavSource(mb, dead, now=NOW)
     with pytest.raises(TransientError):
         src.streams()

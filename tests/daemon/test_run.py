@@ -32,7 +32,7 @@ from kith.store.models import MailboxRow, MessageLocation, MessageRow, SyncRun
 from tests.connectors.contract import messages
 from tests.connectors.test_maildir import MaildirHarness
 from tests.fixtures.dovecot import PASSWORD, Dovecot
-from tests.fixtures.smtp import free_port
+from tests.fixtures.net import free_port
 
 pytestmark = pytest.mark.integration
 
