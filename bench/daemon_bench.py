@@ -171,7 +171,12 @@ def idle(work: Path, *, window: float, poll: float, mailboxes: int) -> dict[str,
         time.sleep(REFRESH + 1)  # the scheduler reads the spread schedule; the first analysis is done
         cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
         runs0 = count(db, "SELECT count(*) FROM sync_runs")
-        time.sleep(window)
+        steps, last = [], cpu0
+        while (left := t0 + window - time.monotonic()) > 0:  # per 10 s, to tell polls from spikes
+            time.sleep(min(10.0, left))
+            now_cpu = cpu_seconds(proc.pid)
+            steps.append(round(now_cpu - last, 2))
+            last = now_cpu
         cpu1, t1 = cpu_seconds(proc.pid), time.monotonic()
         runs1 = count(db, "SELECT count(*) FROM sync_runs")
         mem = memory_mb(proc.pid)
@@ -187,6 +192,7 @@ def idle(work: Path, *, window: float, poll: float, mailboxes: int) -> dict[str,
         "polls_in_window": runs1 - runs0,
         "cpu_s_in_window": round(cpu1 - cpu0, 3),
         "cpu_s_per_hour": round(per_hour, 2),
+        "cpu_s_per_10s": steps,
         "rss_mb": mem.get("VmRSS"),
         "peak_rss_mb": mem.get("VmHWM"),
         "target_cpu_s_per_hour": 5,
