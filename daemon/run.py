@@ -21,6 +21,7 @@ import inspect
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -216,6 +217,11 @@ class Daemon:
         self.install_signals()
         self.notifier.status("starting: opening the database")
         self.store = store_for(self.config)  # upgrades the schema, under a lock shared by all workers
+        # a predecessor on this host that was killed holds leases under its old pid: free them now
+        # rather than after a whole lease period
+        freed = leases.release_dead_local(self.store.engine, socket.gethostname())
+        if freed:
+            log.info("released the leases of dead workers on this host: %s", ", ".join(freed))
         self.analyzer = Analyzer(self.store, lambda: self.config, self.stop)
         self.analyzer.submit(set())  # drain what an earlier run left queued
         self.analyzer.start()

@@ -86,6 +86,33 @@ def release_all(engine: Engine, holder: str) -> int:
         return int(conn.execute(delete(LEASES).where(LEASES.c.holder == holder)).rowcount or 0)
 
 
+def release_dead_local(engine: Engine, host: str) -> list[str]:
+    """Drop leases held by processes of this host (``host:pid``, the default worker id) that are dead.
+
+    A daemon restarted after a crash or SIGKILL gets a new pid, so without this it would wait a
+    whole lease period for its own dead predecessor's mailboxes. Only this host's pids are checked,
+    so worker ids must be unique per host (hostnames are, pod names too).
+    """
+    import os
+
+    gone: list[str] = []
+    with engine.begin() as conn:
+        rows = conn.execute(select(LEASES.c.holder).where(LEASES.c.holder.startswith(f"{host}:")).distinct())
+        for (holder,) in rows:
+            pid = holder.removeprefix(f"{host}:")
+            if not pid.isdigit():
+                continue
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                gone.append(holder)
+            except PermissionError:  # alive, someone else's
+                continue
+        for holder in gone:
+            conn.execute(delete(LEASES).where(LEASES.c.holder == holder))
+    return gone
+
+
 def holders(engine: Engine, *, prefix: str = "", now: datetime | None = None) -> dict[str, str]:
     """name -> holder of every live (unexpired) lease whose name starts with ``prefix``."""
     now = _clock(engine, now)
@@ -109,4 +136,4 @@ def mailbox_lease(name: str) -> str:
     return f"mailbox:{name}"
 
 
-__all__ = ["acquire", "expires_at", "holders", "mailbox_lease", "release", "release_all", "renew"]
+__all__ = ["acquire", "expires_at", "holders", "mailbox_lease", "release", "release_all", "release_dead_local", "renew"]

@@ -61,3 +61,23 @@ def test_the_default_clock_is_the_databases_on_postgresql(store: Store) -> None:
     time.sleep(1.1)
     assert leases.holders(e) == {}
     assert leases.acquire(e, "mailbox:c", "w2", timedelta(seconds=1))
+
+
+def test_a_restarted_worker_frees_the_leases_of_its_dead_predecessor(sqlite_store: Store) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    from datetime import timedelta
+
+    from kith.store import leases
+
+    host = socket.gethostname()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_holder = f"{host}:{dead.stdout.strip()}"
+    engine = sqlite_store.engine
+    assert leases.acquire(engine, "mailbox:a", dead_holder, timedelta(minutes=5))
+    assert leases.acquire(engine, "mailbox:b", f"{host}:{os.getpid()}", timedelta(minutes=5))
+    assert leases.acquire(engine, "mailbox:c", "elsewhere:1", timedelta(minutes=5))
+    assert leases.release_dead_local(engine, host) == [dead_holder]
+    assert set(leases.holders(engine)) == {"mailbox:b", "mailbox:c"}
