@@ -280,7 +280,8 @@ def build(session: Session, config: Config, *, day: date, now: datetime) -> Buil
         flags = by_kind.get(spec.flag_kind, [])
         # only the shown items need their message looked up (a day can have hundreds of flags)
         flags = sorted(flags, key=lambda f: (str(f.get("since") or ""), str(f.get("id"))))
-        places = message_places(session, [f.get("message_id") for f in flags[:max_items]]) if key == "respond" else {}
+        shown = [str(f["message_id"]) for f in flags[:max_items] if f.get("message_id")]
+        places = message_places(session, shown) if key == "respond" else {}
         items = shape_items(key, flags, now=now, contacts=contacts, places=places)
         sections.append(section(key, items, max_items=max_items))
     stages = {a: c["stage"] for a, c in contacts.items() if c.get("stage") and not c.get("automated")}

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from imapclient.exceptions import LoginError
 
@@ -125,7 +126,7 @@ def append_imap(config: Config, mailbox_name: str, message: EmailMessage, *, fol
 
 
 @contextmanager
-def _imap_client(config: Config, mailbox: object) -> Iterator[object]:
+def _imap_client(config: Config, mailbox: object) -> Iterator[Any]:
     """The IMAP connector's connection helper when it exists; else a plain IMAPClient login."""
     try:
         connection = importlib.import_module("kith.connectors.imap.connection")

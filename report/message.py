@@ -81,7 +81,7 @@ def build_message(
     msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
     if rendered.images:
-        html_part = msg.get_payload()[1]  # type: ignore[index]
+        html_part: EmailMessage = msg.get_payload()[1]  # type: ignore[index,assignment]
         for cid, png in rendered.images.items():
             html_part.add_related(
                 png,

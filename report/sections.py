@@ -207,7 +207,7 @@ def stage_changes(
                 "direction": direction,
             }
         )
-    out.sort(key=lambda c: (c["direction"] != "down", _rank(c["after"]) or 0, c["contact"]["address"]))
+    out.sort(key=lambda c: (c["direction"] != "down", _rank(str(c["after"])) or 0, str(c["contact"]["address"])))  # type: ignore[index]
     return out
 
 

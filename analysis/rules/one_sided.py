@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from kith.analysis.model import ContactData, Finding
-from kith.analysis.timeline import personal_until
+from kith.analysis.timeline import Point, personal_until
 from kith.config.models import AnalysisConfig
 
 
 def one_sided(data: ContactData, cfg: AnalysisConfig, now: datetime) -> list[Finding]:
-    run = []
+    run: list[Point] = []
     for p in personal_until(data, now):
         run = [*run, p] if p.kind == "out" else []
     if len(run) < cfg.one_sided_min or run[-1].time - run[0].time < cfg.one_sided_span:

@@ -13,7 +13,7 @@ from kith.config.models import AnalysisConfig
 
 def threshold(gaps: list[timedelta], cfg: AnalysisConfig) -> timedelta:
     """max(14 days, 1.5 × median gap), capped at 60 days."""
-    usual = median(gaps) if gaps else timedelta(0)
+    usual = timedelta(seconds=median(g.total_seconds() for g in gaps)) if gaps else timedelta(0)
     return min(max(cfg.reconnect_min_gap, cfg.reconnect_factor * usual), cfg.reconnect_max_gap)
 
 
