@@ -38,7 +38,5 @@ def demo(
         console.print(f"report:   {result.report_html}")
         console.print(f"          {result.report_text}")
     kith = f".venv/bin/kith --config {result.config_path}"
-    console.print(f"try:      {kith} flags            # what needs attention")
-    console.print(f"          {kith} contacts         # stages, strength, counts")
-    console.print(f"          {kith} report           # the nightly report in the terminal")
-    console.print(f"          {kith} status")
+    for i, command in enumerate(("flags", "contacts", "report", "status")):
+        console.print(f"{'try:' if i == 0 else '':10}{kith} {command}", soft_wrap=True)

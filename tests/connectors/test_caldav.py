@@ -22,7 +22,7 @@ from kith.errors import AuthError, ConfigError, CursorExpired, TransientError
 from kith.store.engine import Store
 from kith.store.models import EventRow
 from tests.connectors.contract import Replica
-from tests.fixtures.net import free_port
+from tests.fixtures import free_port
 from tests.fixtures.radicale import RadicaleCalendar, RadicaleServer
 
 pytestmark = pytest.mark.integration

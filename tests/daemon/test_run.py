@@ -31,8 +31,8 @@ from kith.store.engine import open_store, sqlite_url
 from kith.store.models import MailboxRow, MessageLocation, MessageRow, SyncRun
 from tests.connectors.contract import messages
 from tests.connectors.test_maildir import MaildirHarness
+from tests.fixtures import free_port
 from tests.fixtures.dovecot import PASSWORD, Dovecot
-from tests.fixtures.net import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -20,8 +20,8 @@ from kith.store.models import MessageLocation, MessageRow
 from tests.connectors.contract import Replica, messages
 from tests.connectors.imap.harness import ImapHarness
 from tests.connectors.imap.proxy import CuttingProxy
+from tests.fixtures import free_port
 from tests.fixtures.dovecot import Dovecot
-from tests.fixtures.net import free_port
 
 pytestmark = pytest.mark.integration
 
