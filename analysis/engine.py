@@ -254,14 +254,17 @@ def _broadcasts(
     conn: Connection, ident: Identities, cfg: AnalysisConfig, new: dict[str, Fact], old: dict[str, Fact]
 ) -> set[str]:
     """Re-decide mail merges for the subjects of new outbound mail. Returns touched recipients."""
-    subjects = sorted({f.subject_norm for f in (*new.values(), *old.values()) if f.outbound})
-    if not subjects:
-        return set()
-    times = [f.time for f in (*new.values(), *old.values()) if f.outbound]
-    # a message's merge verdict depends on mail within a day either side; two days covers every
-    # window that can reach a message whose verdict may change
+    # a message's merge verdict depends on mail within a day either side: two days either side of
+    # each subject's new mail covers every window that can reach a message whose verdict may change
     reach = 2 * cfg.merge_window
-    group = facts_with_subjects(conn, subjects, min(times) - reach, max(times) + reach)
+    windows: dict[str, tuple[datetime, datetime]] = {}
+    for f in (*new.values(), *old.values()):
+        if f.outbound:
+            lo, hi = windows.get(f.subject_norm, (f.time, f.time))
+            windows[f.subject_norm] = (min(lo, f.time), max(hi, f.time))
+    if not windows:
+        return set()
+    group = facts_with_subjects(conn, {s: (lo - reach, hi + reach) for s, (lo, hi) in windows.items()})
     group.update({k: f for k, f in new.items() if f.outbound})
     recips = outbound_recipients(conn, ident, sorted(group))
     merged = mail_merges(
@@ -272,7 +275,11 @@ def _broadcasts(
         ),
         cfg,
     )
-    changed = [f for f in mark_broadcasts(group, merged, cfg) if f.key not in new]
+    def trusted(f: Fact) -> bool:  # its every window was loaded: only these verdicts are written
+        lo, hi = windows.get(f.subject_norm, (f.time, f.time))
+        return lo - cfg.merge_window <= f.time <= hi + cfg.merge_window
+
+    changed = [f for f in mark_broadcasts(group, merged, cfg) if f.key not in new and trusted(f)]
     for f in changed:
         conn.execute(update(FACT).where(FACT.c.message_key == f.key).values(broadcast=f.broadcast))
     return {a for f in changed for a in recips.get(f.key, ())}

@@ -8,7 +8,7 @@ compares the rules, not two loaders.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -224,12 +224,17 @@ def facts_by_thread(conn: Connection, threads: Sequence[str]) -> dict[str, list[
     return out
 
 
-def facts_with_subjects(conn: Connection, subjects: Sequence[str], start: datetime, end: datetime) -> dict[str, Fact]:
-    """My outbound facts with these subjects between ``start`` and ``end`` (a mail merge's reach)."""
+def facts_with_subjects(conn: Connection, windows: Mapping[str, tuple[datetime, datetime]]) -> dict[str, Fact]:
+    """My outbound facts per subject inside that subject's time window (a mail merge's reach)."""
     keys = []
-    for clause in _in(FACT.c.subject_norm, subjects):
-        q = select(FACT.c.message_key).where(clause, FACT.c.outbound, FACT.c.time >= start, FACT.c.time <= end)
-        keys += [k for (k,) in conn.execute(q)]
+    for clause in _in(FACT.c.subject_norm, sorted(windows)):
+        q = select(FACT.c.message_key, FACT.c.subject_norm, type_coerce(FACT.c.time, String)).where(
+            clause, FACT.c.outbound
+        )
+        for key, subject, at in conn.execute(q):
+            lo, hi = windows[subject]
+            if lo <= _utc(at) <= hi:
+                keys.append(key)
     return stored_facts(conn, keys)
 
 
