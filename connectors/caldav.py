@@ -33,12 +33,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
-import icalendar
 from caldav.davclient import DAVClient
 from caldav.elements import dav
-from caldav.elements.base import ValuedBaseElement
 from caldav.lib import error as dav_error
 from caldav.lib.http_sync import requests as http
 
@@ -54,6 +52,16 @@ from kith.connectors.base import (
     Stream,
     no_known,
 )
+from kith.connectors.caldav_keys import (
+    KEY_SEP,
+    GetCTag,
+    broken_events,
+    http_path,
+    key_occurrence,
+    key_resource,
+    looks_recurring,
+    resource_name,
+)
 from kith.connectors.ics import event_version, expand_calendar
 from kith.errors import AuthError, ConfigError, ConfigProblem, CursorExpired, KithError, TransientError
 
@@ -61,72 +69,6 @@ log = logging.getLogger(__name__)
 
 #: Bumped when the cursor's shape changes; an older cursor then means a full resync.
 CURSOR_VERSION = 1
-#: Separates a resource name from the UID|RECURRENCE-ID part of a provider key. Resource names
-#: are kept percent-encoded, so they never contain it.
-KEY_SEP = "#"
-
-
-class GetCTag(ValuedBaseElement):
-    """``CS:getctag`` (calendarserver.org): changes whenever anything in the collection does."""
-
-    tag = "{http://calendarserver.org/ns/}getctag"
-
-
-def resource_name(calendar_path: str, href: str) -> str:
-    """The member's path relative to its calendar, in one canonical percent-encoding.
-
-    Servers spell the same href differently (``%40`` in a sync report, ``@`` in a multiget), so
-    it is decoded and re-encoded; ``#``, ``|``, ``%`` and ``:`` always stay encoded, which keeps
-    the key separator unambiguous and the name safe to join onto the calendar URL.
-    """
-    path = unquote(http_path(href))
-    base = unquote(calendar_path).rstrip("/") + "/"
-    rel = path[len(base) :] if path.startswith(base) else path
-    return quote(rel, safe="/@+,;=!$'()*~")
-
-
-def http_path(href: str) -> str:
-    if "://" in href:
-        href = "/" + href.split("://", 1)[1].partition("/")[2]
-    return href
-
-
-def key_resource(key: str) -> str:
-    return key.split(KEY_SEP, 1)[0]
-
-
-def key_occurrence(key: str) -> datetime | None:
-    """The RECURRENCE-ID part of a key (None for a single event, or when it does not parse)."""
-    tail = key.rsplit("|", 1)[-1] if "|" in key else ""
-    try:
-        return datetime.fromisoformat(tail) if tail else None
-    except ValueError:
-        return None
-
-
-def looks_recurring(data: bytes) -> bool:
-    """Whether a resource may expand differently tomorrow (cheap; a false hit costs one refetch)."""
-    return b"RRULE" in data or b"RDATE" in data
-
-
-#: Properties without which an event cannot be placed in time.
-ESSENTIAL = frozenset({"DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID"})
-
-
-def broken_events(data: bytes) -> list[Problem]:
-    """Events the expansion skips silently (``skip_bad_series``) because a date or rule is broken.
-
-    icalendar keeps a value it cannot parse as ``vBroken`` and lists it in ``errors``; such an
-    event has no usable time, so it is reported instead of vanishing without a word.
-    """
-    out: list[Problem] = []
-    for comp in icalendar.Calendar.from_ical(data).walk("VEVENT"):
-        bad = [f"{prop}: {msg}" for prop, msg in getattr(comp, "errors", ()) if prop in ESSENTIAL]
-        if comp.get("DTSTART") is None:
-            bad.append("DTSTART is missing")
-        if bad:
-            out.append(Problem(str(comp.get("UID", "?")), "unreadable event: " + "; ".join(bad)))
-    return out
 
 
 class CaldavSource(BaseSource):
