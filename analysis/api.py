@@ -36,20 +36,16 @@ def _conn(target: Session | Connection) -> Connection:
 
 
 def analyze(
-    target: Session | Connection,
-    config: Any,
-    *,
-    now: datetime | None = None,
-    touched: set[str] | None = None,
-    rebuild: bool = False,
+    target: Session | Connection, config: Any, *, now: datetime | None = None, rebuild: bool = False
 ) -> dict[str, Any]:
-    """Bring the derived tables up to date. ``touched`` is accepted for callers that know it; the
-    queue the sync writes in the same transaction as each batch is what decides the work."""
+    """Bring the derived tables up to date. What changed is not passed in: the sync queues it in
+    the same transaction as each batch (``analysis_queue``), so any caller finds the same work."""
     return run(_conn(target), config, now=now, rebuild=rebuild)
 
 
 def analyze_touched(store: Any, config: Any, touched: set[str], *, now: datetime | None = None) -> dict[str, Any]:
-    """The daemon's hook after a sync: one transaction of incremental analysis."""
+    """The daemon's hook after a sync: one transaction of incremental analysis. ``touched`` only
+    tells the caller's intent; the queue holds the actual work (see ``analyze``)."""
     with store.engine.begin() as conn:
         return run(conn, config, now=now)
 

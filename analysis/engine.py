@@ -87,8 +87,11 @@ def run(conn: Connection, config: Any, *, now: datetime | None = None, rebuild: 
     stored_fp = conn.execute(select(META.c.value).where(META.c.key == "analysis_fingerprint")).scalar()
     max_q = conn.execute(select(func.max(QUEUE.c.id))).scalar() or 0
     queued = conn.execute(select(func.count()).select_from(QUEUE).where(QUEUE.c.message_id.is_not(None))).scalar() or 0
-    facts = conn.execute(select(func.count()).select_from(FACT)).scalar() or 0
-    if rebuild or stored_fp != fp or (queued > REBUILD_MIN and queued > REBUILD_SHARE * facts):
+    # counting the facts scans the table: only worth it when the queue is big enough to matter
+    big = queued > REBUILD_MIN and queued > REBUILD_SHARE * (
+        conn.execute(select(func.count()).select_from(FACT)).scalar() or 0
+    )
+    if rebuild or stored_fp != fp or big:
         mode, counts = "rebuild", _rebuild(conn, ident, cfg, now)
     else:
         mode, counts = "incremental", _incremental(conn, ident, cfg, now, max_q)
@@ -275,6 +278,7 @@ def _broadcasts(
         ),
         cfg,
     )
+
     def trusted(f: Fact) -> bool:  # its every window was loaded: only these verdicts are written
         lo, hi = windows.get(f.subject_norm, (f.time, f.time))
         return lo - cfg.merge_window <= f.time <= hi + cfg.merge_window

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kith.config.models import AnalysisConfig
-
 
 @dataclass(slots=True)
 class Mail:
@@ -84,12 +82,4 @@ class ContactResult:
     raw_addresses: set[str] = field(default_factory=set)
 
 
-@dataclass(frozen=True)
-class Rules:
-    """The thresholds, taken from ``[analysis]`` once."""
-
-    cfg: AnalysisConfig
-    now: datetime
-
-
-__all__ = ["ContactData", "ContactResult", "Finding", "Mail", "Meeting", "Rules"]
+__all__ = ["ContactData", "ContactResult", "Finding", "Mail", "Meeting"]

@@ -92,8 +92,7 @@ def sync(
             results = sync_mailboxes(config, store, mailboxes or (), full=full, progress=progress)
     else:
         results = sync_mailboxes(config, store, mailboxes or (), full=full)
-    touched = set().union(*(r.touched for r in results)) if results else set()
-    _after_sync(ctx, touched, rebuild=full)
+    _after_sync(ctx)
     if json_out:
         print_json(
             [
@@ -114,8 +113,8 @@ def sync(
         raise typer.Exit(1)
 
 
-def _after_sync(ctx: typer.Context, touched: set[str], *, rebuild: bool) -> None:
-    """Run the analysis of touched contacts when the analysis package is present."""
+def _after_sync(ctx: typer.Context) -> None:
+    """Analyse what the sync queued (the contacts it touched) when the analysis package is present."""
     try:
         from kith.analysis.api import analyze
     except ImportError:
@@ -124,7 +123,7 @@ def _after_sync(ctx: typer.Context, touched: set[str], *, rebuild: bool) -> None
     from kith.store.models import utcnow
 
     with store.session() as session:
-        analyze(session, config, now=utcnow(), touched=None if rebuild else touched)
+        analyze(session, config, now=utcnow())
 
 
 @app.command()

@@ -101,7 +101,7 @@ def _analyze_and_report(config: Config, store: Any, info: Any, out: DemoResult) 
     except ImportError:
         return
     with store.session() as session:
-        summary = analyze(session, config, now=now, touched=None)
+        summary = analyze(session, config, now=now)
     out.summary = summary if isinstance(summary, dict) else getattr(summary, "__dict__", {})
     try:
         from kith.report.api import write_report
