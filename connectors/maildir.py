@@ -17,7 +17,6 @@ listing next time.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -38,10 +37,9 @@ from kith.connectors.base import (
     no_known,
 )
 from kith.connectors.headers import parse_header_bytes
+from kith.connectors.parallel import HelperProcess
 from kith.connectors.roles import role_for_name
 from kith.errors import ConfigError, CursorExpired, TransientError
-
-log = logging.getLogger(__name__)
 
 MTIME_SETTLE = 2.0
 #: Header blocks larger than this are cut (and the record says so); a message is not a header.
@@ -98,6 +96,10 @@ class MaildirSource(BaseSource):
         self.config = config
         self.root = config.path
         self._folders: dict[str, Path] = {}
+        self._helper = HelperProcess()
+
+    def close(self) -> None:
+        self._helper.close()
 
     def streams(self) -> list[Stream]:
         if not self.root.is_dir():
@@ -157,7 +159,8 @@ class MaildirSource(BaseSource):
                 todo.append((unique, sub, name))
         size = self.config.batch_size
         deletions = tuple(k for k in known if k not in listed)
-        parsed = _parse_parallel(folder, todo, size) if len(todo) >= PARALLEL_MIN else _parse_inline(folder, todo, size)
+        jobs = [(folder, todo[i : i + size]) for i in range(0, len(todo), size)]
+        parsed = self._helper.map(_parse_chunk, jobs) if len(todo) >= PARALLEL_MIN else map(_parse_chunk, jobs)
         pending_flags = flag_updates
         for chunk in parsed:
             upserts = [r for r in chunk if isinstance(r, MessageRecord)]
@@ -171,10 +174,9 @@ class MaildirSource(BaseSource):
         yield Batch(flag_updates=tuple(pending_flags), deletions=deletions, cursor=state)
 
 
-#: From this many new files on, parsing runs in a helper process while the store ingests.
-PARALLEL_MIN = 4000
-#: Chunks parsed ahead of the store at most; bounds memory whatever the speed difference.
-PREFETCH = 3
+#: From this many new files in a folder on, reading and parsing run in a helper process while the
+#: store ingests (the helper's start costs about what parsing a thousand files does).
+PARALLEL_MIN = 2000
 
 
 def parse_files(folder: Path, items: list[tuple[str, str, str]]) -> list[MessageRecord | Problem]:
@@ -201,46 +203,9 @@ def parse_files(folder: Path, items: list[tuple[str, str, str]]) -> list[Message
     return out
 
 
-def _parse_inline(folder: Path, todo: list[tuple[str, str, str]], size: int) -> Iterator[list[MessageRecord | Problem]]:
-    for i in range(0, len(todo), size):
-        yield parse_files(folder, todo[i : i + size])
-
-
-def _parse_parallel(
-    folder: Path, todo: list[tuple[str, str, str]], size: int
-) -> Iterator[list[MessageRecord | Problem]]:
-    """Parse in a forkserver child, ``PREFETCH`` chunks ahead, results in order.
-
-    With two cores the file reading and header parsing overlap the database writes, which is
-    what puts an initial sync near the cost of parsing alone. A forkserver (not fork) child is
-    used because the daemon has threads and open database connections that must not be copied.
-    """
-    import multiprocessing
-    from collections import deque
-    from concurrent.futures import Future, ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
-    done = 0
-    try:
-        ctx = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-            window: deque[Future[list[MessageRecord | Problem]]] = deque()
-            for chunk in chunks[:PREFETCH]:
-                window.append(pool.submit(parse_files, folder, chunk))
-            next_chunk = PREFETCH
-            while window:
-                result = window.popleft().result()
-                if next_chunk < len(chunks):
-                    window.append(pool.submit(parse_files, folder, chunks[next_chunk]))
-                    next_chunk += 1
-                done += 1
-                yield result
-    except (BrokenProcessPool, OSError) as exc:
-        # a helper process cannot start everywhere (e.g. a __main__ read from stdin): parse here
-        log.warning("parallel parsing unavailable (%s); parsing in this process", exc)
-        for chunk in chunks[done:]:
-            yield parse_files(folder, chunk)
+def _parse_chunk(job: tuple[Path, list[tuple[str, str, str]]]) -> list[MessageRecord | Problem]:
+    """``parse_files`` for one chunk, as a module function the helper process can run."""
+    return parse_files(*job)
 
 
 def _dir_state(folder: Path) -> JSON:

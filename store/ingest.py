@@ -31,7 +31,7 @@ from kith.store.models import (
     SyncProblem,
     utcnow,
 )
-from kith.store.upsert import chunks, upsert
+from kith.store.upsert import chunks, key_map, upsert
 
 MSG = MessageRow.__table__
 LOC = MessageLocation.__table__
@@ -149,21 +149,11 @@ def _participants(rec: MessageRecord, message_id: int) -> Iterable[dict[str, Any
 
 
 def _ids_for(conn: Connection, mailbox_id: int, keys: Sequence[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for chunk in chunks(list(keys)):
-        q = select(MSG.c.message_key, MSG.c.id).where(MSG.c.message_key.in_(chunk), MSG.c.mailbox_id == mailbox_id)
-        out.update({k: i for k, i in conn.execute(q)})
-    return out
+    return key_map(conn, MSG, "message_key", "id", ("mailbox_id", mailbox_id), keys)
 
 
 def _location_targets(conn: Connection, stream_id: int, keys: Sequence[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for chunk in chunks(list(keys)):
-        q = select(LOC.c.provider_key, LOC.c.message_id).where(
-            LOC.c.stream_id == stream_id, LOC.c.provider_key.in_(chunk)
-        )
-        out.update({k: m for k, m in conn.execute(q)})
-    return out
+    return key_map(conn, LOC, "provider_key", "message_id", ("stream_id", stream_id), keys)
 
 
 def _addresses_of(conn: Connection, message_ids: Iterable[int]) -> set[str]:

@@ -118,3 +118,44 @@ def test_a_charset_label_narrower_than_its_text_decodes_as_mail_clients_do() -> 
     # a truly wrong label still degrades to replacement characters, with the problem recorded
     assert "\ufffd" in (decode_text("=?utf-8?Q?=FF=FE?=", problems, "subject") or "")
     assert problems
+
+
+DATES = [
+    "Sat, 06 Dec 2025 20:50:19 +0000",
+    "6 Dec 2025 20:50 -0700",
+    "Mon, 1 Jan 2024 00:00:00 -0000",
+    "Tue, 31 Dec 2024 23:59:59 +1345 (CHAST)",
+    "Thu, 29 Feb 2024 12:00:00 +0530",
+    "Fri, 30 Feb 2024 12:00:00 +0000",
+    "Fri, 1 Jan 9999 23:00:00 -0200",
+    "Sun, 1 Jan 0099 00:10:00 +0100",
+    "Sun, 1 Jan 99 00:10:00 GMT",
+    "Wed,  3 Mar 2021 09:05:01 EST",
+    "03 Mar 2021 09:05 +0000 (UTC)",
+]
+
+
+def test_the_fast_date_path_agrees_with_the_stdlib() -> None:
+    """The regex fast path for the common Date shape must give what ``email.utils`` gives."""
+    import email.utils
+
+    from kith.connectors.headers import parse_date
+
+    for raw in DATES:
+        try:
+            expected = email.utils.parsedate_to_datetime(raw)
+            expected = (expected if expected.tzinfo else expected.replace(tzinfo=UTC)).astimezone(UTC)
+        except (ValueError, OverflowError):
+            expected = None
+        assert parse_date(raw, []) == expected, raw
+
+
+def test_records_survive_pickling_between_processes() -> None:
+    """Maildir parsing runs in a helper process: records must come back whole."""
+    import pickle
+
+    r = parse(
+        b"Message-ID: <a@x>\nDate: Tue, 3 Mar 2026 10:00:00 +0100\nFrom: A <a@x.com>\nTo: b@x.com, C <c@x.com>\n"
+        b"Subject: hi\nReferences: <1@x> <2@x>\n\n"
+    )
+    assert pickle.loads(pickle.dumps(r)) == r

@@ -69,6 +69,7 @@ def test_sigkill_at_20_random_moments_of_an_initial_imap_sync_loses_and_duplicat
     )
     progress: list[int] = [0]
     resumed: list[float] = []
+    rates: list[float] = []  # messages per second a run stored between its first batch and the kill
     for i in range(KILLS):
         k = Kith(cfg, env=SAME_WORKER)
         kiths.append(k)
@@ -81,12 +82,16 @@ def test_sigkill_at_20_random_moments_of_an_initial_imap_sync_loses_and_duplicat
 
         wait_until(resumed_past, timeout=20, explain=k.logs)
         resumed.append(round(time.monotonic() - t0, 2))
-        # up to 0.4 s later; at once when ahead of schedule (the mailbox must outlast the kills)
-        left = (MESSAGES - stored_messages(db)) / (KILLS - i)
-        time.sleep(rng.uniform(0.0, 0.4) if left > 450 else 0.0)
+        t_resumed, at_resume = time.monotonic(), stored_messages(db)
+        # up to 0.4 s later, but never so long that this run could use more than half of its
+        # share of what is left at the rate seen so far (the mailbox must outlast the kills)
+        share = (MESSAGES - at_resume) / (KILLS - i)
+        cap = min(0.4, 0.5 * share / max(rates)) if rates else (0.4 if share > 450 else 0.0)
+        time.sleep(rng.uniform(0.0, cap))
         assert k.proc.poll() is None, k.logs()
         k.stop(signal.SIGKILL)
         progress.append(stored_messages(db))
+        rates.append(max(progress[-1] - at_resume, 1) / max(time.monotonic() - t_resumed, 0.01))
         assert progress[-1] < MESSAGES, f"kill {i + 1}: the sync had already finished (seed {seed}; {progress})"
     k = Kith(cfg, env=SAME_WORKER)
     kiths.append(k)

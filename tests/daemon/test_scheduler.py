@@ -6,9 +6,10 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -16,6 +17,7 @@ from sqlalchemy import select, update
 from kith.config.load import Config
 from kith.config.mailboxes import MaildirMailbox
 from kith.config.models import DaemonConfig, GlobalConfig
+from kith.connectors.base import Batch
 from kith.daemon import run
 from kith.daemon.scheduler import Scheduler, plan_next
 from kith.store import leases
@@ -141,13 +143,31 @@ def test_a_mailbox_leased_by_another_worker_is_left_alone(sqlite_store: Store, t
     sched.shutdown(5)
 
 
-def test_a_sync_whose_lease_was_taken_stops_at_the_next_batch(sqlite_store: Store, tmp_path: Path) -> None:
+def test_a_sync_whose_lease_was_taken_stops_at_the_next_batch(
+    sqlite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kith.connectors.maildir import MaildirSource
+
     big = maildir(tmp_path, "big", 400).model_copy(update={"batch_size": 5})
     daemon = FAST.model_copy(update={"lease": timedelta(seconds=0.3), "default_poll_interval": timedelta(hours=1)})
+    stolen = threading.Event()
+    pull = MaildirSource.pull
+
+    def stall_until_stolen(self: MaildirSource, *args: Any, **kwargs: Any) -> Iterator[Batch]:
+        """The worker stalls after its first batch until the takeover, then goes on slowly enough
+        (50 ms a batch, 4 s in all) for the lease check to see it, however fast the sync is."""
+        for i, batch in enumerate(pull(self, *args, **kwargs)):
+            if i >= 1:
+                stolen.wait(10)
+                time.sleep(0.05)
+            yield batch
+
+    monkeypatch.setattr(MaildirSource, "pull", stall_until_stolen)
     sched = Scheduler(sqlite_store, config(tmp_path, big, daemon=daemon), worker="me", stop=threading.Event())
     run_until(sched, lambda: "big" in sched.jobs)
     with sqlite_store.engine.begin() as conn:  # as if this worker had stalled and another took over
         conn.execute(update(Lease).where(Lease.name == "mailbox:big").values(holder="thief"))
+    stolen.set()
     run_until(sched, lambda: "big" not in sched.jobs)
     assert runs(sqlite_store)["big"] == ["aborted"]
     assert leases.holders(sqlite_store.engine) == {"mailbox:big": "thief"}, "the thief's lease is left alone"

@@ -1,0 +1,57 @@
+"""The helper process: results in order, errors as inline, a dead helper loses and repeats nothing."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from kith.connectors.parallel import HelperProcess
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+def _square_or_die(job: tuple[int, int]) -> tuple[int, int]:
+    """Kills the helper process at item 5; in the parent process it just computes."""
+    x, parent = job
+    if x == 5 and os.getpid() != parent:
+        os._exit(1)
+    return x, os.getpid()
+
+
+def _fail_at_three(x: int) -> int:
+    if x == 3:
+        raise ValueError("bad item 3")
+    return x
+
+
+def test_results_come_in_order_and_the_helper_is_reused() -> None:
+    helper = HelperProcess()
+    try:
+        assert list(helper.map(_square, range(20), prefetch=2)) == [x * x for x in range(20)]
+        assert list(helper.map(_square, [7, 8])) == [49, 64]  # the same helper, a second time
+    finally:
+        helper.close()
+
+
+def test_a_helper_that_dies_mid_way_loses_and_repeats_nothing() -> None:
+    helper = HelperProcess()
+    parent = os.getpid()
+    try:
+        out = list(helper.map(_square_or_die, [(x, parent) for x in range(12)], prefetch=3))
+    finally:
+        helper.close()
+    assert [x for x, _pid in out] == list(range(12))
+    assert any(pid != parent for _x, pid in out[:5])  # the first items were parsed by the helper
+    assert all(pid == parent for _x, pid in out[5:])  # the rest, including the fatal one, here
+
+
+def test_an_error_of_the_function_reaches_the_consumer() -> None:
+    helper = HelperProcess()
+    try:
+        with pytest.raises(ValueError, match="bad item 3"):
+            list(helper.map(_fail_at_three, range(6)))
+    finally:
+        helper.close()
