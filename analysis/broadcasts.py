@@ -13,14 +13,19 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from kith.config.models import AnalysisConfig
 
 _PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1 << 16)
 def norm_subject(subject: str | None) -> str:
-    """Reply/forward prefixes off, case and whitespace folded: the subject a merge shares."""
+    """Reply/forward prefixes off, case and whitespace folded: the subject a merge shares.
+
+    Cached: a thread's messages share their subject, and a rebuild normalises every message's.
+    """
     return " ".join(_PREFIX.sub("", subject or "").lower().split())[:500]
 
 

@@ -45,9 +45,10 @@ def group_contacts(
     Inbound mail belongs to its sender; outbound mail to each of its recipients (To, Cc, Bcc).
     People only copied on someone else's mail to me are not in touch with me through it.
     """
-    mails: dict[str, dict[str, Mail]] = defaultdict(dict)
-    names: dict[str, Counter[str]] = defaultdict(Counter)
-    raw: dict[str, set[str]] = defaultdict(set)
+    # per contact, per stored spelling: the rows of one spelling come in message order on every
+    # path, the spellings themselves in either order; merging them in sorted spelling order gives
+    # every path the same mail order and the same first-seen name on a tie
+    by_raw: dict[str, dict[str, tuple[dict[str, Mail], Counter[str]]]] = defaultdict(dict)
     for key, role, addr, name in rows:
         f = facts.get(key)
         if f is None or not f.counted:
@@ -63,11 +64,32 @@ def group_contacts(
             inbound = False
         else:
             continue
-        raw[a].add(addr)
-        if key not in mails[a]:
-            mails[a][key] = mail_of(f, inbound, cfg)
+        bucket = by_raw[a].get(addr)
+        if bucket is None:
+            bucket = by_raw[a][addr] = ({}, Counter())
+        got, seen_names = bucket
+        if key not in got:
+            got[key] = mail_of(f, inbound, cfg)
         if name:
-            names[a][name] += 1
+            seen_names[name] += 1
+    mails: dict[str, dict[str, Mail]] = {}
+    names: dict[str, Counter[str]] = {}
+    raw: dict[str, set[str]] = {}
+    for a, spellings in by_raw.items():
+        raw[a] = set(spellings)
+        if len(spellings) == 1:
+            ((mails[a], names[a]),) = spellings.values()
+            continue
+        merged: dict[str, Mail] = {}
+        counts: Counter[str] = Counter()
+        for addr in sorted(spellings):
+            got, seen_names = spellings[addr]
+            for key, m in got.items():
+                merged.setdefault(key, m)
+            for name, n in seen_names.items():
+                counts[name] += n
+        mails[a], names[a] = merged, counts
+    del by_raw
     people = set(mails) | {p for p in meetings if only is None or p in only}
     threads = {m.thread for ms in mails.values() for m in ms.values() if m.inbound}
     thread_replies = replies(threads)

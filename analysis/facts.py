@@ -102,19 +102,63 @@ def merge_copies(groups: Iterable[list[Copy]], ident: Identities, now: datetime)
     return {g[0].key: _fact(g, ident, now) for g in groups}
 
 
+def fact_of(copies: list[Copy], ident: Identities, now: datetime) -> Fact:
+    """The fact of one message key from its copies."""
+    return _fact(copies, ident, now)
+
+
 def _fact(copies: list[Copy], ident: Identities, now: datetime) -> Fact:
     if len(copies) == 1:  # the common case, kept cheap: the rebuild runs this once per message
-        live = copies
-        best = copies[0]
-    else:
-        live = [c for c in copies if not c.deleted] or copies
-        best = max(live, key=lambda c: (c.recipients, c.date is not None, -c.row_id))
-    date, received = best.date, best.received or next((c.received for c in live if c.received), None)
+        c = copies[0]
+        return _make(
+            c,
+            c.received,
+            c.labels.split(),
+            not c.deleted and not NOT_INTERACTIONS.issuperset(c.roles.split()),
+            "\\Answered" in c.flags.split(),
+            c.to_me,
+            c.cc_me,
+            message_nodes(c.key, c.in_reply_to, c.references, c.thread_id, c.mailbox_id),
+            ident,
+            now,
+        )
+    live = [c for c in copies if not c.deleted] or copies
+    best = max(live, key=lambda c: (c.recipients, c.date is not None, -c.row_id))
+    nodes: list[str] = []
+    for c in copies:
+        nodes += message_nodes(c.key, c.in_reply_to, c.references, c.thread_id, c.mailbox_id)
+    return _make(
+        best,
+        best.received or next((c.received for c in live if c.received), None),
+        " ".join(c.labels for c in live).split(),
+        any(not c.deleted and not NOT_INTERACTIONS.issuperset(c.roles.split()) for c in copies),
+        any("\\Answered" in c.flags.split() for c in live),
+        any(c.to_me for c in copies),
+        any(c.cc_me for c in copies),
+        list(dict.fromkeys(nodes)),
+        ident,
+        now,
+    )
+
+
+def _make(
+    best: Copy,
+    received: datetime | None,
+    labels: list[str],
+    counted: bool,
+    answered: bool,
+    to_me: bool,
+    cc_me: bool,
+    nodes: list[str],
+    ident: Identities,
+    now: datetime,
+) -> Fact:
+    """The fact from the chosen copy and what all the copies say together."""
+    date = best.date
     time = date or received or now
     future = bool(date and date > (received or now) + CLOCK_SKEW)
     if future and received:
         time = received
-    labels = " ".join(c.labels for c in live).split()
     list_id, list_unsubscribe, list_post, precedence, auto_submitted, return_path = best.headers
     reason = automated_reason(
         sender=best.from_addr,
@@ -126,13 +170,10 @@ def _fact(copies: list[Copy], ident: Identities, now: datetime) -> Fact:
         return_path=return_path,
         labels=labels,
     )
-    counted = any(not c.deleted and not NOT_INTERACTIONS.issuperset(c.roles.split()) for c in copies)
-    nodes: list[str] = []
-    for c in copies:
-        nodes += message_nodes(c.key, c.in_reply_to, c.references, c.thread_id, c.mailbox_id)
     return Fact(
         key=best.key,
-        message_id=best.message_id,
+        # usually the key itself: share the string (a million facts hold one each)
+        message_id=best.key if best.message_id == best.key else best.message_id,
         time=time,
         sender=ident.canon(best.from_addr),
         subject=best.subject,
@@ -141,12 +182,12 @@ def _fact(copies: list[Copy], ident: Identities, now: datetime) -> Fact:
         automated=reason is not None,
         automated_why=reason,
         recipients=best.recipients,
-        answered=any("\\Answered" in c.flags.split() for c in live),
+        answered=answered,
         counted=counted,
         future=future,
-        to_me=any(c.to_me for c in copies),
-        cc_me=any(c.cc_me for c in copies),
-        nodes=list(dict.fromkeys(nodes)),
+        to_me=to_me,
+        cc_me=cc_me,
+        nodes=nodes,
     )
 
 
@@ -165,4 +206,13 @@ def mark_broadcasts(facts: Mapping[str, Fact], merged: set[str], cfg: AnalysisCo
     return changed
 
 
-__all__ = ["CLOCK_SKEW", "NOT_INTERACTIONS", "Copy", "Fact", "mark_broadcasts", "merge_copies", "size_broadcast"]
+__all__ = [
+    "CLOCK_SKEW",
+    "NOT_INTERACTIONS",
+    "Copy",
+    "Fact",
+    "fact_of",
+    "mark_broadcasts",
+    "merge_copies",
+    "size_broadcast",
+]

@@ -43,11 +43,17 @@ _STAT_COLUMNS = (
 )
 
 
-def write_facts(conn: Connection, facts: Sequence[Fact]) -> None:
-    """Upsert facts, building the row dicts one chunk at a time (a million dicts would not fit)."""
+def write_facts(conn: Connection, facts: Sequence[Fact], *, fresh: bool = False) -> None:
+    """Upsert facts, building the row dicts one chunk at a time (a million dicts would not fit).
+
+    ``fresh``: the table was just emptied, so plain inserts (no conflict to look for).
+    """
     for chunk in chunks(facts, 5000):
         rows = [f.row() for f in chunk]
-        upsert(conn, FACT, rows, keys=["message_key"], update=[c for c in rows[0] if c != "message_key"])
+        if fresh:
+            upsert(conn, FACT, rows, keys=())
+        else:
+            upsert(conn, FACT, rows, keys=["message_key"], update=[c for c in rows[0] if c != "message_key"])
 
 
 def contact_ids(conn: Connection, addresses: Collection[str]) -> dict[str, int]:
@@ -60,9 +66,21 @@ def contact_ids(conn: Connection, addresses: Collection[str]) -> dict[str, int]:
 
 
 def write_results(
-    conn: Connection, results: Sequence[ContactResult], now: datetime, *, scope: Collection[str] | None
+    conn: Connection,
+    results: Sequence[ContactResult],
+    now: datetime,
+    *,
+    scope: Collection[str] | None,
+    fresh: bool = False,
 ) -> None:
-    """Replace what is stored for the contacts in ``scope`` (None: everyone) with ``results``."""
+    """Replace what is stored for the contacts in ``scope`` (None: everyone) with ``results``.
+
+    ``fresh``: a rebuild emptied contacts, interactions and statistics and writes each contact
+    once, so there is nothing to delete or to conflict with: plain inserts.
+    """
+    # contact addresses stay upserts: an alias chain can give one spelling to two contacts
+    contact_keys: tuple[str, ...] = () if fresh else ("address",)
+    stat_keys: tuple[str, ...] = () if fresh else ("contact_id",)
     rows = [
         {
             "address": r.address,
@@ -75,10 +93,14 @@ def write_results(
     ]
     for chunk in chunks(rows, 5000):
         upsert(
-            conn, CONTACT, list(chunk), keys=["address"], update=["name", "automated", "automated_why", "updated_at"]
+            conn,
+            CONTACT,
+            list(chunk),
+            keys=contact_keys,
+            update=["name", "automated", "automated_why", "updated_at"],
         )
     ids = contact_ids(conn, [r.address for r in results] + list(scope or ()))
-    if scope is not None:
+    if scope is not None and not fresh:
         stale = [ids[a] for a in scope if a in ids]
         for chunk in chunks(stale):
             conn.execute(delete(INTER).where(INTER.c.contact_id.in_(chunk)))
@@ -104,7 +126,7 @@ def write_results(
         upsert(conn, INTER, list(chunk), keys=())
     stat_rows = [{"contact_id": ids[r.address], **{c: r.stats.get(c) for c in _STAT_COLUMNS}} for r in results]
     for chunk in chunks(stat_rows, 5000):
-        upsert(conn, STAT, list(chunk), keys=["contact_id"], update=list(_STAT_COLUMNS))
+        upsert(conn, STAT, list(chunk), keys=stat_keys, update=list(_STAT_COLUMNS))
     _write_flags(conn, results, now, scope)
 
 

@@ -1,0 +1,57 @@
+"""Reading many rows without SQLAlchemy's per-row result machinery.
+
+The analysis reads every message and fact on a rebuild and tens of thousands on an incremental
+run. SQLAlchemy's ``Row`` objects and type processors cost more per row than SQLite itself
+(measured: ~1.5 µs of overhead per row, a second and a half per million), so the bulk readers
+compile a Core ``select`` once and iterate the driver's cursor directly. The values come back as
+the driver gives them: SQLite returns datetimes as text and booleans as 0/1, which the callers
+convert (``as_utc``, ``bool``) exactly as the ORM types would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from itertools import count
+from typing import Any
+
+from sqlalchemy import Connection, Select
+
+_names = count()
+
+
+def plain_rows(conn: Connection, stmt: Select[Any], *, stream: bool = False) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``stmt`` as plain driver tuples, in the caller's transaction.
+
+    ``stream``: on PostgreSQL use a server-side cursor so a huge result is not held in memory at
+    once (SQLite cursors always step lazily). Only string, number and boolean parameters: they
+    are passed to the driver unprocessed.
+    """
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    positions = compiled.positiontup
+    args: Any = tuple(params[k] for k in positions) if positions else params
+    raw: Any = conn.connection.driver_connection
+    pg = conn.dialect.name == "postgresql"
+    cur = raw.cursor(name=f"kith_rows_{next(_names)}") if pg and stream else raw.cursor()
+    try:
+        if pg and stream:
+            cur.itersize = 5000
+        cur.execute(str(compiled), args)
+        yield from cur
+    finally:
+        cur.close()
+
+
+def as_utc(value: Any) -> datetime:
+    """A stored naive-UTC time as read raw (SQLite text, PostgreSQL naive datetime), made aware."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
+
+
+def as_utc_or_none(value: Any) -> datetime | None:
+    return None if value is None else as_utc(value)
+
+
+__all__ = ["as_utc", "as_utc_or_none", "plain_rows"]
