@@ -12,6 +12,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from kith.analysis.facts import Fact
 from kith.analysis.lifecycle import Stored, transitions
 from kith.analysis.model import ContactResult
+from kith.analysis.rawsql import as_utc, plain_rows
 from kith.store.derived import Contact, ContactAddress, ContactStat, FlagEvent, FlagRow, Interaction, MailFact
 from kith.store.upsert import chunks, upsert
 
@@ -100,34 +101,53 @@ def write_results(
             update=["name", "automated", "automated_why", "updated_at"],
         )
     ids = contact_ids(conn, [r.address for r in results] + list(scope or ()))
+    stored_interactions: dict[tuple[Any, ...], list[int]] = {}
     if scope is not None and not fresh:
         stale = [ids[a] for a in scope if a in ids]
+        stored_interactions = _stored_interactions(conn, stale)
         for chunk in chunks(stale):
-            conn.execute(delete(INTER).where(INTER.c.contact_id.in_(chunk)))
             conn.execute(delete(STAT).where(STAT.c.contact_id.in_(chunk)))
     addr_rows = [{"address": raw, "contact_id": ids[r.address]} for r in results for raw in sorted(r.raw_addresses)]
     for chunk in chunks(addr_rows, 5000):
         upsert(conn, CADDR, list(chunk), keys=["address"], update=["contact_id"])
-    inter_rows = [
-        {
-            "contact_id": ids[r.address],
-            "at": at,
-            "kind": kind,
-            "personal": personal,
-            "broadcast": broadcast,
-            "message_key": key,
-            "event_id": event,
-            "subject": (subject or "")[:2000] or None,
-        }
-        for r in results
-        for at, kind, personal, broadcast, key, event, subject in r.interactions
-    ]
+    inter_rows = []
+    for r in results:
+        contact_id = ids[r.address]
+        for at, kind, personal, broadcast, key, event, subject in r.interactions:
+            row = (contact_id, at, kind, personal, broadcast, key, event, (subject or "")[:2000] or None)
+            kept = stored_interactions.get(row)
+            if kept:  # stored already, exactly so: leave the row alone
+                kept.pop()
+                continue
+            inter_rows.append(dict(zip(_INTER_COLUMNS, row, strict=True)))
+    gone = sorted(i for left in stored_interactions.values() for i in left)
+    for chunk in chunks(gone):
+        conn.execute(delete(INTER).where(INTER.c.id.in_(chunk)))
     for chunk in chunks(inter_rows, 10000):
         upsert(conn, INTER, list(chunk), keys=())
     stat_rows = [{"contact_id": ids[r.address], **{c: r.stats.get(c) for c in _STAT_COLUMNS}} for r in results]
     for chunk in chunks(stat_rows, 5000):
         upsert(conn, STAT, list(chunk), keys=stat_keys, update=list(_STAT_COLUMNS))
     _write_flags(conn, results, now, scope)
+
+
+_INTER_COLUMNS = ("contact_id", "at", "kind", "personal", "broadcast", "message_key", "event_id", "subject")
+
+
+def _stored_interactions(conn: Connection, contact_ids: Sequence[int]) -> dict[tuple[Any, ...], list[int]]:
+    """The stored interactions of these contacts: row values -> ids (a multiset).
+
+    An incremental run re-derives a touched contact's whole history, but nearly all of it is
+    what is stored already; rewriting it cost a third of the run (measured at 100k messages:
+    deleting and inserting 67k rows for 1k new messages). Only the difference is written.
+    """
+    out: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    cols = [INTER.c.id, *(INTER.c[c] for c in _INTER_COLUMNS)]
+    for chunk in chunks(list(contact_ids)):
+        stmt = select(*cols).where(INTER.c.contact_id.in_(chunk))
+        for iid, contact_id, at, kind, personal, broadcast, key, event, subject in plain_rows(conn, stmt):
+            out[(contact_id, as_utc(at), kind, bool(personal), bool(broadcast), key, event, subject)].append(iid)
+    return out
 
 
 def _write_flags(

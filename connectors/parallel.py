@@ -19,6 +19,10 @@ or repeated.
 from __future__ import annotations
 
 import logging
+import os
+import select
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -34,6 +38,33 @@ Out = TypeVar("Out")
 PREFETCH = 3
 
 
+def exit_with(parent: int) -> None:
+    """In the helper: exit as soon as ``parent`` (the kith process) is gone, however it ended.
+
+    A forkserver worker holds the write ends of its own call queue and of the forkserver's
+    liveness pipe, so after a SIGKILL of kith neither ever sees end-of-file: without this the
+    worker, the forkserver and the resource tracker would live on as orphans (seen in the daemon
+    tests). A pidfd becomes readable when the process ends; polling is the fallback.
+    """
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(parent)
+            select.select([fd], [], [])
+        except (AttributeError, OSError):  # no pidfd here, or the parent is already gone
+            while True:
+                try:
+                    os.kill(parent, 0)
+                except ProcessLookupError:
+                    break
+                except PermissionError:  # alive, under another user (cannot happen for a parent)
+                    pass
+                time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 class HelperProcess:
     """One worker process for ordered maps, started lazily and reused until ``close``."""
 
@@ -47,7 +78,9 @@ class HelperProcess:
 
             try:
                 ctx = multiprocessing.get_context("forkserver")
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1, mp_context=ctx, initializer=exit_with, initargs=(os.getpid(),)
+                )
             except (OSError, ValueError) as exc:
                 self._give_up(exc)
         return self._pool
@@ -65,11 +98,14 @@ class HelperProcess:
         """
         source = iter(items)
         window: deque[tuple[In, Future[Out]]] = deque()
+        taken: list[In] = []  # out of the source but not yet in the window (a submit that failed)
         pool = self._executor()
         if pool is not None:
             try:
                 for item in source:
+                    taken.append(item)
                     window.append((item, pool.submit(fn, item)))
+                    taken.clear()
                     if len(window) > prefetch:
                         yield window[0][1].result()
                         window.popleft()  # only once delivered: a broken pool redoes what is left
@@ -81,6 +117,8 @@ class HelperProcess:
                 self._give_up(exc)
         for item, _future in window:
             yield fn(item)
+        for item in taken:
+            yield fn(item)
         for item in source:
             yield fn(item)
 
@@ -90,4 +128,4 @@ class HelperProcess:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-__all__ = ["PREFETCH", "HelperProcess"]
+__all__ = ["PREFETCH", "HelperProcess", "exit_with"]

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +59,37 @@ def test_an_error_of_the_function_reaches_the_consumer() -> None:
             list(helper.map(_fail_at_three, range(6)))
     finally:
         helper.close()
+
+
+def _pid(_x: int) -> int:
+    return os.getpid()
+
+
+def test_the_helper_does_not_outlive_a_killed_parent(tmp_path: Path) -> None:
+    """SIGKILL of kith must not leave the helper (nor its forkserver) running as an orphan."""
+    code = (
+        "import sys, time\n"
+        "from kith.connectors.parallel import HelperProcess\n"
+        "from tests.connectors.test_parallel import _pid\n"
+        "h = HelperProcess()\n"
+        "print(next(iter(h.map(_pid, [0]))), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        worker = int(proc.stdout.readline())
+        os.kill(worker, 0)  # running
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(worker, 9)
+    pytest.fail(f"helper process {worker} outlived its killed parent")

@@ -333,11 +333,15 @@ def test_a_stuck_main_loop_stops_the_watchdog(pg_url: str, tmp_path: Path, kiths
     assert k.stop()[0] == 0
 
 
+#: Big enough that a sync in batches of 5 outlasts the SIGTERM (and parses in the helper process).
+BIG = 3000
+
+
 def test_sigterm_mid_sync_exits_cleanly_and_the_restart_loses_and_duplicates_nothing(
     tmp_path: Path, kiths: list[Kith]
 ) -> None:
     url = sqlite_url(tmp_path / "kith.db")
-    big = mailbox(tmp_path, "big", 600)
+    big = mailbox(tmp_path, "big", BIG)
     cfg = write_config(tmp_path, url, {"big": big.root})
     with (tmp_path / "mailboxes.d" / "big.toml").open("a") as fh:
         fh.write("batch_size = 5\n")
@@ -348,15 +352,15 @@ def test_sigterm_mid_sync_exits_cleanly_and_the_restart_loses_and_duplicates_not
     code, took = k.stop()
     assert code == 0 and took < 5, k.logs()
     partial = stored(url)[0].get("big", 0)
-    assert partial < 600, "stopped mid-sync (make the mailbox bigger if this fails)"
+    assert partial < BIG, "stopped mid-sync (make the mailbox bigger if this fails)"
     store = open_store(url, upgrade=False)
     with store.engine.connect() as conn:
         assert conn.execute(select(SyncRun.status)).scalars().all() == ["aborted"]
     k2 = Kith(cfg)
     kiths.append(k2)
-    wait_until(lambda: stored(url)[0].get("big") == 600, timeout=20, explain=k2.logs)
+    wait_until(lambda: stored(url)[0].get("big") == BIG, timeout=20, explain=k2.logs)
     assert k2.stop()[0] == 0
     with store.engine.connect() as conn:
         locations = conn.execute(select(func.count()).select_from(MessageLocation)).scalar_one()
     store.dispose()
-    assert locations == 600, "every message once, in its one folder"
+    assert locations == BIG, "every message once, in its one folder"
