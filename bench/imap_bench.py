@@ -8,11 +8,13 @@ faster than APPEND) and indexed by a first SELECT, so every contender reads the 
 - **kith**: the whole ``kith sync`` path in a child process (peak RSS measured): connect, EXAMINE,
   fetch, build records, write them to SQLite through the SyncEngine.
 - **no-change pass**: the same sync again (one STATUS per folder with CONDSTORE), at each size, so
-  the ratio between sizes shows whether it scans the mailbox (target ≤ 1.5x).
+  the ratio between sizes shows whether it scans the mailbox (target ≤ 1.5x); beside it the
+  server's own cost of one bare STATUS, which on Dovecot's Maildir grows with the folder.
 - **100 new**: an incremental pass after 100 new messages arrived (target: as cheap at 50k as at 10k).
 - **mbsync** (Debian ``isync``), when installed: a full sync to a local Maildir as users run it,
-  and with ``FSync no``. It downloads whole messages; kith reads headers only, so the full run
-  compares on B (realistic bodies, ~350 MB); ``--quick`` compares on A (small bodies) only.
+  and with ``FSync no``; **offlineimap** likewise (target: kith >= 10x faster). They download
+  whole messages; kith reads headers only, so the full run compares on B (realistic bodies,
+  ~350 MB); ``--quick`` compares on A (small bodies) only.
 
 ``python -m bench imap --quick`` (A = 10k); ``python -m bench imap`` (A = 10k and 50k, B = 10k).
 """
@@ -142,6 +144,27 @@ def mbsync(host: str, port: int, user: str, work: Path, *, fsync: bool) -> float
     return time.perf_counter() - start
 
 
+def offlineimap(host: str, port: int, user: str, work: Path) -> float | None:
+    """A full ``offlineimap`` sync of INBOX to a local Maildir, as its docs set it up (quiet UI)."""
+    exe = shutil.which("offlineimap")
+    if exe is None:
+        return None
+    local = work / "offlineimap"
+    shutil.rmtree(local, ignore_errors=True)
+    (local / "mail").mkdir(parents=True)
+    rc = work / "offlineimaprc"
+    rc.write_text(
+        f"[general]\naccounts = test\nmetadata = {local}/meta\n\n"
+        "[Account test]\nlocalrepository = L\nremoterepository = R\n\n"
+        f"[Repository L]\ntype = Maildir\nlocalfolders = {local}/mail\n\n"
+        f"[Repository R]\ntype = IMAP\nremotehost = {host}\nremoteport = {port}\nremoteuser = {user}\n"
+        "remotepass = secret\nssl = no\nstarttls = no\nfolderfilter = lambda f: f == 'INBOX'\n"
+    )
+    start = time.perf_counter()
+    subprocess.run([exe, "-c", str(rc), "-o", "-u", "quiet"], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
 INCR_CHILD = """
 import json, sys, time
 from pathlib import Path
@@ -223,6 +246,10 @@ def run_size(
             out[key] = None if secs is None else round(secs, 3)
             if secs:
                 out[key.replace("_s", "_vs_kith")] = round(secs / child["initial_s"], 2)
+        secs = offlineimap(server.host, server.port, user, work)
+        out["offlineimap_s"] = None if secs is None else round(secs, 3)
+        if secs:
+            out["offlineimap_vs_kith"] = round(secs / child["initial_s"], 2)
     return out
 
 
