@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from operator import attrgetter
 
-from sqlalchemy import Connection, Table, delete, select
+from sqlalchemy import Connection, Table, delete, select, text
 
 from kith.analysis.broadcasts import Outbound, mail_merges
 from kith.analysis.contacts import group_contacts
@@ -40,6 +40,18 @@ NODE = ThreadNode.__table__
 NO_NODES: list[str] = []
 #: Contacts evaluated and written per slice (bounds the memory for results).
 EVALUATE_SLICE = 2000
+#: Tables whose PostgreSQL statistics a rebuild refreshes (the store's and its own bulk loads).
+ANALYZED = (
+    "messages",
+    "message_participants",
+    "message_locations",
+    "mail_facts",
+    "thread_nodes",
+    "interactions",
+    "contacts",
+    "contact_addresses",
+    "contact_stats",
+)
 #: Tables whose secondary indexes are rebuilt after the load rather than kept during it.
 BULK_TABLES = (MailFact.__table__, ThreadNode.__table__, Interaction.__table__)
 
@@ -66,6 +78,12 @@ def rebuild(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: datet
         counts = _rebuild(conn, ident, cfg, now)
         started = time.perf_counter()
     log.debug("rebuild: indexes built in %.2f s", time.perf_counter() - started)
+    if conn.dialect.name == "postgresql":
+        # planner statistics for what was just bulk-loaded: until autovacuum gets to them (a
+        # minute or more), PostgreSQL plans the next incremental run as if these tables were
+        # empty and scans them whole (measured at 1M messages: an incremental run took 22 s
+        # before the ANALYZE, 9.9 s after)
+        conn.execute(text(f"ANALYZE {', '.join(ANALYZED)}"))
     return counts
 
 
