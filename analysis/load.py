@@ -47,12 +47,11 @@ def in_chunks(column: Any, values: Sequence[Any]) -> Iterator[Any]:
 
 
 def _in(column: Any, values: Sequence[Any] | None) -> Iterator[Any]:
-    """WHERE clauses for ``values`` in chunks; one clause that is always true when None."""
+    """``in_chunks``, or one ``None`` clause (no filter) when ``values`` is None."""
     if values is None:
         yield None
         return
-    for chunk in chunks(list(values)):
-        yield column.in_(chunk)
+    yield from in_chunks(column, values)
 
 
 def outbound_recipients(

@@ -217,7 +217,7 @@ _MONTHS = {
 
 
 def _date_fast(text: str) -> datetime | None:
-    """The common shape without ``email.utils`` (a third of the header parsing time); None: not it."""
+    """The common shape without ``email.utils`` (several times its speed); None: not that shape."""
     m = _DATE.fullmatch(text)
     if m is None:
         return None
