@@ -120,16 +120,6 @@ def decode_text(value: str | None, problems: list[str], field: str) -> str | Non
     return _clean("".join(out))
 
 
-def _known_charset(charset: str | None) -> bool:
-    if not charset:
-        return False
-    try:
-        "".encode(charset)
-    except LookupError:
-        return False
-    return True
-
-
 def _clean(text: str) -> str:
     """Runs of white space to one space, ends stripped (``str.split`` is the regex ``\\s+``, faster)."""
     return " ".join(text.split())[:MAX_TEXT]
