@@ -154,7 +154,7 @@ def _incremental(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: 
     if keys:
         old = stored_facts(conn, keys)
         new = merge_copies(copy_groups(conn, ident, keys), ident, now)
-        touched |= {ident.canon(a) for a in participants_of(conn, keys)}
+        touched |= _people(participants_of(conn, keys), new, old, ident)
         touched |= {f.sender for f in old.values()}
         touched |= _thread(conn, new)
         touched |= _broadcasts(conn, ident, cfg, new, old)
@@ -188,6 +188,24 @@ def _incremental(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: 
     results = [evaluate(d, cfg, now) for d in datas]
     write_results(conn, results, now, scope=contacts)
     return {"messages": len(new), "contacts": len(results)}
+
+
+def _people(
+    rows: list[tuple[str, str, str]], new: dict[str, Fact], old: dict[str, Fact], ident: Identities
+) -> set[str]:
+    """The contacts these messages belong to, before and after: the sender of inbound mail, the
+    recipients of mine.
+
+    People only copied on someone else's mail to me are not in touch with me through it (see
+    ``group_contacts``): re-evaluating them would change nothing, and on a busy corpus they are
+    most of the touched set. A message with no fact either way keeps every participant.
+    """
+    out: set[str] = set()
+    for key, role, addr in rows:
+        facts = [f for f in (old.get(key), new.get(key)) if f is not None]
+        if role == "from" or not facts or any(f.outbound for f in facts):
+            out.add(ident.canon(addr))
+    return out
 
 
 def _thread(conn: Connection, new: dict[str, Fact]) -> set[str]:

@@ -111,12 +111,12 @@ def participant_rows(
         yield from plain_rows(conn, base.where(clause), stream=True)
 
 
-def participants_of(conn: Connection, keys: Sequence[str]) -> set[str]:
-    """Every address on these messages (any copy, deleted or not)."""
-    found: set[str] = set()
-    q = select(PART.c.address).join(MSG, MSG.c.id == PART.c.message_id).distinct()
+def participants_of(conn: Connection, keys: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(message key, role, address) of every participant of these messages (any copy, deleted or not)."""
+    found: list[tuple[str, str, str]] = []
+    q = select(MSG.c.message_key, PART.c.role, PART.c.address).join(MSG, MSG.c.id == PART.c.message_id)
     for clause in _in(MSG.c.message_key, keys):
-        found.update(a for (a,) in conn.execute(q.where(clause)))
+        found += plain_rows(conn, q.where(clause))
     return found
 
 
@@ -162,14 +162,19 @@ def contact_facts(
     The incremental path used to read the rows, then the facts by key: for the history of a few
     hundred busy contacts that is a hundred ``IN`` lists of keys. The join walks the same address
     index, so the rows come in the same order. Rows whose fact is not counted are left out: the
-    contacts never use them.
+    contacts never use them, nor are the people only copied on someone else's mail to me.
     """
     cols = [PART.c.role, PART.c.address, PART.c.name, *(FACT.c[n] for n in _FACT_FIELDS)]
     base = (
         select(*cols)
         .join(MSG, MSG.c.id == PART.c.message_id)
         .join(FACT, FACT.c.message_key == MSG.c.message_key)
-        .where(MSG.c.deleted_at.is_(None), PART.c.role.in_(("from", "to", "cc", "bcc")), FACT.c.counted)
+        .where(
+            MSG.c.deleted_at.is_(None),
+            FACT.c.counted,
+            # the rows ``group_contacts`` keeps: the sender of inbound mail, the recipients of mine
+            ((PART.c.role == "from") & ~FACT.c.outbound) | (PART.c.role.in_(("to", "cc", "bcc")) & FACT.c.outbound),
+        )
     )
     rows: list[tuple[str, str, str, str | None]] = []
     facts: dict[str, Fact] = {}

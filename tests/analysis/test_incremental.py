@@ -3,8 +3,8 @@
 The sample corpus arrives in three parts (in an order unrelated to time, like a first sync that
 is interrupted), then a message is marked answered and one is deleted. After each step kith
 syncs and analyses incrementally. The end state must equal a fresh database that synced the final
-mailbox at once and rebuilt the analysis: same open flags with the same evidence, same contacts
-and statistics. The incremental database runs on both dialects; the reference is SQLite.
+mailbox at once and rebuilt the analysis: same open flags with the same evidence, same contacts,
+statistics and timelines. The incremental database runs on both dialects; the reference is SQLite.
 """
 
 from __future__ import annotations
@@ -13,22 +13,28 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from kith.analysis.api import analyze, contacts, flags
 from kith.config.load import load_config
 from kith.daemon.demo import write_demo_config
 from kith.daemon.sync import sync_mailboxes
 from kith.sample import generate
+from kith.store.derived import Contact, Interaction
 from kith.store.engine import Store, open_store
 
 
-def snapshot(store: Store, now: Any) -> tuple[list[Any], list[Any]]:
+def snapshot(store: Store, now: Any) -> tuple[list[Any], list[Any], list[Any]]:
+    i, c = Interaction.__table__, Contact.__table__
+    cols = (c.c.address, i.c.at, i.c.kind, i.c.personal, i.c.broadcast, i.c.message_key, i.c.event_id, i.c.subject)
     with store.session() as s:
+        timeline = sorted(tuple(r) for r in s.execute(select(*cols).join(c, c.c.id == i.c.contact_id)))
         open_flags = sorted(
             (f["kind"], f["contact"]["address"], f["message_id"], f["since"], repr(sorted(f["evidence"].items())))
             for f in flags(s, now=now)
         )
         people = sorted((sorted((k, repr(v)) for k, v in c.items())) for c in contacts(s, automated=None))
-    return open_flags, people
+    return open_flags, people, timeline
 
 
 def test_incremental_equals_rebuild(tmp_path: Path, store_url: str) -> None:
@@ -75,3 +81,5 @@ def test_incremental_equals_rebuild(tmp_path: Path, store_url: str) -> None:
     assert len(rebuilt[0]) >= 10 and len(rebuilt[1]) >= 30
     assert incremental[0] == rebuilt[0]
     assert incremental[1] == rebuilt[1]
+    assert len(rebuilt[2]) >= 1000
+    assert incremental[2] == rebuilt[2]
