@@ -151,13 +151,15 @@ def _incremental(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: 
         keys += [k for (k,) in conn.execute(select(MSG.c.message_key).where(MSG.c.id.in_(chunk)))]
     keys = sorted(set(keys))
     new: dict[str, Fact] = {}
+    rebroadcast: set[str] = set()
     if keys:
         old = stored_facts(conn, keys)
         new = merge_copies(copy_groups(conn, ident, keys), ident, now)
         touched |= _people(participants_of(conn, keys), new, old, ident)
         touched |= {f.sender for f in old.values()}
         touched |= _thread(conn, new)
-        touched |= _broadcasts(conn, ident, cfg, new, old)
+        people, rebroadcast = _broadcasts(conn, ident, cfg, new, old)
+        touched |= people
         write_facts(conn, list(new.values()))
         threads = sorted({f.thread_key for f in new.values() if f.outbound})
         for chunk in chunks(threads):
@@ -186,7 +188,7 @@ def _incremental(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: 
         only=contacts,
     )
     results = [evaluate(d, cfg, now) for d in datas]
-    write_results(conn, results, now, scope=contacts)
+    write_results(conn, results, now, scope=contacts, changed=set(keys) | rebroadcast)
     return {"messages": len(new), "contacts": len(results)}
 
 
@@ -241,8 +243,11 @@ def _thread(conn: Connection, new: dict[str, Fact]) -> set[str]:
 
 def _broadcasts(
     conn: Connection, ident: Identities, cfg: AnalysisConfig, new: dict[str, Fact], old: dict[str, Fact]
-) -> set[str]:
-    """Re-decide mail merges for the subjects of new outbound mail. Returns touched recipients."""
+) -> tuple[set[str], set[str]]:
+    """Re-decide mail merges for the subjects of new outbound mail.
+
+    Returns the recipients touched and the keys of the stored messages whose verdict changed.
+    """
     # a message's merge verdict depends on mail within a day either side: two days either side of
     # each subject's new mail covers every window that can reach a message whose verdict may change
     reach = 2 * cfg.merge_window
@@ -252,7 +257,7 @@ def _broadcasts(
             lo, hi = windows.get(f.subject_norm, (f.time, f.time))
             windows[f.subject_norm] = (min(lo, f.time), max(hi, f.time))
     if not windows:
-        return set()
+        return set(), set()
     group = facts_with_subjects(conn, {s: (lo - reach, hi + reach) for s, (lo, hi) in windows.items()})
     group.update({k: f for k, f in new.items() if f.outbound})
     recips = outbound_recipients(conn, ident, sorted(group))
@@ -272,7 +277,7 @@ def _broadcasts(
     changed = [f for f in mark_broadcasts(group, merged, cfg) if f.key not in new and trusted(f)]
     for f in changed:
         conn.execute(update(FACT).where(FACT.c.message_key == f.key).values(broadcast=f.broadcast))
-    return {a for f in changed for a in recips.get(f.key, ())}
+    return {a for f in changed for a in recips.get(f.key, ())}, {f.key for f in changed}
 
 
 def _due(conn: Connection, now: datetime) -> set[str]:

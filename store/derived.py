@@ -100,7 +100,12 @@ class Interaction(Base):
     """One contact's email in/out or meeting; ``personal``/``broadcast`` as the rules decided."""
 
     __tablename__ = "interactions"
-    __table_args__ = (Index("ix_interactions_contact_at", "contact_id", "at"), Index("ix_interactions_at", "at"))
+    # by contact and message: an incremental run finds a contact's rows for the messages it
+    # changed (and its meetings, whose key is NULL) without reading the rest of its history
+    __table_args__ = (
+        Index("ix_interactions_contact_key", "contact_id", "message_key"),
+        Index("ix_interactions_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BIGID, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))

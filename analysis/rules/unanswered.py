@@ -14,6 +14,8 @@ from datetime import datetime
 from kith.analysis.model import ContactData, Finding, Mail
 from kith.config.models import AnalysisConfig
 
+_NO_EVIDENCE: dict[str, object] = {}
+
 
 def _after(times: list[datetime], t: datetime) -> datetime | None:
     """The first time in sorted ``times`` strictly after ``t``."""
@@ -46,23 +48,24 @@ def unanswered(data: ContactData, cfg: AnalysisConfig, now: datetime) -> list[Fi
         newer = _after(by_thread[m.thread], m.time)
         reason = None
         if reply is not None:
-            reason = f"answered in the thread on {reply:%Y-%m-%d}"
+            reason = f"answered in the thread on {reply.date().isoformat()}"
         elif direct is not None:
-            reason = f"you wrote to them on {direct:%Y-%m-%d}"
+            reason = f"you wrote to them on {direct.date().isoformat()}"
         elif meeting is not None:
-            reason = f"you met on {meeting:%Y-%m-%d}"
+            reason = f"you met on {meeting.date().isoformat()}"
         elif m.answered:
             reason = "marked \\Answered in your mail client"
         elif newer is not None:
             reason = "they wrote again in the thread; the newer message is the one waiting"
         elif m.time > now - cfg.unanswered_after:
             continue  # too young to flag, and nothing to resolve
-        evidence = {
-            "subject": m.subject,
-            "received": m.time.isoformat(),
-            "thread": m.thread,
-            "to_me": m.to_me,
-        }
+        # a resolved finding only lends its reason to a flag that was open: it needs no evidence
+        # (and a contact's whole history is resolved findings, one per message)
+        evidence = (
+            _NO_EVIDENCE
+            if reason is not None
+            else {"subject": m.subject, "received": m.time.isoformat(), "thread": m.thread, "to_me": m.to_me}
+        )
         out.append(
             Finding(
                 kind="unanswered",
