@@ -142,7 +142,7 @@ class MaildirSource(BaseSource):
         yield from self._diff(folder, known(), state)
 
     def _diff(self, folder: Path, known: Mapping[str, str | None], state: JSON) -> Iterator[Batch]:
-        listed: dict[str, tuple[str, str]] = {}  # unique -> (subdir, filename)
+        listed: dict[str, tuple[str, str, str]] = {}  # unique -> (subdir, filename, version)
         for sub in ("new", "cur"):
             try:
                 names = os.listdir(folder / sub)
@@ -153,28 +153,31 @@ class MaildirSource(BaseSource):
             for name in names:
                 if name.startswith("."):
                     continue
-                unique, _info = split_name(name)
-                listed[unique] = (sub, name)
+                unique, info = split_name(name)
+                listed[unique] = (sub, name, f"{sub}/{info}")
         flag_updates: list[FlagUpdate] = []
         todo: list[tuple[str, str, str]] = []
         for unique in sorted(listed):
-            sub, name = listed[unique]
+            sub, name, version = listed[unique]
             if unique in known:
-                if known[unique] != f"{sub}/{split_name(name)[1]}":
+                if known[unique] != version:
                     flag_updates.append(FlagUpdate(unique, maildir_flags(split_name(name)[1])))
             else:
                 todo.append((unique, sub, name))
         size = self.config.batch_size
         deletions = tuple(k for k in known if k not in listed)
         jobs = [(folder, todo[i : i + size]) for i in range(0, len(todo), size)]
-        parsed = self._helper.map(_parse_chunk, jobs) if len(todo) >= PARALLEL_MIN else map(_parse_chunk, jobs)
+        # in any order: a chunk's records, versions and problems stand alone, and the cursor
+        # comes after the last chunk; so the first chunks are parsed here while the helper starts
+        parsed = (
+            self._helper.map(_parse_chunk, jobs, ordered=False)
+            if len(todo) >= PARALLEL_MIN
+            else map(_parse_chunk, jobs)
+        )
         pending_flags = flag_updates
         for chunk in parsed:
             upserts = [r for r in chunk if isinstance(r, MessageRecord)]
-            versions = {
-                r.provider_key: f"{listed[r.provider_key][0]}/{split_name(listed[r.provider_key][1])[1]}"
-                for r in upserts
-            }
+            versions = {r.provider_key: listed[r.provider_key][2] for r in upserts}
             problems = tuple(r for r in chunk if isinstance(r, Problem))
             yield Batch(upserts=tuple(upserts), flag_updates=tuple(pending_flags), problems=problems, versions=versions)
             pending_flags = []

@@ -12,7 +12,7 @@ move between folders that arrives as delete-then-add.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,7 @@ from kith.store.models import (
     SyncProblem,
     utcnow,
 )
-from kith.store.upsert import chunks, key_map, upsert
+from kith.store.upsert import chunks, key_map, upsert, upsert_tuples
 
 MSG = MessageRow.__table__
 LOC = MessageLocation.__table__
@@ -134,18 +134,19 @@ def _message_row(rec: MessageRecord, mailbox_id: int, key: str, now: Any) -> dic
     }
 
 
-def _participants(rec: MessageRecord, message_id: int) -> Iterable[dict[str, Any]]:
-    groups: list[tuple[str, Sequence[Any]]] = [
-        ("from", [rec.from_] if rec.from_ else []),
-        ("sender", [rec.sender] if rec.sender else []),
-        ("reply_to", rec.reply_to),
-        ("to", rec.to),
-        ("cc", rec.cc),
-        ("bcc", rec.bcc),
-    ]
-    for role, addrs in groups:
+#: Column order of the tuples ``_participants`` yields.
+_PART_COLUMNS = ("message_id", "role", "position", "address", "name")
+
+
+def _participants(rec: MessageRecord, message_id: int) -> Iterator[tuple[int, str, int, str, str]]:
+    """(message id, role, position, address, name) rows, in ``_PART_COLUMNS`` order."""
+    if rec.from_:
+        yield (message_id, "from", 0, rec.from_.address, rec.from_.name[:500])
+    if rec.sender:
+        yield (message_id, "sender", 0, rec.sender.address, rec.sender.name[:500])
+    for role, addrs in (("reply_to", rec.reply_to), ("to", rec.to), ("cc", rec.cc), ("bcc", rec.bcc)):
         for pos, a in enumerate(addrs):
-            yield {"message_id": message_id, "role": role, "position": pos, "address": a.address, "name": a.name[:500]}
+            yield (message_id, role, pos, a.address, a.name[:500])
 
 
 def _ids_for(conn: Connection, mailbox_id: int, keys: Sequence[str]) -> dict[str, int]:
@@ -197,9 +198,9 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
         conn.execute(delete(PART).where(PART.c.message_id.in_(chunk), PART.c.role != "bcc"))
     for chunk in chunks(with_bcc):
         conn.execute(delete(PART).where(PART.c.message_id.in_(chunk), PART.c.role == "bcc"))
-    parts = [p for k, r in by_key.items() for p in _participants(r, ids[k]) if p["role"] != "bcc" or r.bcc]
+    parts = [p for k, r in by_key.items() for p in _participants(r, ids[k])]
     for chunk in chunks(parts):
-        upsert(conn, PART, chunk, keys=["message_id", "role", "position"], update=["address", "name"])
+        upsert_tuples(conn, PART, _PART_COLUMNS, list(chunk), keys=_PART_COLUMNS[:3], update=_PART_COLUMNS[3:])
 
     previous = _location_targets(conn, stream.id, [r.provider_key for r in recs])
     locs = [
@@ -207,8 +208,8 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
             "stream_id": stream.id,
             "provider_key": r.provider_key,
             "message_id": ids[keys_of[r.provider_key]],
-            "flags": " ".join(sorted(r.flags)),
-            "labels": " ".join(sorted(r.labels)),
+            "flags": " ".join(sorted(r.flags)) if r.flags else "",
+            "labels": " ".join(sorted(r.labels)) if r.labels else "",
             "version": batch.versions.get(r.provider_key),
         }
         for r in {r.provider_key: r for r in recs}.values()
@@ -223,7 +224,7 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
     if moved_from:
         out.touched |= _addresses_of(conn, moved_from)
         sweep_orphans(conn, moved_from, now)
-    out.touched.update(p["address"] for p in parts)
+    out.touched.update(p[3] for p in parts)
     out.upserts += len(recs)
 
 

@@ -106,8 +106,34 @@ def upsert(
         raise NotImplementedError(f"no upsert for dialect {dialect}")
     columns = tuple(rows[0])
     sql, convs = _statement(table, dialect, columns, tuple(keys), tuple(update) if update else None)
-    values = _tuples(rows, columns, convs)
-    if dialect == "postgresql" and len(rows) >= COPY_MIN:
+    _execute(conn, table, columns, _tuples(rows, columns, convs), sql)
+
+
+def upsert_tuples(
+    conn: Connection,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    *,
+    keys: Iterable[str],
+    update: Iterable[str] | None = None,
+) -> None:
+    """``upsert`` for rows already built as tuples in ``columns`` order, of columns that need no
+    conversion (text and numbers): the ingest's participant rows, several per message, skip the
+    dicts altogether."""
+    if not rows:
+        return
+    sql, convs = _statement(table, conn.dialect.name, columns, tuple(keys), tuple(update) if update else None)
+    if any(convs):
+        raise ValueError(f"upsert_tuples: {table.name} has columns that need converting; use upsert")
+    _execute(conn, table, columns, rows, sql)
+
+
+def _execute(conn: Connection, table: Table, columns: tuple[str, ...], values: list[tuple[Any, ...]], sql: str) -> None:
+    dialect = conn.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        raise NotImplementedError(f"no upsert for dialect {dialect}")
+    if dialect == "postgresql" and len(values) >= COPY_MIN:
         _copy_upsert(conn, table, columns, values, sql)
         return
     # positional parameters: the driver binds tuples faster than it looks names up in dicts

@@ -52,6 +52,42 @@ def test_a_helper_that_dies_mid_way_loses_and_repeats_nothing() -> None:
     assert all(pid == parent for _x, pid in out[5:])  # the rest, including the fatal one, here
 
 
+def _slow_pid(x: int) -> tuple[int, int]:
+    time.sleep(0.01)
+    return x, os.getpid()
+
+
+def test_unordered_works_here_while_the_helper_starts_and_delivers_everything_once() -> None:
+    helper = HelperProcess()
+    try:
+        out = list(helper.map(_slow_pid, range(200), prefetch=2, ordered=False))
+    finally:
+        helper.close()
+    assert sorted(x for x, _pid in out) == list(range(200))
+    pids = [pid for _x, pid in out]
+    assert pids[0] == os.getpid()  # the helper was still starting: the first item was done here
+    assert any(pid != os.getpid() for pid in pids)  # then the helper took over
+
+
+def _die_in_helper(job: tuple[int, int]) -> tuple[int, int]:
+    """Kills the helper process on its first item, whichever that is; here it just computes."""
+    x, parent = job
+    if os.getpid() != parent:
+        os._exit(1)
+    return x, os.getpid()
+
+
+def test_unordered_a_helper_that_dies_loses_and_repeats_nothing() -> None:
+    helper = HelperProcess()
+    parent = os.getpid()
+    try:
+        out = list(helper.map(_die_in_helper, [(x, parent) for x in range(40)], prefetch=3, ordered=False))
+    finally:
+        helper.close()
+    assert sorted(x for x, _pid in out) == list(range(40))
+    assert helper._unavailable  # it did die, and what it held was redone here
+
+
 def test_an_error_of_the_function_reaches_the_consumer() -> None:
     helper = HelperProcess()
     try:
