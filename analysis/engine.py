@@ -277,7 +277,12 @@ def _broadcasts(
     changed = [f for f in mark_broadcasts(group, merged, cfg) if f.key not in new and trusted(f)]
     for f in changed:
         conn.execute(update(FACT).where(FACT.c.message_key == f.key).values(broadcast=f.broadcast))
-    return {a for f in changed for a in recips.get(f.key, ())}, {f.key for f in changed}
+    # every recipient on every copy, as ``contact_facts`` reads them (``recips`` holds only the
+    # copies sent from my own addresses): a recipient left out here would keep a stale
+    # interaction row, since its message key is not re-read when it is next touched
+    keys = sorted(f.key for f in changed)
+    people = {ident.canon(a) for _key, role, a in participants_of(conn, keys) if role in ("to", "cc", "bcc")}
+    return people | {a for f in changed for a in recips.get(f.key, ())}, set(keys)
 
 
 def _due(conn: Connection, now: datetime) -> set[str]:

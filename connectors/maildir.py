@@ -168,7 +168,9 @@ class MaildirSource(BaseSource):
         deletions = tuple(k for k in known if k not in listed)
         jobs = [(folder, todo[i : i + size]) for i in range(0, len(todo), size)]
         # in any order: a chunk's records, versions and problems stand alone, and the cursor
-        # comes after the last chunk; so the first chunks are parsed here while the helper starts
+        # comes after the last chunk; so the first chunks are parsed here while the helper starts.
+        # (Two files of one message in different chunks: which one's headers the message row
+        # keeps then depends on timing; both stay stored as locations of that message.)
         parsed = (
             self._helper.map(_parse_chunk, jobs, ordered=False)
             if len(todo) >= PARALLEL_MIN

@@ -108,28 +108,29 @@ class HelperProcess:
         window: deque[tuple[In, Future[Out]]] = deque()
         taken: list[In] = []  # out of the source but not yet in the window (a submit that failed)
         pool = self._executor()
-        if pool is not None:
+        while pool is not None:
+            here: Any = _END  # an item to do in this process, outside the ``try``: its errors are the consumer's
             try:
-                while True:
-                    while len(window) <= prefetch:
-                        item = next(source, _END)
-                        if item is _END:
-                            break
-                        taken.append(item)
-                        window.append((item, pool.submit(fn, item)))
-                        taken.clear()
-                    if not window:
+                while len(window) <= prefetch:
+                    item = next(source, _END)
+                    if item is _END:
                         break
-                    if not ordered and not window[0][1].done():
-                        item = next(source, _END)
-                        if item is not _END:
-                            yield fn(item)
-                            continue
+                    taken.append(item)
+                    window.append((item, pool.submit(fn, item)))
+                    taken.clear()
+                if not window:
+                    break
+                if not ordered and not window[0][1].done():
+                    here = next(source, _END)
+                if here is _END:
                     yield window[0][1].result()
                     window.popleft()  # only once delivered: a broken pool redoes what is left
+                    continue
             except (BrokenProcessPool, OSError, RuntimeError) as exc:
                 # RuntimeError: the pool cannot start a process (e.g. __main__ cannot be imported)
                 self._give_up(exc)
+                break
+            yield fn(here)
         for item, _future in window:
             yield fn(item)
         for item in taken:

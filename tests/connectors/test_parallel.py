@@ -88,6 +88,26 @@ def test_unordered_a_helper_that_dies_loses_and_repeats_nothing() -> None:
     assert helper._unavailable  # it did die, and what it held was redone here
 
 
+def _fail_here_at_three(job: tuple[int, int]) -> int:
+    x, parent = job
+    if x == 3 and os.getpid() == parent:
+        raise RuntimeError("bad item 3, here")
+    return x
+
+
+def test_unordered_an_error_of_an_item_done_here_reaches_the_consumer() -> None:
+    """Item 3 is the first one done here (items 0-2 wait for the starting helper): its error is
+    the consumer's, not taken for a broken helper (which would lose the item silently)."""
+    helper = HelperProcess()
+    parent = os.getpid()
+    try:
+        with pytest.raises(RuntimeError, match="bad item 3, here"):
+            list(helper.map(_fail_here_at_three, [(x, parent) for x in range(10)], prefetch=2, ordered=False))
+        assert not helper._unavailable
+    finally:
+        helper.close()
+
+
 def test_an_error_of_the_function_reaches_the_consumer() -> None:
     helper = HelperProcess()
     try:
