@@ -282,7 +282,7 @@ def _broadcasts(
     # interaction row, since its message key is not re-read when it is next touched
     keys = sorted(f.key for f in changed)
     people = {ident.canon(a) for _key, role, a in participants_of(conn, keys) if role in ("to", "cc", "bcc")}
-    return people | {a for f in changed for a in recips.get(f.key, ())}, set(keys)
+    return people, set(keys)
 
 
 def _due(conn: Connection, now: datetime) -> set[str]:

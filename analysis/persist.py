@@ -159,7 +159,7 @@ def _stored_interactions(
     """
     out: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     if changed is None:
-        whole = [INTER.c.contact_id.in_(c) for c in chunks(list(contact_ids))]
+        clauses = [INTER.c.contact_id.in_(c) for c in chunks(list(contact_ids))]
     else:
         to_read: list[int] = []
         for chunk in chunks(list(contact_ids)):
@@ -169,9 +169,9 @@ def _stored_interactions(
                     to_read.append(iid)
                 else:
                     out[(contact_id, key)].append(iid)
-        whole = [INTER.c.id.in_(c) for c in chunks(sorted(to_read))]
+        clauses = [INTER.c.id.in_(c) for c in chunks(sorted(to_read))]
     cols = [INTER.c.id, *(INTER.c[c] for c in _INTER_COLUMNS)]
-    for clause in whole:
+    for clause in clauses:
         for iid, contact_id, at, kind, personal, broadcast, key, event, subject in plain_rows(
             conn, select(*cols).where(clause)
         ):

@@ -76,6 +76,8 @@ def _quote(name: str) -> str:
 def _statement(
     table: Table, dialect: str, columns: tuple[str, ...], keys: tuple[str, ...], update: tuple[str, ...] | None
 ) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
+    if dialect not in ("sqlite", "postgresql"):
+        raise NotImplementedError(f"no upsert for dialect {dialect}")
     mark = "?" if dialect == "sqlite" else "%s"
     sql = f"INSERT INTO {table.name} ({', '.join(_quote(c) for c in columns)}) VALUES ({', '.join(mark for _ in columns)})"
     if keys:  # no keys: a plain insert (rows that cannot conflict, e.g. derived tables just cleared)
@@ -101,11 +103,8 @@ def upsert(
     columns (None: leave the existing row alone). Empty ``keys``: a plain bulk insert."""
     if not rows:
         return
-    dialect = conn.dialect.name
-    if dialect not in ("sqlite", "postgresql"):
-        raise NotImplementedError(f"no upsert for dialect {dialect}")
     columns = tuple(rows[0])
-    sql, convs = _statement(table, dialect, columns, tuple(keys), tuple(update) if update else None)
+    sql, convs = _statement(table, conn.dialect.name, columns, tuple(keys), tuple(update) if update else None)
     _execute(conn, table, columns, _tuples(rows, columns, convs), sql)
 
 
@@ -130,10 +129,7 @@ def upsert_tuples(
 
 
 def _execute(conn: Connection, table: Table, columns: tuple[str, ...], values: list[tuple[Any, ...]], sql: str) -> None:
-    dialect = conn.dialect.name
-    if dialect not in ("sqlite", "postgresql"):
-        raise NotImplementedError(f"no upsert for dialect {dialect}")
-    if dialect == "postgresql" and len(values) >= COPY_MIN:
+    if conn.dialect.name == "postgresql" and len(values) >= COPY_MIN:
         _copy_upsert(conn, table, columns, values, sql)
         return
     # positional parameters: the driver binds tuples faster than it looks names up in dicts
