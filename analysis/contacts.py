@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from kith.analysis.facts import Fact
@@ -12,7 +12,7 @@ from kith.analysis.model import ContactData, Mail, Meeting
 from kith.config.models import AnalysisConfig
 
 
-def mail_of(f: Fact, inbound: bool, cfg: AnalysisConfig) -> Mail:
+def mail_of(f: Fact, inbound: bool, cfg: AnalysisConfig, name: str = "") -> Mail:
     return Mail(
         key=f.key,
         time=f.time,
@@ -28,7 +28,20 @@ def mail_of(f: Fact, inbound: bool, cfg: AnalysisConfig) -> Mail:
         subject=f.subject,
         future=f.future,
         automated_why=f.automated_why,
+        name=name,
     )
+
+
+def contact_name(mails: Sequence[Mail]) -> str:
+    """The name most of the contact's messages gave them (one vote a message); a tie goes to
+    the name used last, as people change how they sign. ``mails`` in (time, key) order."""
+    votes: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for i, m in enumerate(mails):
+        if m.name:
+            votes[m.name] = votes.get(m.name, 0) + 1
+            last[m.name] = i
+    return max(votes, key=lambda n: (votes[n], last[n]), default="")
 
 
 def group_contacts(
@@ -39,16 +52,22 @@ def group_contacts(
     ident: Identities,
     cfg: AnalysisConfig,
     only: Collection[str] | None = None,
+    history: Mapping[str, dict[str, Mail]] | None = None,
 ) -> list[ContactData]:
-    """``rows`` are (message key, role, address, name) participant rows.
+    """``rows`` are (message key, role, address, name) participant rows; ``history``: mail
+    already made per contact (the incremental path's stored history, none of it in ``rows``).
 
     Inbound mail belongs to its sender; outbound mail to each of its recipients (To, Cc, Bcc).
     People only copied on someone else's mail to me are not in touch with me through it.
+    A message's name for the contact is the first one its rows give (spellings in sorted order).
     """
-    # per contact, per stored spelling: the rows of one spelling come in message order on every
-    # path, the spellings themselves in either order; merging them in sorted spelling order gives
-    # every path the same mail order and the same first-seen name on a tie
-    by_raw: dict[str, dict[str, tuple[dict[str, Mail], Counter[str]]]] = defaultdict(dict)
+    # per contact, per stored spelling: merging the spellings in sorted order gives every path
+    # the same mail for a message that names the contact twice
+    by_raw: dict[str, dict[str, dict[str, Mail]]] = defaultdict(dict)
+    # one string per distinct name: a rebuild keeps a name on each of a million mails
+    names: dict[str, str] = {}
+    for a, stored in (history or {}).items():
+        by_raw[a][a] = stored
     for key, role, addr, name in rows:
         f = facts.get(key)
         if f is None or not f.counted:
@@ -64,43 +83,41 @@ def group_contacts(
             inbound = False
         else:
             continue
-        bucket = by_raw[a].get(addr)
-        if bucket is None:
-            bucket = by_raw[a][addr] = ({}, Counter())
-        got, seen_names = bucket
-        if key not in got:
-            got[key] = mail_of(f, inbound, cfg)
+        got = by_raw[a].get(addr)
+        if got is None:
+            got = by_raw[a][addr] = {}
         if name:
-            seen_names[name] += 1
-    mails: dict[str, dict[str, Mail]] = {}
-    names: dict[str, Counter[str]] = {}
+            name = names.setdefault(name, name)
+        m = got.get(key)
+        if m is None:
+            got[key] = mail_of(f, inbound, cfg, name or "")
+        elif name and not m.name:
+            m.name = name
+    mails: dict[str, list[Mail]] = {}
     raw: dict[str, set[str]] = {}
     for a, spellings in by_raw.items():
         raw[a] = set(spellings)
         if len(spellings) == 1:
-            ((mails[a], names[a]),) = spellings.values()
-            continue
-        merged: dict[str, Mail] = {}
-        counts: Counter[str] = Counter()
-        for addr in sorted(spellings):
-            got, seen_names = spellings[addr]
-            for key, m in got.items():
-                merged.setdefault(key, m)
-            for name, n in seen_names.items():
-                counts[name] += n
-        mails[a], names[a] = merged, counts
+            (merged,) = spellings.values()
+        else:
+            merged = {}
+            for addr in sorted(spellings):
+                for key, m in spellings[addr].items():
+                    merged.setdefault(key, m)
+        # (time, key) order: the same list whichever order the loader read the rows in
+        mails[a] = sorted(merged.values(), key=lambda m: (m.time, m.key))
     del by_raw
     people = set(mails) | {p for p in meetings if only is None or p in only}
-    threads = {m.thread for ms in mails.values() for m in ms.values() if m.inbound}
+    threads = {m.thread for ms in mails.values() for m in ms if m.inbound}
     thread_replies = replies(threads)
     out = []
     for a in sorted(people):
-        ms = list(mails.get(a, {}).values())
+        ms = mails.get(a, [])
         own = {m.thread for m in ms if m.inbound}
         out.append(
             ContactData(
                 address=a,
-                name=names[a].most_common(1)[0][0] if names.get(a) else "",
+                name=contact_name(ms),
                 mails=ms,
                 meetings=meetings.get(a, []),
                 my_thread_replies={t: thread_replies[t] for t in own if t in thread_replies},
@@ -110,4 +127,4 @@ def group_contacts(
     return out
 
 
-__all__ = ["group_contacts", "mail_of"]
+__all__ = ["contact_name", "group_contacts", "mail_of"]

@@ -33,7 +33,8 @@ from kith.analysis.evaluate import evaluate
 from kith.analysis.facts import Fact, mark_broadcasts, merge_copies
 from kith.analysis.identity import Identities, identities_from
 from kith.analysis.load import (
-    contact_facts,
+    changed_rows,
+    contact_history,
     facts_by_thread,
     facts_with_subjects,
     load_meetings,
@@ -42,7 +43,7 @@ from kith.analysis.load import (
     raw_forms,
     stored_facts,
 )
-from kith.analysis.persist import write_facts, write_results
+from kith.analysis.persist import contact_ids, write_facts, write_results
 from kith.analysis.rebuild import rebuild as rebuild_all
 from kith.analysis.threads import UnionFind
 from kith.config.models import AnalysisConfig
@@ -177,7 +178,10 @@ def _incremental(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: 
             .where(Contact.__table__.c.address.in_(chunk))
         )
         raw.update(a for (a,) in conn.execute(q))
-    rows, facts = contact_facts(conn, sorted(raw))
+    changed = set(keys) | rebroadcast
+    stored = {i: a for a, i in contact_ids(conn, contacts).items()}
+    history = contact_history(conn, stored, changed, cfg)
+    rows, facts = changed_rows(conn, sorted(changed))
     datas = group_contacts(
         rows,
         facts,
@@ -186,9 +190,10 @@ def _incremental(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: 
         ident,
         cfg,
         only=contacts,
+        history=history.mails,
     )
     results = [evaluate(d, cfg, now) for d in datas]
-    write_results(conn, results, now, scope=contacts, changed=set(keys) | rebroadcast)
+    write_results(conn, results, now, scope=contacts, history=history)
     return {"messages": len(new), "contacts": len(results)}
 
 

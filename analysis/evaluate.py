@@ -30,10 +30,12 @@ def evaluate(data: ContactData, cfg: AnalysisConfig, now: datetime) -> ContactRe
         findings += reconnect(data, cfg, now)
         stats["stage"], stats["stage_evidence"] = stage(data, cfg, now)
     interactions = [
-        (m.time, "email_in" if m.inbound else "email_out", m.personal, m.broadcast, m.key, None, m.subject)
+        (m.time, "email_in" if m.inbound else "email_out", m.personal, m.broadcast, m.key, None, m.subject, m.name)
         for m in data.mails
     ]
-    interactions += [(mt.time, "meeting", True, False, None, mt.key, mt.summary) for mt in data.meetings if mt.counts]
+    interactions += [
+        (mt.time, "meeting", True, False, None, mt.key, mt.summary, None) for mt in data.meetings if mt.counts
+    ]
     return ContactResult(data.address, data.name, automated, why, findings, stats, interactions, data.raw_addresses)
 
 

@@ -52,6 +52,11 @@ class Copy:
     cc_me: bool = False
 
 
+def is_personal(automated: bool, recipients: int, broadcast: bool, cfg: AnalysisConfig) -> bool:
+    """Mail written to a person: not automated, not to a crowd, not one copy of a mail merge."""
+    return not automated and recipients <= cfg.personal_max_recipients and not broadcast
+
+
 @dataclass(slots=True)
 class Fact:
     key: str
@@ -74,7 +79,7 @@ class Fact:
     nodes: list[str] = field(default_factory=list)
 
     def personal(self, cfg: AnalysisConfig) -> bool:
-        return not self.automated and self.recipients <= cfg.personal_max_recipients and not self.broadcast
+        return is_personal(self.automated, self.recipients, self.broadcast, cfg)
 
     def row(self) -> dict[str, Any]:
         return {

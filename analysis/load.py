@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Container, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from kith.analysis.facts import Fact
+from kith.analysis.facts import Fact, is_personal
 from kith.analysis.identity import Identities
-from kith.analysis.model import Meeting
+from kith.analysis.model import Mail, Meeting
 from kith.analysis.rawsql import as_utc, plain_rows
 from kith.config.models import AnalysisConfig
-from kith.store.derived import MailFact
+from kith.store.derived import Interaction, MailFact
 from kith.store.models import EventAttendee, EventRow, MessageLocation, MessageParticipant, MessageRow, StreamRow
 from kith.store.upsert import chunks
 
@@ -30,6 +31,7 @@ STREAM = StreamRow.__table__
 EVT = EventRow.__table__
 ATT = EventAttendee.__table__
 FACT = MailFact.__table__
+INTER = Interaction.__table__
 HEADER_COLUMNS = ("list_id", "list_unsubscribe", "list_post", "precedence", "auto_submitted", "return_path")
 
 
@@ -154,15 +156,12 @@ def stored_facts(conn: Connection, keys: Sequence[str]) -> dict[str, Fact]:
     return out
 
 
-def contact_facts(
-    conn: Connection, raw_addresses: Sequence[str]
+def changed_rows(
+    conn: Connection, keys: Sequence[str]
 ) -> tuple[list[tuple[str, str, str, str | None]], dict[str, Fact]]:
-    """``participant_rows`` for these addresses and the counted facts they point at, in one join.
+    """``participant_rows`` of these messages that make contacts, and their counted facts.
 
-    The incremental path used to read the rows, then the facts by key: for the history of a few
-    hundred busy contacts that is a hundred ``IN`` lists of keys. The join walks the same address
-    index, so the rows come in the same order. Rows whose fact is not counted are left out: the
-    contacts never use them, nor are the people only copied on someone else's mail to me.
+    Only the rows ``group_contacts`` keeps: the sender of inbound mail, the recipients of mine.
     """
     cols = [PART.c.role, PART.c.address, PART.c.name, *(FACT.c[n] for n in _FACT_FIELDS)]
     base = (
@@ -172,19 +171,113 @@ def contact_facts(
         .where(
             MSG.c.deleted_at.is_(None),
             FACT.c.counted,
-            # the rows ``group_contacts`` keeps: the sender of inbound mail, the recipients of mine
             ((PART.c.role == "from") & ~FACT.c.outbound) | (PART.c.role.in_(("to", "cc", "bcc")) & FACT.c.outbound),
         )
     )
     rows: list[tuple[str, str, str, str | None]] = []
     facts: dict[str, Fact] = {}
-    for clause in _in(PART.c.address, raw_addresses):
+    for clause in _in(MSG.c.message_key, keys):
         for r in plain_rows(conn, base.where(clause)):
             key = r[3]
             if key not in facts:
                 facts[key] = _stored_fact(r[3:])
             rows.append((key, r[0], r[1], r[2]))
     return rows, facts
+
+
+@dataclass
+class History:
+    """What an incremental run reads of its contacts' stored interactions, in one pass."""
+
+    #: address -> message key -> mail: the contacts' mail but the messages the run changed
+    mails: dict[str, dict[str, Mail]] = field(default_factory=lambda: defaultdict(dict))
+    #: (contact id, message key) -> ids of the stored rows of messages the run did not change
+    kept: dict[tuple[int, str], list[int]] = field(default_factory=lambda: defaultdict(list))
+    #: ids of the stored rows the run derives anew: those of changed messages, and meetings
+    reread: list[int] = field(default_factory=list)
+
+
+def contact_history(
+    conn: Connection, contacts: Mapping[int, str], changed: Container[str], cfg: AnalysisConfig
+) -> History:
+    """The stored history of these contacts (``contacts``: contact id -> canonical address).
+
+    A stored interaction of a message whose fact the run did not rewrite is what the run would
+    derive again, so a contact's history is its stored interactions, each with its message's
+    fact as stored now (a thread merge rewrites that), plus the rows of the changed messages
+    (``changed_rows``). Read by the (contact, message) index, a contact's history is one range
+    of it and one read of a fact a message: 4x faster at 1M messages than the participant rows
+    of every message by address, which cost four random reads a row. The mail is built straight
+    from the row, as ``contacts.mail_of`` builds it from a fact; the row ids it finds on the way
+    let ``persist.write_results`` write only what differs without reading the rows again.
+    """
+    cols = [INTER.c.id, INTER.c.contact_id, INTER.c.kind, INTER.c.name, INTER.c.message_key]
+    cols += [FACT.c[n] for n in _MAIL_FIELDS]
+    base = select(*cols).join(FACT, FACT.c.message_key == INTER.c.message_key, isouter=True)
+    out = History()
+    for clause in in_chunks(INTER.c.contact_id, sorted(contacts)):
+        for (
+            iid,
+            contact,
+            kind,
+            name,
+            key,
+            mid,
+            at,
+            subject,
+            automated,
+            why,
+            recips,
+            answered,
+            future,
+            to_me,
+            cc_me,
+            thread,
+            bc,
+            counted,
+        ) in plain_rows(conn, base.where(clause)):
+            if key is None or key in changed:
+                out.reread.append(iid)
+                continue
+            out.kept[(contact, key)].append(iid)
+            if not counted:  # no fact, or not an interaction: the row goes
+                continue
+            inbound = kind == "email_in"
+            out.mails[contacts[contact]][key] = Mail(
+                key=key,
+                time=as_utc(at),
+                inbound=inbound,
+                personal=is_personal(automated, recips, bc, cfg),
+                broadcast=bool(bc) and not inbound,
+                automated=bool(automated),
+                answered=bool(answered),
+                thread=thread,
+                to_me=bool(to_me),
+                cc_me=bool(cc_me),
+                message_id=mid,
+                subject=subject,
+                future=bool(future),
+                automated_why=why,
+                name=name or "",
+            )
+    return out
+
+
+_MAIL_FIELDS = (
+    "message_id",
+    "time",
+    "subject",
+    "automated",
+    "automated_why",
+    "recipients",
+    "answered",
+    "future",
+    "to_me",
+    "cc_me",
+    "thread_key",
+    "broadcast",
+    "counted",
+)
 
 
 _FACT_FIELDS = (
@@ -205,6 +298,7 @@ _FACT_FIELDS = (
     "cc_me",
     "thread_key",
     "broadcast",
+    "counted",
 )
 
 
@@ -273,7 +367,9 @@ def load_meetings(
 
 
 __all__ = [
-    "contact_facts",
+    "changed_rows",
+    "History",
+    "contact_history",
     "facts_by_thread",
     "facts_with_subjects",
     "in_chunks",

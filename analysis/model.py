@@ -30,6 +30,8 @@ class Mail:
     subject: str | None = None
     future: bool = False
     automated_why: str | None = None
+    #: the display name the contact had on this message (its vote for the contact's name)
+    name: str = ""
 
 
 @dataclass(slots=True)
@@ -78,7 +80,8 @@ class ContactResult:
     automated_why: dict[str, Any] | None
     findings: list[Finding]
     stats: dict[str, Any]
-    interactions: list[tuple[datetime, str, bool, bool, str | None, str | None, str | None]]
+    #: (time, kind, personal, broadcast, message key, event key, subject, name)
+    interactions: list[tuple[datetime, str, bool, bool, str | None, str | None, str | None, str | None]]
     raw_addresses: set[str] = field(default_factory=set)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from kith.analysis.facts import Fact
 from kith.analysis.lifecycle import Stored, transitions
+from kith.analysis.load import History
 from kith.analysis.model import ContactResult
 from kith.analysis.rawsql import as_utc, plain_rows
 from kith.store.derived import Contact, ContactAddress, ContactStat, FlagEvent, FlagRow, Interaction, MailFact
@@ -73,14 +74,14 @@ def write_results(
     *,
     scope: Collection[str] | None,
     fresh: bool = False,
-    changed: Collection[str] | None = None,
+    history: History | None = None,
 ) -> None:
     """Replace what is stored for the contacts in ``scope`` (None: everyone) with ``results``.
 
     ``fresh``: a rebuild emptied contacts, interactions and statistics and writes each contact
     once, so there is nothing to delete or to conflict with: plain inserts.
-    ``changed``: the message keys whose facts this run rewrote; a stored interaction of any
-    other message is what the run derives again (see ``_stored_interactions``).
+    ``history``: what the run read of the stored interactions of ``scope`` (see
+    ``load.contact_history``); without it they are read here.
     """
     # contact addresses stay upserts: an alias chain can give one spelling to two contacts
     contact_keys: tuple[str, ...] = () if fresh else ("address",)
@@ -107,7 +108,7 @@ def write_results(
     stored_interactions: dict[tuple[Any, ...], list[int]] = {}
     if scope is not None and not fresh:
         stale = [ids[a] for a in scope if a in ids]
-        stored_interactions = _stored_interactions(conn, stale, changed)
+        stored_interactions = _stored_interactions(conn, stale, history)
         for chunk in chunks(stale):
             conn.execute(delete(STAT).where(STAT.c.contact_id.in_(chunk)))
     addr_rows = [{"address": raw, "contact_id": ids[r.address]} for r in results for raw in sorted(r.raw_addresses)]
@@ -116,13 +117,13 @@ def write_results(
     inter_rows = []
     for r in results:
         contact_id = ids[r.address]
-        for at, kind, personal, broadcast, key, event, subject in r.interactions:
-            if changed is not None and key is not None and key not in changed:
+        for at, kind, personal, broadcast, key, event, subject, name in r.interactions:
+            if key is not None:
                 kept = stored_interactions.get((contact_id, key))
                 if kept:
                     kept.pop()
                     continue
-            row = (contact_id, at, kind, personal, broadcast, key, event, (subject or "")[:2000] or None)
+            row = (contact_id, at, kind, personal, broadcast, key, event, (subject or "")[:2000] or None, name or None)
             kept = stored_interactions.get(row)
             if kept:  # stored already, exactly so: leave the row alone
                 kept.pop()
@@ -139,11 +140,11 @@ def write_results(
     _write_flags(conn, results, now, scope)
 
 
-_INTER_COLUMNS = ("contact_id", "at", "kind", "personal", "broadcast", "message_key", "event_id", "subject")
+_INTER_COLUMNS = ("contact_id", "at", "kind", "personal", "broadcast", "message_key", "event_id", "subject", "name")
 
 
 def _stored_interactions(
-    conn: Connection, contact_ids: Sequence[int], changed: Collection[str] | None = None
+    conn: Connection, contact_ids: Sequence[int], history: History | None = None
 ) -> dict[tuple[Any, ...], list[int]]:
     """The stored interactions of these contacts: row values -> ids (a multiset).
 
@@ -151,31 +152,22 @@ def _stored_interactions(
     what is stored already; rewriting it cost a third of the run (measured at 100k messages:
     deleting and inserting 67k rows for 1k new messages). Only the difference is written.
 
-    With ``changed``, only the rows of those messages and the meetings are read whole; a row of
-    any other message is derived from a fact this run did not touch, so it is what the run
-    derives again, and it is keyed by (contact id, message key) alone. Those come from the
-    (contact, message) index without reading the table: at 1M messages a touched contact's
-    history is ~100 rows, a run's a hundred thousand.
+    With ``history``, the rows of messages the run did not change are keyed by (contact id,
+    message key) alone: each was derived from a fact the run did not touch, so it is what the
+    run derives again. Only the rows of changed messages and meetings are read whole.
     """
     out: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-    if changed is None:
+    if history is None:
         clauses = [INTER.c.contact_id.in_(c) for c in chunks(list(contact_ids))]
     else:
-        to_read: list[int] = []
-        for chunk in chunks(list(contact_ids)):
-            q = select(INTER.c.id, INTER.c.contact_id, INTER.c.message_key).where(INTER.c.contact_id.in_(chunk))
-            for iid, contact_id, key in plain_rows(conn, q):
-                if key is None or key in changed:
-                    to_read.append(iid)
-                else:
-                    out[(contact_id, key)].append(iid)
-        clauses = [INTER.c.id.in_(c) for c in chunks(sorted(to_read))]
+        out.update(history.kept)
+        clauses = [INTER.c.id.in_(c) for c in chunks(sorted(history.reread))]
     cols = [INTER.c.id, *(INTER.c[c] for c in _INTER_COLUMNS)]
     for clause in clauses:
-        for iid, contact_id, at, kind, personal, broadcast, key, event, subject in plain_rows(
+        for iid, contact_id, at, kind, personal, broadcast, key, event, subject, name in plain_rows(
             conn, select(*cols).where(clause)
         ):
-            out[(contact_id, as_utc(at), kind, bool(personal), bool(broadcast), key, event, subject)].append(iid)
+            out[(contact_id, as_utc(at), kind, bool(personal), bool(broadcast), key, event, subject, name)].append(iid)
     return out
 
 

@@ -118,6 +118,9 @@ class Interaction(Base):
     #: For meetings: ``uid`` + recurrence, the same meeting in two calendars counted once.
     event_id: Mapped[str | None] = mapped_column(String(1100))
     subject: Mapped[str | None] = mapped_column(Text)
+    #: the display name the contact had on this message: its vote for the contact's name, kept
+    #: so an incremental run can count the votes of its history without the participant rows
+    name: Mapped[str | None] = mapped_column(String(500))
 
 
 class ContactStat(Base):

@@ -26,7 +26,17 @@ from kith.store.engine import Store, open_store
 
 def snapshot(store: Store, now: Any) -> tuple[list[Any], list[Any], list[Any]]:
     i, c = Interaction.__table__, Contact.__table__
-    cols = (c.c.address, i.c.at, i.c.kind, i.c.personal, i.c.broadcast, i.c.message_key, i.c.event_id, i.c.subject)
+    cols = (
+        c.c.address,
+        i.c.at,
+        i.c.kind,
+        i.c.personal,
+        i.c.broadcast,
+        i.c.message_key,
+        i.c.event_id,
+        i.c.subject,
+        i.c.name,
+    )
     with store.session() as s:
         timeline = sorted(tuple(r) for r in s.execute(select(*cols).join(c, c.c.id == i.c.contact_id)))
         open_flags = sorted(
@@ -83,3 +93,38 @@ def test_incremental_equals_rebuild(tmp_path: Path, store_url: str) -> None:
     assert incremental[1] == rebuilt[1]
     assert len(rebuilt[2]) >= 1000
     assert incremental[2] == rebuilt[2]
+
+
+def test_upgrade_to_named_interactions_rebuilds(tmp_path: Path) -> None:
+    """A database analysed before interactions carried names is rebuilt by its next analysis.
+
+    An incremental run would read the names of untouched history from the stored rows, and a
+    database migrated from 0003 has none: the migration drops the analysis fingerprint.
+    """
+    from sqlalchemy import create_engine
+
+    from kith.analysis.engine import _fingerprint
+    from kith.analysis.identity import identities_from
+    from kith.store.migrate import upgrade
+
+    info = generate(tmp_path / "sample", seed=2, messages=300)
+    config = load_config(write_demo_config(tmp_path, info))
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    upgrade(engine, "0003")
+    engine.dispose()
+    store = open_store(url, upgrade=False)
+    try:
+        sync_mailboxes(config, store)
+        fingerprint = _fingerprint(identities_from(config), config.settings.analysis)
+        with store.session() as s:  # as if analysed at 0003 with this very config
+            s.connection().exec_driver_sql(
+                "INSERT INTO kith_meta (key, value) VALUES ('analysis_fingerprint', ?)", (fingerprint,)
+            )
+        store.upgrade()
+        with store.session() as s:
+            assert analyze(s, config, now=info.now)["mode"] == "rebuild"
+            names = [n for (n,) in s.execute(select(Interaction.__table__.c.name))]
+        assert any(names)
+    finally:
+        store.dispose()
