@@ -66,9 +66,13 @@ class Store:
 
     def upgrade(self) -> None:
         """Bring the schema to the newest Alembic revision (idempotent, safe at every start)."""
+        self.upgrade_to("head")
+
+    def upgrade_to(self, revision: str) -> None:
+        """Bring the schema to ``revision`` (tests of a migration start from the one before)."""
         from kith.store.migrate import upgrade
 
-        upgrade(self.engine)
+        upgrade(self.engine, revision)
 
     def create_all(self) -> None:
         """Create tables straight from the models (tests of derived tables only; use upgrade())."""

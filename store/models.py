@@ -173,10 +173,9 @@ class MessageLocation(Base):
     """Where a message sits: (stream, provider key) -> message, with that copy's flags."""
 
     __tablename__ = "message_locations"
-    __table_args__ = (
-        UniqueConstraint("provider_key", "stream_id"),
-        Index("ix_message_locations_stream_id", "stream_id"),
-    )
+    # stream first: the unique key also serves the per-stream reads (stored versions, counts,
+    # retiring a folder), so no second index on stream_id costs every insert
+    __table_args__ = (UniqueConstraint("stream_id", "provider_key"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))

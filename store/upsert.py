@@ -43,8 +43,12 @@ def _pg_dt(value: datetime | None) -> datetime | None:
     return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
 
 
+#: one encoder for every value: ``json.dumps`` with options builds a new one per call
+_ENCODE = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str).encode
+
+
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+    return None if value is None else _ENCODE(value)
 
 
 class _SqliteBools(dict[Any, Any]):
@@ -136,18 +140,27 @@ def _execute(conn: Connection, table: Table, columns: tuple[str, ...], values: l
     conn.exec_driver_sql(sql, values)
 
 
+_UNSET = object()
+
+
 def _tuples(
     rows: Sequence[dict[str, Any]], columns: tuple[str, ...], convs: tuple[Callable[[Any], Any] | None, ...]
 ) -> list[tuple[Any, ...]]:
     """Rows as parameter tuples in ``columns`` order, each value converted for the driver.
 
     Callers hand over fresh dicts, so converted values are written back in place rather than
-    copied; ``itemgetter`` then builds the tuples in C.
+    copied; ``itemgetter`` then builds the tuples in C. A value that is the very object of the
+    row before is not converted again: a batch shares its ``updated_at`` and its many Nones.
     """
     for column, f in zip(columns, convs, strict=True):
         if f is not None:
+            last: Any = _UNSET
+            out: Any = None
             for r in rows:
-                r[column] = f(r[column])
+                value = r[column]
+                if value is not last:
+                    last, out = value, f(value)
+                r[column] = out
     if len(columns) == 1:
         return [(r[columns[0]],) for r in rows]
     return list(map(itemgetter(*columns), rows))

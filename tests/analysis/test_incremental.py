@@ -101,20 +101,14 @@ def test_upgrade_to_named_interactions_rebuilds(tmp_path: Path) -> None:
     An incremental run would read the names of untouched history from the stored rows, and a
     database migrated from 0003 has none: the migration drops the analysis fingerprint.
     """
-    from sqlalchemy import create_engine
-
     from kith.analysis.engine import _fingerprint
     from kith.analysis.identity import identities_from
-    from kith.store.migrate import upgrade
 
     info = generate(tmp_path / "sample", seed=2, messages=300)
     config = load_config(write_demo_config(tmp_path, info))
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
-    upgrade(engine, "0003")
-    engine.dispose()
-    store = open_store(url, upgrade=False)
+    store = open_store(f"sqlite:///{tmp_path / 'old.db'}", upgrade=False)
     try:
+        store.upgrade_to("0003")
         sync_mailboxes(config, store)
         fingerprint = _fingerprint(identities_from(config), config.settings.analysis)
         with store.session() as s:  # as if analysed at 0003 with this very config
