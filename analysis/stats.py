@@ -22,7 +22,7 @@ from statistics import median
 from typing import Any
 
 from kith.analysis.model import ContactData
-from kith.analysis.timeline import Point, personal_until, points
+from kith.analysis.timeline import Point, personal_until, points, thread_replies
 
 #: A "reply" that comes after this long is a new conversation, not a reply.
 REPLY_HORIZON = timedelta(days=30)
@@ -46,7 +46,7 @@ def reply_latencies(data: ContactData) -> tuple[list[float], list[float]]:
     mine: list[float] = []
     theirs: list[float] = []
     mails = sorted((m for m in data.mails if m.personal), key=lambda m: m.time)
-    replies = {t: sorted(v) for t, v in data.my_thread_replies.items()}
+    replies = thread_replies(data)
     outs = [m.time for m in mails if not m.inbound]
     inbound_by_thread: dict[str, list[datetime]] = {}
     for m in mails:

@@ -47,8 +47,16 @@ def personal_until(data: ContactData, now: datetime) -> list[Point]:
     return cache[now]
 
 
+def thread_replies(data: ContactData) -> dict[str, list[datetime]]:
+    """My reply times per thread, sorted; computed once per evaluation (two rules read them)."""
+    hit = data.cache.get("replies")
+    if hit is None:
+        hit = data.cache["replies"] = {t: sorted(v) for t, v in data.my_thread_replies.items()}
+    return hit
+
+
 def meeting_ahead(data: ContactData, now: datetime) -> bool:
     return any(mt.counts and mt.time > now for mt in data.meetings)
 
 
-__all__ = ["Point", "meeting_ahead", "personal_until", "points"]
+__all__ = ["Point", "meeting_ahead", "personal_until", "points", "thread_replies"]

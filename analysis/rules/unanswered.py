@@ -12,6 +12,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from kith.analysis.model import ContactData, Finding, Mail
+from kith.analysis.timeline import thread_replies
 from kith.config.models import AnalysisConfig
 
 _NO_EVIDENCE: dict[str, object] = {}
@@ -37,27 +38,25 @@ def unanswered(data: ContactData, cfg: AnalysisConfig, now: datetime) -> list[Fi
         times.sort()
     to_them = sorted(m.time for m in data.mails if not m.inbound and not m.automated)
     met = sorted(mt.time for mt in data.meetings if mt.counts and mt.time <= now)
-    replies = {t: sorted(v) for t, v in data.my_thread_replies.items()}
+    replies = thread_replies(data)
+    young = now - cfg.unanswered_after
     out: list[Finding] = []
     for m in inbound:
         if not m.personal or m.future or not _addressed_to_me(m, cfg):
             continue
-        reply = _after(replies.get(m.thread, []), m.time)
-        direct = _after(to_them, m.time)
-        meeting = _after(met, m.time)
-        newer = _after(by_thread[m.thread], m.time)
+        # the first of these that holds is the reason; the rest are not looked up
         reason = None
-        if reply is not None:
+        if (reply := _after(replies.get(m.thread, []), m.time)) is not None:
             reason = f"answered in the thread on {reply.date().isoformat()}"
-        elif direct is not None:
+        elif (direct := _after(to_them, m.time)) is not None:
             reason = f"you wrote to them on {direct.date().isoformat()}"
-        elif meeting is not None:
+        elif (meeting := _after(met, m.time)) is not None:
             reason = f"you met on {meeting.date().isoformat()}"
         elif m.answered:
             reason = "marked \\Answered in your mail client"
-        elif newer is not None:
+        elif _after(by_thread[m.thread], m.time) is not None:
             reason = "they wrote again in the thread; the newer message is the one waiting"
-        elif m.time > now - cfg.unanswered_after:
+        elif m.time > young:
             continue  # too young to flag, and nothing to resolve
         # a resolved finding only lends its reason to a flag that was open: it needs no evidence
         # (and a contact's whole history is resolved findings, one per message)
