@@ -177,7 +177,10 @@ def changed_rows(
     rows: list[tuple[str, str, str, str | None]] = []
     facts: dict[str, Fact] = {}
     for clause in _in(MSG.c.message_key, keys):
-        for r in plain_rows(conn, base.where(clause)):
+        # the rebuild's order (``participant_rows``): a message's name for a contact is the
+        # first its rows give, so the order decides it
+        q = base.where(clause).order_by(PART.c.message_id, PART.c.role, PART.c.position)
+        for r in plain_rows(conn, q):
             key = r[3]
             if key not in facts:
                 facts[key] = _stored_fact(r[3:])

@@ -137,6 +137,12 @@ def write_results(
     stat_rows = [{"contact_id": ids[r.address], **{c: r.stats.get(c) for c in _STAT_COLUMNS}} for r in results]
     for chunk in chunks(stat_rows, 5000):
         upsert(conn, STAT, list(chunk), keys=stat_keys, update=list(_STAT_COLUMNS))
+    if scope is not None and not fresh:
+        # no mail and no meeting left (deleted, or in a folder that turned junk): no contact, as
+        # after a rebuild; its timeline, statistics and spellings go with it, its flags stay
+        evaluated = {r.address for r in results}
+        for chunk in chunks(sorted(ids[a] for a in scope if a in ids and a not in evaluated)):
+            conn.execute(delete(CONTACT).where(CONTACT.c.id.in_(chunk)))
     _write_flags(conn, results, now, scope)
 
 

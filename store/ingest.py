@@ -87,6 +87,8 @@ class Applied:
     touched_events: bool = False
     #: message rows whose headers, flags or locations changed (queued for the analysis)
     touched_messages: set[int] = field(default_factory=set)
+    #: people a re-synced message named before and no longer does (queued by address)
+    dropped: set[str] = field(default_factory=set)
 
 
 def message_key(rec: MessageRecord) -> str:
@@ -157,6 +159,15 @@ def _location_targets(conn: Connection, stream_id: int, keys: Sequence[str]) -> 
     return key_map(conn, LOC, "provider_key", "message_id", ("stream_id", stream_id), keys)
 
 
+def _participant_addresses(conn: Connection, message_ids: Iterable[int]) -> list[tuple[int, str, str]]:
+    """(message id, role, address) of the stored participants of these messages."""
+    found: list[tuple[int, str, str]] = []
+    for chunk in chunks(sorted(set(message_ids))):
+        q = select(PART.c.message_id, PART.c.role, PART.c.address).where(PART.c.message_id.in_(chunk))
+        found += [(m, role, a) for m, role, a in conn.execute(q)]
+    return found
+
+
 def _addresses_of(conn: Connection, message_ids: Iterable[int]) -> set[str]:
     ids = sorted(set(message_ids))
     found: set[str] = set()
@@ -194,11 +205,18 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
     # (only my Sent copy knows the Bcc; the INBOX copy of the same mail does not). Messages new
     # to the store have no participants yet: only the known ones need the delete.
     with_bcc = [existing[k] for k, r in by_key.items() if r.bcc and k in existing]
+    before = _participant_addresses(conn, existing.values())
     for chunk in chunks(list(existing.values())):
         conn.execute(delete(PART).where(PART.c.message_id.in_(chunk), PART.c.role != "bcc"))
     for chunk in chunks(with_bcc):
         conn.execute(delete(PART).where(PART.c.message_id.in_(chunk), PART.c.role == "bcc"))
     parts = [p for k, r in by_key.items() for p in _participants(r, ids[k])]
+    if before:
+        # someone a copy no longer names is out of that message: the analysis must hear of them
+        # by address, since the message's participant rows will not name them any more
+        now_named = {(p[0], p[3]) for p in parts}
+        bcc_rewritten = set(with_bcc)
+        out.dropped |= {a for m, role, a in before if (m, a) not in now_named and (role != "bcc" or m in bcc_rewritten)}
     for chunk in chunks(parts):
         upsert_tuples(conn, PART, _PART_COLUMNS, list(chunk), keys=_PART_COLUMNS[:3], update=_PART_COLUMNS[3:])
 
@@ -364,7 +382,7 @@ def apply_batch(conn: Connection | Session, stream: StreamRef, batch: Batch) -> 
         _apply_problems(conn, stream, batch, out)
     if out.touched_events:
         enqueue(conn, (), out.touched)
-    enqueue(conn, out.touched_messages, ())
+    enqueue(conn, out.touched_messages, out.dropped)
     if batch.cursor is not None:
         conn.execute(update(STREAM).where(STREAM.c.id == stream.id).values(cursor=batch.cursor))
     return out
@@ -373,8 +391,9 @@ def apply_batch(conn: Connection | Session, stream: StreamRef, batch: Batch) -> 
 def enqueue(conn: Connection, message_ids: Iterable[int], addresses: Iterable[str]) -> None:
     """Hand changed messages and addresses to the analysis, in the caller's transaction.
 
-    Only event changes queue addresses: a message's participants are found from its row, and an
-    event's old attendees would otherwise be lost once the event is rewritten or deleted.
+    Only event changes and dropped participants queue addresses: a message's participants are
+    found from its row; an event's old attendees, or the people a re-synced message no longer
+    names, would otherwise be lost once the rows are rewritten.
     """
     rows: list[dict[str, Any]] = [{"message_id": m, "address": None} for m in sorted(set(message_ids))]
     rows += [{"message_id": None, "address": a} for a in sorted(set(addresses))]

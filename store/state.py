@@ -85,6 +85,11 @@ def ensure_streams(
                     .where(ST.c.id == row.id)
                     .values(role=str(s.role), present=True, display_name=s.display_name)
                 )
+            if row.role != str(s.role):
+                # the role decides whether its messages are interactions (junk, trash, drafts are
+                # not): the analysis must look at every message of the folder again
+                held = conn.execute(select(LOC.c.message_id).where(LOC.c.stream_id == row.id))
+                enqueue(conn, {m for (m,) in held}, ())
             out.append(StreamState(StreamRef(int(row.id), mailbox_id), s.name, str(s.role), row.cursor))
     if retire_missing:
         listed = {s.name for s in streams}

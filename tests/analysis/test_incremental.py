@@ -17,11 +17,14 @@ from sqlalchemy import select
 
 from kith.analysis.api import analyze, contacts, flags
 from kith.config.load import load_config
+from kith.connectors.base import Address, Batch, MessageRecord, Role
 from kith.daemon.demo import write_demo_config
 from kith.daemon.sync import sync_mailboxes
 from kith.sample import generate
 from kith.store.derived import Contact, Interaction
 from kith.store.engine import Store, open_store
+from kith.store.ingest import apply_batch
+from tests.analysis.world import ME, ME2, World, ago
 
 
 def snapshot(store: Store, now: Any) -> tuple[list[Any], list[Any], list[Any]]:
@@ -122,3 +125,103 @@ def test_upgrade_to_named_interactions_rebuilds(tmp_path: Path) -> None:
         assert any(names)
     finally:
         store.dispose()
+
+
+def _derived(w: World) -> tuple[list[Any], list[Any]]:
+    """Every interaction (with its name) and every contact's name, comparable across runs."""
+    i, c = Interaction.__table__, Contact.__table__
+    cols = (c.c.address, i.c.kind, i.c.message_key, i.c.event_id, i.c.personal, i.c.subject, i.c.name)
+    with w.store.session() as s:
+        timeline = sorted(tuple(map(str, r)) for r in s.execute(select(*cols).join(c, c.c.id == i.c.contact_id)))
+        names = sorted(tuple(r) for r in s.execute(select(c.c.address, c.c.name)))
+    return timeline, names
+
+
+def _equals_rebuild(w: World) -> None:
+    incremental = _derived(w)
+    assert w.analyze(rebuild=True)["mode"] == "rebuild"
+    assert incremental == _derived(w)
+
+
+def _put(w: World, rec: MessageRecord, mailbox: str, folder: str, role: Role) -> None:
+    with w.store.engine.begin() as conn:
+        apply_batch(conn, w.stream(mailbox, folder, role), Batch(upserts=(rec,)))
+
+
+def test_a_recipient_a_copy_drops_leaves_their_timeline(store: Store) -> None:
+    """My mail to alice and carol, then a copy of it (another folder) names only alice: the
+    participants are rewritten, and carol, whom the message no longer names, must lose it."""
+    w = World(store)
+
+    def sent(to: tuple[str, ...], key: str, folder: str, role: Role) -> None:
+        rec = MessageRecord(
+            provider_key=key,
+            message_id="<k@test>",
+            date=ago(10),
+            subject="plan",
+            from_=Address(ME, "Me"),
+            to=tuple(Address(a, a.split("@")[0].title()) for a in to),
+        )
+        _put(w, rec, "work", folder, role)
+
+    sent(("alice@x.com", "carol@x.com"), "k-sent", "Sent", Role.SENT)
+    w.mail("alice@x.com", when=ago(30))
+    w.analyze()
+    sent(("alice@x.com",), "k-archive", "Archive", Role.ARCHIVE)
+    assert w.analyze()["mode"] == "incremental"
+    w.mail("carol@x.com", when=ago(1))
+    assert w.analyze()["mode"] == "incremental"
+    _equals_rebuild(w)
+
+
+def test_a_message_names_a_contact_as_the_rebuild_does(store: Store) -> None:
+    """One mail names its sender differently in two mailboxes, and one of my mails names a
+    recipient twice (To and Cc): the incremental run must pick the names the rebuild picks."""
+    w = World(store)
+    w.mail("zed@x.com", when=ago(40))
+    w.stream("work")
+    w.stream("home")
+    w.analyze()
+    for mailbox, name in (("home", "Bob via Home"), ("work", "Bob Work")):
+        rec = MessageRecord(
+            provider_key=f"b-{mailbox}",
+            message_id="<b@test>",
+            date=ago(5),
+            subject="hi",
+            from_=Address("bob@x.com", name),
+            to=(Address(ME), Address(ME2)),
+        )
+        _put(w, rec, mailbox, "INBOX", Role.INBOX)
+    twice = MessageRecord(
+        provider_key="t-sent",
+        message_id="<t@test>",
+        date=ago(4),
+        subject="notes",
+        from_=Address(ME),
+        to=(Address("ann@x.com", "Ann A"),),
+        cc=(Address("ann@x.com", "Ann Cee"),),
+    )
+    _put(w, twice, "work", "Sent", Role.SENT)
+    assert w.analyze()["mode"] == "incremental"
+    _equals_rebuild(w)
+
+
+def test_a_folder_that_turns_junk_takes_its_mail_out(store: Store) -> None:
+    """A folder's role changes (a config override, a server's SPECIAL-USE): its mail is looked
+    at again, and junk is not an interaction."""
+    from kith.connectors.base import Stream
+    from kith.store.state import ensure_mailbox, ensure_streams
+
+    w = World(store)
+    w.mail("zed@x.com", when=ago(40))
+    rec = MessageRecord(
+        provider_key="p1", message_id="<p@test>", date=ago(3), subject="offer", from_=Address("pat@x.com", "Pat")
+    )
+    _put(w, rec, "work", "Promos", Role.ARCHIVE)
+    w.analyze()
+    assert "pat@x.com" in w.contacts(automated=None)
+    with w.store.engine.begin() as conn:
+        mb = ensure_mailbox(conn, "work", "maildir")
+        ensure_streams(conn, mb, [Stream("INBOX", Role.INBOX), Stream("Promos", Role.JUNK)], retire_missing=False)
+    assert w.analyze()["mode"] == "incremental"
+    _equals_rebuild(w)
