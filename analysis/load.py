@@ -90,27 +90,16 @@ def outbound_recipients(
     return out
 
 
-def participant_rows(
-    conn: Connection, raw_addresses: Sequence[str] | None
-) -> Iterator[tuple[str, str, str, str | None]]:
-    """(message key, role, address, display name) of live messages, for the given addresses or all.
-
-    Per address the rows come in (message, role, position) order either way. All of them are
-    read in that order outright: walked through the address index instead, every row costs a
-    random read of the participant and of the message (3x slower at 300k messages, worse beyond
-    the page cache). ``group_contacts`` restores the per-address grouping.
-    """
-    base = (
+def participant_rows(conn: Connection) -> Iterator[tuple[str, str, str, str | None]]:
+    """(message key, role, address, display name) of every live message, in (message, role,
+    position) order: the order decides a message's name for a contact (``group_contacts``)."""
+    q = (
         select(MSG.c.message_key, PART.c.role, PART.c.address, PART.c.name)
         .join(MSG, MSG.c.id == PART.c.message_id)
         .where(MSG.c.deleted_at.is_(None), PART.c.role.in_(("from", "to", "cc", "bcc")))
+        .order_by(PART.c.message_id, PART.c.role, PART.c.position)
     )
-    if raw_addresses is None:
-        q = base.order_by(PART.c.message_id, PART.c.role, PART.c.position)
-        yield from plain_rows(conn, q, stream=True)
-        return
-    for clause in _in(PART.c.address, raw_addresses):
-        yield from plain_rows(conn, base.where(clause), stream=True)
+    yield from plain_rows(conn, q, stream=True)
 
 
 def participants_of(conn: Connection, keys: Sequence[str]) -> list[tuple[str, str, str]]:

@@ -149,7 +149,7 @@ def _rebuild(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: date
         if f.outbound and not f.automated and f.counted:
             mine[f.thread_key].append(f.time)
     datas = group_contacts(
-        participant_rows(conn, None), facts, load_meetings(conn, ident, cfg), lambda _t, m=mine: m, ident, cfg
+        participant_rows(conn), facts, load_meetings(conn, ident, cfg), lambda _t, m=mine: m, ident, cfg
     )
     phase("contacts")
     n_facts = len(facts)

