@@ -117,8 +117,14 @@ class ImapSource(BaseSource):
     def pull(self, stream: Stream, cursor: JSON | None, known: Known = no_known) -> Iterator[Batch]:
         session = self.session()
         with self._op(f"syncing {stream.name}"):
-            yield from pull_folder(session, stream, cursor, known, self.mailbox.batch_size)
-            session.release()
+            # the folder a whole pass left selected answers "no change" with one NOOP
+            if session.quiet(stream.name, cursor):
+                return
+            last = cursor
+            for batch in pull_folder(session, stream, cursor, known, self.mailbox.batch_size):
+                last = batch.cursor if batch.cursor is not None else last
+                yield batch
+            session.watch(stream.name, last)
 
     def wait_for_changes(self, timeout: float, stop: threading.Event | None = None) -> bool:
         """IDLE on INBOX until something changes (True) or ``timeout`` passes (False); see ``idle``."""

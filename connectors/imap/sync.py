@@ -41,6 +41,10 @@ from kith.errors import CursorExpired
 FLAG_WINDOW = 500
 
 
+#: Untagged responses that tell of a change to the selected folder.
+_NEWS = frozenset({"EXISTS", "EXPUNGE", "FETCH", "VANISHED", "RECENT"})
+
+
 @dataclass
 class Session:
     """One logged-in connection and what the server can do."""
@@ -50,6 +54,8 @@ class Session:
     qresync: bool = False
     gmail: bool = False
     stats: Counter[str] = field(default_factory=Counter)
+    #: (folder, cursor) that the selected folder's view was last brought to by a whole pass
+    view: tuple[str, dict[str, Any]] | None = None
 
     def status(self, folder: str) -> dict[bytes, int]:
         what = ["UIDVALIDITY", "UIDNEXT", "MESSAGES"] + (["HIGHESTMODSEQ"] if self.condstore else [])
@@ -58,10 +64,37 @@ class Session:
 
     def examine(self, folder: str) -> dict[bytes, Any]:
         self.stats["select"] += 1
-        return self.client.select_folder(folder, readonly=True)
+        selected = self.client.select_folder(folder, readonly=True)
+        # imaplib keeps the untagged responses it was not asked for: from here on, any it keeps
+        # came after the view this pass starts from (see ``quiet``)
+        self.client._imap.untagged_responses.clear()
+        return selected
+
+    def quiet(self, folder: str, cursor: dict[str, Any] | None) -> bool:
+        """Whether ``folder`` is selected, its view matches ``cursor``, and one NOOP brings no news.
+
+        A server answers NOOP with every change to the selected folder since the view was made
+        (EXISTS, EXPUNGE or VANISHED, FETCH of changed flags). Unlike STATUS, the answer costs
+        the same in any folder: measured on Dovecot, 0.2 ms at 10k and at 50k messages, where
+        STATUS took 9 and 83 ms in the session that had synced the folder. Only with CONDSTORE,
+        where the STATUS path would also take unchanged counters for no change.
+        """
+        if not self.condstore or cursor is None or self.view != (folder, cursor):
+            return False
+        if self.client._imap.state != "SELECTED" or _NEWS.intersection(self.client._imap.untagged_responses):
+            return False  # not selected, or news came while the pass ran: look properly
+        self.stats["noop"] += 1
+        _text, news = self.client.noop()
+        return not news
+
+    def watch(self, folder: str, cursor: dict[str, Any] | None) -> None:
+        """A whole pass brought the selected ``folder`` to ``cursor``: keep it selected."""
+        if cursor is not None and self.client._imap.state == "SELECTED":
+            self.view = (folder, cursor)
 
     def release(self) -> None:
         """Leave the selected folder, so the next STATUS sees the server's state, not our view's."""
+        self.view = None
         if self.client._imap.state != "SELECTED":
             return
         if self.client.has_capability("UNSELECT"):
