@@ -8,9 +8,12 @@ last batch also deletes what the store holds for this folder but the folder no l
 UIDVALIDITY keys after a resync, messages expunged while we were away): that is what makes a
 resync leave no duplicates.
 
-**Incremental** (a cursor): first ``STATUS (UIDVALIDITY UIDNEXT MESSAGES HIGHESTMODSEQ)``; if
-all four match the cursor, nothing changed and the pass ends there: one command, whatever the
-size of the folder. Otherwise EXAMINE, fetch headers of UIDs past ``last_uid``, and:
+**Incremental** (a cursor): when the session still has the folder selected from the pass that
+produced this very cursor, one ``NOOP``: the server answers it with every change since (EXISTS,
+EXPUNGE/VANISHED, FETCH of flags), so an answer with none means no change, at the same cost in
+any folder. Otherwise ``STATUS (UIDVALIDITY UIDNEXT MESSAGES HIGHESTMODSEQ)``; if all four match
+the cursor, nothing changed and the pass ends there (Dovecot's cost of that STATUS grows with the
+folder). Otherwise EXAMINE, fetch headers of UIDs past ``last_uid``, and:
 
 - with CONDSTORE/QRESYNC (RFC 7162): ``UID FETCH 1:last (FLAGS) (CHANGEDSINCE modseq
   VANISHED)`` returns exactly the flag changes and the expunged UIDs;
