@@ -221,12 +221,12 @@ def contact_history(
             why,
             recips,
             answered,
+            counted,
             future,
             to_me,
             cc_me,
             thread,
             bc,
-            counted,
         ) in plain_rows(conn, base.where(clause)):
             if key is None or key in changed:
                 out.reread.append(iid)
@@ -255,23 +255,6 @@ def contact_history(
     return out
 
 
-_MAIL_FIELDS = (
-    "message_id",
-    "time",
-    "subject",
-    "automated",
-    "automated_why",
-    "recipients",
-    "answered",
-    "future",
-    "to_me",
-    "cc_me",
-    "thread_key",
-    "broadcast",
-    "counted",
-)
-
-
 _FACT_FIELDS = (
     "message_key",
     "message_id",
@@ -290,8 +273,9 @@ _FACT_FIELDS = (
     "cc_me",
     "thread_key",
     "broadcast",
-    "counted",
 )
+#: What ``contact_history`` reads of a fact: what a contact's mail needs.
+_MAIL_FIELDS = tuple(f for f in _FACT_FIELDS if f not in ("message_key", "sender", "subject_norm", "outbound"))
 
 
 def facts_by_thread(conn: Connection, threads: Sequence[str]) -> dict[str, list[datetime]]:
