@@ -12,6 +12,7 @@ import argparse
 import os
 import random
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -141,4 +142,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(os.sys.argv[1:])
+    main(sys.argv[1:])

@@ -68,14 +68,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             print(f"generated {args.messages} messages in {time.perf_counter() - t:.1f}s", file=sys.stderr)
         mail_root = corpus
         floor(mail_root)  # warm the page cache so both sides read from memory
-        floor_s, files = min((floor(mail_root) for _ in range(2)), key=lambda x: x[0])
-        db = Path(tmp) / "kith.db"
         maildirs = Path(tmp) / "maildirs"
         maildirs.mkdir()
         info = json.loads((corpus / "truth.json").read_text())
         for mb in info["mailboxes"]:
             (maildirs / mb["name"]).symlink_to(corpus / mb["path"])
-        child, rss_mb = run_child(SYNC_CHILD, str(maildirs), str(db))
+        # the best of two for both sides, taken in turn: this shared machine's speed drifts
+        # by up to 2x within minutes, and a drift must not land on one side only
+        floors, children = [], []
+        for i in range(2):
+            floors.append(floor(mail_root))
+            children.append(run_child(SYNC_CHILD, str(maildirs), str(Path(tmp) / f"kith{i}.db")))
+        floor_s, files = min(floors, key=lambda x: x[0])
+        child = min((c for c, _ in children), key=lambda c: c["initial_s"])
+        rss_mb = max(r for _, r in children)
     out = {
         "messages_on_disk": files,
         "floor_s": round(floor_s, 3),
