@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -95,7 +95,23 @@ def uid_fetch(
     parsed = fast_parse(data)
     if parsed is None:
         parsed = parse_fetch_response(data, False, True)
-    return {uid: v for uid, v in parsed.items() if isinstance(uid, int)}, vanished
+    fetched = {uid: v for uid, v in parsed.items() if isinstance(uid, int)}
+    if stats is not None and told_more(what, modifiers, fetched, vanished):
+        stats["unsolicited"] += 1
+    return fetched, vanished
+
+
+def told_more(what: str, modifiers: Sequence[str], fetched: Mapping[int, Any], vanished: Sequence[int]) -> bool:
+    """Whether a FETCH answer told of changes it was not asked about: another client's expunges
+    (VANISHED without the VANISHED modifier) or flags (a FETCH of a UID outside ``what``).
+
+    The answer is consumed here, and a server does not tell a session the same news twice: a
+    pass that heard some this way must not let a NOOP stand for "nothing changed" next time.
+    """
+    if vanished and not any("VANISHED" in m for m in modifiers):
+        return True
+    asked = set(parse_uid_set(what))
+    return any(uid not in asked for uid in fetched)
 
 
 _FAST_ITEM = re.compile(

@@ -59,6 +59,8 @@ class Session:
     stats: Counter[str] = field(default_factory=Counter)
     #: (folder, cursor) that the selected folder's view was last brought to by a whole pass
     view: tuple[str, dict[str, Any]] | None = None
+    #: ``stats["unsolicited"]`` when the folder was selected (see ``watch``)
+    told_at_select: int = 0
 
     def status(self, folder: str) -> dict[bytes, int]:
         what = ["UIDVALIDITY", "UIDNEXT", "MESSAGES"] + (["HIGHESTMODSEQ"] if self.condstore else [])
@@ -71,6 +73,7 @@ class Session:
         # imaplib keeps the untagged responses it was not asked for: from here on, any it keeps
         # came after the view this pass starts from (see ``quiet``)
         self.client._imap.untagged_responses.clear()
+        self.told_at_select = self.stats["unsolicited"]
         return selected
 
     def quiet(self, folder: str, cursor: dict[str, Any] | None) -> bool:
@@ -91,8 +94,10 @@ class Session:
         return not news
 
     def watch(self, folder: str, cursor: dict[str, Any] | None) -> None:
-        """A whole pass brought the selected ``folder`` to ``cursor``: keep it selected."""
-        if cursor is not None and self.client._imap.state == "SELECTED":
+        """A whole pass brought the selected ``folder`` to ``cursor``: keep it selected, unless
+        a FETCH answer of the pass told of changes the pass did not ask about (``told_more``)."""
+        told = self.stats["unsolicited"] != self.told_at_select
+        if cursor is not None and self.client._imap.state == "SELECTED" and not told:
             self.view = (folder, cursor)
 
     def release(self) -> None:

@@ -271,6 +271,29 @@ def test_expunges_and_moves_while_a_sync_runs(harness: ImapHarness) -> None:
     source.close()
 
 
+def test_changes_told_during_a_pass_are_not_taken_for_none(harness: ImapHarness) -> None:
+    """Another client expunges and flags old mail while an incremental pass fetches new mail:
+    the server may tell of it inside that pass's FETCH answers, and the next pass must still
+    see it rather than answer "no change" from a NOOP (which will not tell it twice)."""
+    old = messages(6, "dp")
+    harness.deliver(old)
+    source = harness.source(batch_size=2)
+    stream = harness.stream(source)
+    rep = Replica().sync(source, stream)
+    harness.deliver(messages(6, "dp", start=6))
+    for n, batch in enumerate(source.pull(stream, rep.cursor, rep.known)):
+        rep.apply(batch)
+        if n == 0:
+            harness.delete(old[0].message_id)
+            harness.flag(old[1].message_id)
+    rep.sync(source, stream)
+    rep.sync(source, stream)
+    assert old[0].message_id not in rep.message_ids()
+    assert len(rep.items) == 11
+    assert any("\\Answered" in f for f in rep.flags.values())
+    source.close()
+
+
 def test_deleted_folder_leaves_the_streams(harness: ImapHarness) -> None:
     with harness.client() as c:
         c.create_folder("Old")

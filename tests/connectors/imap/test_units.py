@@ -124,3 +124,26 @@ def test_xoauth2_uses_the_token_provider() -> None:
     mb = ImapMailbox(kind="imap", host="outlook.office365.com", username="me@x.org", auth="xoauth2")
     _login(client, mb, lambda: "tok-123")  # type: ignore[arg-type]
     assert calls == [("me@x.org", "tok-123")]
+
+
+def test_fetch_answers_that_tell_of_other_changes_are_noticed() -> None:
+    """VANISHED nobody asked for, or a FETCH of a UID outside the set, is news a NOOP will not
+    repeat: a pass that heard it must not leave a view that NOOP would vouch for."""
+    from collections import Counter
+
+    from kith.connectors.imap.fetch import told_more
+    from kith.connectors.imap.sync import Session
+
+    assert not told_more("1:3,7", (), {1: {}, 3: {}, 7: {}}, [])
+    assert told_more("1:3", (), {1: {}, 9: {}}, [])  # another client's flags on UID 9
+    assert told_more("4:6", (), {4: {}}, [2])  # an expunge told during a header fetch
+    assert not told_more("1:9", ("CHANGEDSINCE 5", "VANISHED"), {2: {}}, [3])
+
+    client = SimpleNamespace(_imap=SimpleNamespace(state="SELECTED"))
+    session = Session(client, condstore=True, stats=Counter())  # type: ignore[arg-type]
+    session.watch("INBOX", {"last_uid": 3})
+    assert session.view == ("INBOX", {"last_uid": 3})
+    session.view = None
+    session.stats["unsolicited"] += 1  # heard during the pass
+    session.watch("INBOX", {"last_uid": 3})
+    assert session.view is None
