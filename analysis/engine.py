@@ -282,7 +282,7 @@ def _broadcasts(
     changed = [f for f in mark_broadcasts(group, merged, cfg) if f.key not in new and trusted(f)]
     for f in changed:
         conn.execute(update(FACT).where(FACT.c.message_key == f.key).values(broadcast=f.broadcast))
-    # every recipient on every copy, as ``contact_facts`` reads them (``recips`` holds only the
+    # every recipient on every copy, as ``changed_rows`` reads them (``recips`` holds only the
     # copies sent from my own addresses): a recipient left out here would keep a stale
     # interaction row, since its message key is not re-read when it is next touched
     keys = sorted(f.key for f in changed)

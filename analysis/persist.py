@@ -80,8 +80,8 @@ def write_results(
 
     ``fresh``: a rebuild emptied contacts, interactions and statistics and writes each contact
     once, so there is nothing to delete or to conflict with: plain inserts.
-    ``history``: what the run read of the stored interactions of ``scope`` (see
-    ``load.contact_history``); without it they are read here.
+    ``history``: what an incremental run read of the stored interactions of ``scope`` (see
+    ``load.contact_history``); required unless ``fresh``.
     """
     # contact addresses stay upserts: an alias chain can give one spelling to two contacts
     contact_keys: tuple[str, ...] = () if fresh else ("address",)
@@ -107,8 +107,10 @@ def write_results(
     ids = contact_ids(conn, [r.address for r in results] + list(scope or ()))
     stored_interactions: dict[tuple[Any, ...], list[int]] = {}
     if scope is not None and not fresh:
+        if history is None:
+            raise ValueError("write_results: an incremental write needs the History its run read")
         stale = [ids[a] for a in scope if a in ids]
-        stored_interactions = _stored_interactions(conn, stale, history)
+        stored_interactions = _stored_interactions(conn, history)
         for chunk in chunks(stale):
             conn.execute(delete(STAT).where(STAT.c.contact_id.in_(chunk)))
     addr_rows = [{"address": raw, "contact_id": ids[r.address]} for r in results for raw in sorted(r.raw_addresses)]
@@ -149,29 +151,22 @@ def write_results(
 _INTER_COLUMNS = ("contact_id", "at", "kind", "personal", "broadcast", "message_key", "event_id", "subject", "name")
 
 
-def _stored_interactions(
-    conn: Connection, contact_ids: Sequence[int], history: History | None = None
-) -> dict[tuple[Any, ...], list[int]]:
-    """The stored interactions of these contacts: row values -> ids (a multiset).
+def _stored_interactions(conn: Connection, history: History) -> dict[tuple[Any, ...], list[int]]:
+    """The stored interactions of the run's contacts: row values -> ids (a multiset).
 
     An incremental run re-derives a touched contact's whole history, but nearly all of it is
     what is stored already; rewriting it cost a third of the run (measured at 100k messages:
     deleting and inserting 67k rows for 1k new messages). Only the difference is written.
 
-    With ``history``, the rows of messages the run did not change are keyed by (contact id,
-    message key) alone: each was derived from a fact the run did not touch, so it is what the
-    run derives again. Only the rows of changed messages and meetings are read whole.
+    The rows of messages the run did not change are keyed by (contact id, message key) alone:
+    each was derived from a fact the run did not touch, so it is what the run derives again.
+    Only the rows of changed messages and meetings are read whole.
     """
-    out: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-    if history is None:
-        clauses = [INTER.c.contact_id.in_(c) for c in chunks(list(contact_ids))]
-    else:
-        out.update(history.kept)
-        clauses = [INTER.c.id.in_(c) for c in chunks(sorted(history.reread))]
+    out: dict[tuple[Any, ...], list[int]] = defaultdict(list, history.kept)
     cols = [INTER.c.id, *(INTER.c[c] for c in _INTER_COLUMNS)]
-    for clause in clauses:
+    for chunk in chunks(sorted(history.reread)):
         for iid, contact_id, at, kind, personal, broadcast, key, event, subject, name in plain_rows(
-            conn, select(*cols).where(clause)
+            conn, select(*cols).where(INTER.c.id.in_(chunk))
         ):
             out[(contact_id, as_utc(at), kind, bool(personal), bool(broadcast), key, event, subject, name)].append(iid)
     return out

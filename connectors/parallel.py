@@ -10,11 +10,11 @@ parsing it moves. (For IMAP the same was measured and lost: Dovecot needs the se
 The helper is started on first use and kept for the rest of the owner's sync (every folder of a
 mailbox), then closed with the source: starting a process and importing kith in it costs about
 as much as parsing a thousand messages (measured: 0.5-0.75 s on a slow machine). A consumer that
-takes results in any order has the first items done in its own process meanwhile. A forkserver (not fork) child is used because the daemon
-has threads and open database connections that must not be copied. Where a helper process cannot
-start (a ``__main__`` read from stdin, a sandbox without semaphores) or dies, the work carries
-on in this process: the inputs still in flight are redone here, in order, so nothing is skipped
-or repeated.
+takes results in any order has the first items done in its own process meanwhile. A forkserver
+(not fork) child is used because the daemon has threads and open database connections that
+must not be copied. Where a helper process cannot start (a ``__main__`` read from stdin, a
+sandbox without semaphores) or dies, the work carries on in this process: the inputs still in
+flight are redone here, in order, so nothing is skipped or repeated.
 """
 
 from __future__ import annotations

@@ -169,11 +169,7 @@ def _participant_addresses(conn: Connection, message_ids: Iterable[int]) -> list
 
 
 def _addresses_of(conn: Connection, message_ids: Iterable[int]) -> set[str]:
-    ids = sorted(set(message_ids))
-    found: set[str] = set()
-    for chunk in chunks(ids):
-        found.update(a for (a,) in conn.execute(select(PART.c.address).where(PART.c.message_id.in_(chunk)).distinct()))
-    return found
+    return {a for _m, _role, a in _participant_addresses(conn, message_ids)}
 
 
 def sweep_orphans(conn: Connection, message_ids: Iterable[int], now: Any) -> None:
