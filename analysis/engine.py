@@ -161,7 +161,7 @@ def _incremental(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: 
         touched |= _thread(conn, new)
         people, rebroadcast = _broadcasts(conn, ident, cfg, new, old)
         touched |= people
-        write_facts(conn, list(new.values()))
+        write_facts(conn, [f.values() for f in new.values()])
         threads = sorted({f.thread_key for f in new.values() if f.outbound})
         for chunk in chunks(threads):
             q = select(FACT.c.sender).where(FACT.c.thread_key.in_(chunk), ~FACT.c.outbound).distinct()

@@ -81,26 +81,50 @@ class Fact:
     def personal(self, cfg: AnalysisConfig) -> bool:
         return is_personal(self.automated, self.recipients, self.broadcast, cfg)
 
-    def row(self) -> dict[str, Any]:
-        return {
-            "message_key": self.key,
-            "message_id": self.message_id,
-            "time": self.time,
-            "sender": self.sender,
-            "thread_key": self.thread_key,
-            "subject": self.subject,
-            "subject_norm": self.subject_norm,
-            "outbound": self.outbound,
-            "automated": self.automated,
-            "automated_why": self.automated_why,
-            "recipients": self.recipients,
-            "broadcast": self.broadcast,
-            "answered": self.answered,
-            "to_me": self.to_me,
-            "cc_me": self.cc_me,
-            "counted": self.counted,
-            "future": self.future,
-        }
+    def values(self) -> tuple[Any, ...]:
+        """The ``mail_facts`` row, in ``FACT_COLUMNS`` order (a tuple: a million dicts cost more
+        than the rows' own write)."""
+        return (
+            self.key,
+            self.message_id,
+            self.time,
+            self.sender,
+            self.thread_key,
+            self.subject,
+            self.subject_norm,
+            self.outbound,
+            self.automated,
+            self.automated_why,
+            self.recipients,
+            self.broadcast,
+            self.answered,
+            self.to_me,
+            self.cc_me,
+            self.counted,
+            self.future,
+        )
+
+
+#: The ``mail_facts`` columns, in the order of ``Fact.values``.
+FACT_COLUMNS = (
+    "message_key",
+    "message_id",
+    "time",
+    "sender",
+    "thread_key",
+    "subject",
+    "subject_norm",
+    "outbound",
+    "automated",
+    "automated_why",
+    "recipients",
+    "broadcast",
+    "answered",
+    "to_me",
+    "cc_me",
+    "counted",
+    "future",
+)
 
 
 def merge_copies(groups: Iterable[list[Copy]], ident: Identities, now: datetime) -> dict[str, Fact]:
@@ -216,6 +240,7 @@ def mark_broadcasts(facts: Mapping[str, Fact], merged: set[str], cfg: AnalysisCo
 
 __all__ = [
     "CLOCK_SKEW",
+    "FACT_COLUMNS",
     "NOT_INTERACTIONS",
     "Copy",
     "Fact",

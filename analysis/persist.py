@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from kith.analysis.facts import Fact
+from kith.analysis.facts import FACT_COLUMNS
 from kith.analysis.lifecycle import Stored, transitions
 from kith.analysis.load import History
 from kith.analysis.model import ContactResult
 from kith.analysis.rawsql import as_utc, plain_rows
 from kith.store.derived import Contact, ContactAddress, ContactStat, FlagEvent, FlagRow, Interaction, MailFact
-from kith.store.upsert import chunks, upsert
+from kith.store.upsert import chunks, upsert, upsert_tuples
 
 CONTACT = Contact.__table__
 CADDR = ContactAddress.__table__
@@ -45,17 +45,16 @@ _STAT_COLUMNS = (
 )
 
 
-def write_facts(conn: Connection, facts: Sequence[Fact], *, fresh: bool = False) -> None:
-    """Upsert facts, building the row dicts one chunk at a time (a million dicts would not fit).
+def write_facts(conn: Connection, rows: Sequence[tuple[Any, ...]], *, fresh: bool = False) -> None:
+    """Upsert facts given as ``Fact.values()`` tuples.
 
     ``fresh``: the table was just emptied, so plain inserts (no conflict to look for).
     """
-    for chunk in chunks(facts, 5000):
-        rows = [f.row() for f in chunk]
+    for chunk in chunks(rows, 5000):
         if fresh:
-            upsert(conn, FACT, rows, keys=())
+            upsert_tuples(conn, FACT, FACT_COLUMNS, chunk, keys=())
         else:
-            upsert(conn, FACT, rows, keys=["message_key"], update=[c for c in rows[0] if c != "message_key"])
+            upsert_tuples(conn, FACT, FACT_COLUMNS, chunk, keys=FACT_COLUMNS[:1], update=FACT_COLUMNS[1:])
 
 
 def contact_ids(conn: Connection, addresses: Collection[str]) -> dict[str, int]:

@@ -94,6 +94,8 @@ def one_size(work: Path, messages: int, contacts: int, url: str) -> dict[str, An
         "sync_s": round(sync["sync_s"], 2),
         "rebuild_s": round(rebuild["analyze_s"], 2),
         "rebuild_peak_rss_mb": round(rebuild["peak_rss_mb"]),
+        # the contacts derived in a helper process (stores of OFFLOAD_MIN messages and more)
+        "rebuild_helper_peak_rss_mb": rebuild["summary"].get("helper_peak_rss_mb"),
         "rebuild_msgs_per_s": round(info.message_count / rebuild["analyze_s"]),
         "new_messages": len(held),
         "incremental_mode": incremental["summary"].get("mode"),

@@ -116,20 +116,23 @@ def upsert_tuples(
     conn: Connection,
     table: Table,
     columns: tuple[str, ...],
-    rows: list[tuple[Any, ...]],
+    rows: Sequence[tuple[Any, ...]],
     *,
     keys: Iterable[str],
     update: Iterable[str] | None = None,
 ) -> None:
-    """``upsert`` for rows already built as tuples in ``columns`` order, of columns that need no
-    conversion (text and numbers): the ingest's participant rows, several per message, skip the
-    dicts altogether."""
+    """``upsert`` for rows already built as tuples in ``columns`` order: the ingest's participant
+    rows (several per message) and the analysis' facts skip the dicts altogether. Columns that
+    need converting are converted a column at a time, by ``map`` in C."""
     if not rows:
         return
     sql, convs = _statement(table, conn.dialect.name, columns, tuple(keys), tuple(update) if update else None)
+    values = list(rows)
     if any(convs):
-        raise ValueError(f"upsert_tuples: {table.name} has columns that need converting; use upsert")
-    _execute(conn, table, columns, rows, sql)
+        columns_in = zip(*values, strict=True)  # transposed: one converter a column
+        converted = [c if f is None else map(f, c) for c, f in zip(columns_in, convs, strict=True)]
+        values = list(zip(*converted, strict=True))
+    _execute(conn, table, columns, values, sql)
 
 
 def _execute(conn: Connection, table: Table, columns: tuple[str, ...], values: list[tuple[Any, ...]], sql: str) -> None:

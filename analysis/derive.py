@@ -1,0 +1,149 @@
+"""The rebuild's derivation: every fact, thread, mail merge and contact result from the store.
+
+It reads only what the sync writes (messages, participants, locations, events) and writes
+nothing: it yields what is to be written, as ``Op`` pairs, in the order the writes must happen.
+That lets ``rebuild`` run it in a helper process (``offload``) while its own process, which owns
+the transaction, does the writing; or run it inline and write as it goes.
+
+Ops: ``("nodes", [(node, thread key)])``, ``("facts", [Fact.values()])``,
+``("results", [ContactResult])``, and last ``("done", {counts and phase seconds})``.
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from datetime import datetime
+from operator import attrgetter
+from typing import Any
+
+from sqlalchemy import Connection
+
+from kith.analysis.broadcasts import Outbound, mail_merges
+from kith.analysis.contacts import group_contacts
+from kith.analysis.copies import copy_groups
+from kith.analysis.evaluate import evaluate
+from kith.analysis.facts import Fact, fact_of, mark_broadcasts
+from kith.analysis.identity import Identities
+from kith.analysis.load import load_meetings, outbound_recipients, participant_rows
+from kith.analysis.threads import UnionFind
+from kith.config.models import AnalysisConfig
+from kith.store.upsert import chunks
+
+log = logging.getLogger(__name__)
+Op = tuple[str, Any]
+#: The node list of a fact once its nodes are in the union-find (shared, never appended to).
+NO_NODES: list[str] = []
+#: Contacts evaluated per ``results`` op (bounds the memory for results).
+EVALUATE_SLICE = 2000
+#: Rows per ``nodes`` / ``facts`` op.
+ROWS_PER_OP = 10000
+
+
+class Phases:
+    """Seconds (and the peak RSS so far) per phase: where a slow rebuild spends its time and memory."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, name: str) -> None:
+        t = time.perf_counter()
+        self.seconds[name] = round(t - self.last, 2)
+        self.last = t
+        self.seconds[name + " peak MB"] = _peak_mb()
+
+
+def _peak_mb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+def derive(
+    conn: Connection,
+    ident: Identities,
+    cfg: AnalysisConfig,
+    now: datetime,
+    *,
+    facts_out: bool = True,
+    contacts_out: bool = True,
+) -> Iterator[Op]:
+    """Everything a rebuild writes, as ops (see the module docstring).
+
+    The facts are derived either way (the contacts are made of them); ``facts_out`` says whether
+    their ops (nodes and facts) are yielded, ``contacts_out`` whether the contacts are derived
+    and their results yielded. ``offload`` runs one half in each process.
+    """
+    phase = Phases()
+    facts: dict[str, Fact] = {}
+    uf = UnionFind()
+    for group in copy_groups(conn, ident):
+        f = fact_of(group, ident, now)
+        # join the thread graph now and drop the node list: a million of them would sit idle
+        first = f.nodes[0]
+        uf.find(first)
+        for n in f.nodes[1:]:
+            uf.union(first, n)
+        f.nodes = NO_NODES
+        facts[f.key] = f
+    phase("facts")
+    for f in facts.values():
+        f.thread_key = uf.find(f.key)
+    # in key order: appending to the node B-tree instead of inserting all over it; handed over
+    # now so the union-find (two entries a message) is gone before the mail merges need memory
+    if facts_out:
+        for chunk in chunks(sorted(uf.parent), ROWS_PER_OP):
+            yield "nodes", [(n, uf.find(n)) for n in chunk]
+    del uf
+    phase("threads")
+    # only a subject with enough of my mail can make a merge: the others need no recipient sets
+    per_subject = Counter(f.subject_norm for f in facts.values() if f.outbound and f.counted and not f.automated)
+    subjects = {s for s, n in per_subject.items() if n >= cfg.merge_min_messages}
+    del per_subject
+    candidates = {k for k, f in facts.items() if f.outbound and f.counted and f.subject_norm in subjects}
+    recips = outbound_recipients(conn, ident, None, only=candidates)
+    merged = mail_merges(
+        (
+            Outbound(f.key, f.time, f.subject_norm, recips.get(f.key, frozenset()), f.automated)
+            for f in map(facts.__getitem__, candidates)
+        ),
+        cfg,
+    )
+    del candidates, subjects, recips
+    mark_broadcasts(facts, merged, cfg)
+    phase("mail merges")
+    n_facts = len(facts)
+    if facts_out:
+        # in key order (the messages were read in table order): appending to the fact B-tree
+        ordered = sorted(facts.values(), key=attrgetter("key"))
+        for part in chunks(ordered, ROWS_PER_OP):
+            yield "facts", [f.values() for f in part]
+        del ordered
+        phase("facts handed over")
+    if not contacts_out:
+        yield "done", {"messages": n_facts, "phases": phase.seconds, "peak_rss_mb": _peak_mb()}
+        return
+    mine: dict[str, list[datetime]] = defaultdict(list)
+    for f in facts.values():
+        if f.outbound and not f.automated and f.counted:
+            mine[f.thread_key].append(f.time)
+    datas = group_contacts(
+        participant_rows(conn), facts, load_meetings(conn, ident, cfg), lambda _t, m=mine: m, ident, cfg
+    )
+    phase("contacts")
+    del facts, mine
+    # evaluate a slice at a time, so results never pile up beside the records
+    n_contacts = len(datas)
+    datas.reverse()
+    while datas:
+        part = [datas.pop() for _ in range(min(EVALUATE_SLICE, len(datas)))]
+        results = [evaluate(d, cfg, now) for d in part]
+        del part
+        yield "results", results
+    phase("evaluate")
+    yield "done", {"messages": n_facts, "contacts": n_contacts, "phases": phase.seconds, "peak_rss_mb": _peak_mb()}
+
+
+__all__ = ["EVALUATE_SLICE", "Op", "Phases", "derive"]

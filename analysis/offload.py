@@ -1,0 +1,176 @@
+"""The rebuild's derivation in a helper process, so deriving and writing use two cores.
+
+A rebuild of a big store is half Python derivation and half writing the derived tables; in one
+process they run one after the other (the GIL). The writes must stay in the caller's process,
+which owns the transaction, but the derivation only reads what the sync wrote: a helper process
+with its own connection reads the same rows and hands over the ops of ``derive`` (pickled, a
+slice at a time), which this process writes while the helper computes the next ones.
+
+The helper sees the same data only when this transaction has not itself written to the tables
+it reads, so ``reader_url`` is asked before the rebuild's first write and says None otherwise.
+On SQLite the rebuild then holds the write lock before the helper starts reading, so no other
+process can commit in between; on PostgreSQL the helper reads one repeatable-read snapshot.
+
+A forkserver (not fork) child is used, as for the sync's parsing (``connectors.parallel``): the
+daemon has threads and open connections that must not be copied. A helper that cannot start or
+fails raises ``OffloadFailed``; the rebuild then starts over and derives in its own process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import gc
+import logging
+import os
+import pickle
+import queue
+import sys
+import threading
+import traceback
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select, text
+
+from kith.analysis.derive import Op, derive
+from kith.analysis.identity import Identities
+from kith.config.models import AnalysisConfig
+from kith.store.models import MessageRow
+
+log = logging.getLogger(__name__)
+
+#: Messages from which a rebuild derives in a helper: starting one (a process and the imports)
+#: costs about a second, more than it saves on a small store.
+OFFLOAD_MIN = 50_000
+#: Bytes of pipe buffer asked for (Linux caps it at /proc/sys/fs/pipe-max-size, 1 MiB by
+#: default): one op fits in a write or two, so the helper rarely waits on this process.
+PIPE_BYTES = 1 << 20
+#: How often a thread waiting for the GIL gets it, while ops arrive: the thread that drains the
+#: pipe must not wait the default 5 ms each time this process is busy in Python.
+SWITCH_INTERVAL = 0.001
+
+
+class OffloadFailed(Exception):
+    """The helper could not start, or stopped before it was done (the message says why)."""
+
+
+def reader_url(conn: Connection, minimum: int | None = None) -> str | None:
+    """The URL a helper can read this store's synced data through, or None when it should not:
+    a store of fewer than ``minimum`` (default ``OFFLOAD_MIN``) messages, an in-memory database,
+    or a transaction that has written already."""
+    url = conn.engine.url
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        if not url.database or url.database == ":memory:" or url.query.get("mode") == "memory":
+            return None
+        if conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+            return None
+    elif backend == "postgresql":
+        if conn.execute(text("SELECT pg_current_xact_id_if_assigned() IS NULL")).scalar() is not True:
+            return None
+    else:
+        return None
+    size = conn.execute(select(func.max(MessageRow.__table__.c.id))).scalar() or 0
+    if size < (OFFLOAD_MIN if minimum is None else minimum):
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+class Helper:
+    """A started helper process: iterate for its ops, in order; ``close`` when done with it
+    (also after an error of the caller's own, which leaves no one to read the rest)."""
+
+    def __init__(self, proc: Any, recv: Any) -> None:
+        self._proc = proc
+        self._recv = recv
+        self._inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        # drains the pipe as ops come, so the helper never waits for this process's writes
+        threading.Thread(target=self._pump, name="kith-rebuild-pipe", daemon=True).start()
+
+    def _pump(self) -> None:
+        try:
+            while True:
+                self._inbox.put(self._recv.recv_bytes())
+        except (EOFError, OSError):
+            self._inbox.put(None)
+
+    def __iter__(self) -> Iterator[Op]:
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        try:
+            while True:
+                data = self._inbox.get()
+                if data is None:
+                    self._proc.join(5)
+                    raise OffloadFailed(f"the helper process ended early (exit code {self._proc.exitcode})")
+                kind, payload = pickle.loads(data)
+                if kind == "error":
+                    raise OffloadFailed(payload)
+                if kind == "done":  # the helper's memory is not in this process's own peak: say it
+                    payload = {**payload, "helper_peak_rss_mb": payload["peak_rss_mb"]}
+                yield kind, payload
+                if kind == "done":
+                    return
+        finally:
+            sys.setswitchinterval(interval)
+
+    def close(self) -> None:
+        self._proc.join(1 if self._proc.exitcode is None else 5)
+        if self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join(5)
+        self._recv.close()
+
+
+def derive_elsewhere(url: str, ident: Identities, cfg: AnalysisConfig, now: datetime) -> Helper:
+    """Start a helper process deriving the contacts' results from ``url`` (``derive`` with
+    ``facts_out=False``). It starts now, so it works while the caller derives and writes the
+    facts itself: handing a million facts over would cost the helper more than deriving them
+    again beside the caller (measured: 4 s of pickling against none)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver")
+    recv, send = ctx.Pipe(duplex=False)
+    with contextlib.suppress(OSError, AttributeError):  # a bigger buffer is only an optimisation
+        fcntl.fcntl(recv.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)  # type: ignore[attr-defined]
+    proc = ctx.Process(target=_helper, args=(send, url, ident, cfg, now, os.getpid()), name="kith-rebuild", daemon=True)
+    try:
+        proc.start()
+    except (OSError, ValueError, RuntimeError) as exc:
+        recv.close()
+        send.close()
+        raise OffloadFailed(f"cannot start a helper process: {exc}") from exc
+    send.close()
+    return Helper(proc, recv)
+
+
+def _helper(send: Any, url: str, ident: Identities, cfg: AnalysisConfig, now: datetime, parent: int) -> None:
+    """In the helper process: derive from ``url`` and send each op down ``send``."""
+    from kith.connectors.parallel import exit_with
+    from kith.store.engine import open_store
+
+    exit_with(parent)
+    gc.disable()  # as in the rebuild's own process (``engine._no_cyclic_gc``): millions of live objects
+    try:
+        store = open_store(url, upgrade=False)
+        try:
+            with store.engine.connect() as conn:
+                if conn.dialect.name == "sqlite":
+                    conn.exec_driver_sql("PRAGMA query_only=ON")
+                else:
+                    conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                for op in derive(conn, ident, cfg, now, facts_out=False):
+                    send.send_bytes(pickle.dumps(op, protocol=pickle.HIGHEST_PROTOCOL))
+        finally:
+            store.dispose()
+    except BaseException as exc:  # every failure goes back to the rebuild, as text
+        lines = traceback.format_exception(exc)
+        with contextlib.suppress(OSError):
+            send.send_bytes(pickle.dumps(("error", f"{exc!r} in the helper process\n{''.join(lines)}")))
+    finally:
+        send.close()
+
+
+__all__ = ["OFFLOAD_MIN", "Helper", "OffloadFailed", "derive_elsewhere", "reader_url"]

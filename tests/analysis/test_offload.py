@@ -1,0 +1,113 @@
+"""A rebuild that derives the contacts in a helper process writes exactly what an inline one does.
+
+The helper is normally used only on big stores (``OFFLOAD_MIN``); these tests lower the bound so
+the sample corpus takes that path, on both dialects, and check every derived table against an
+inline rebuild of the same store. A helper that fails leaves the rebuild to this process, which
+starts over: nothing the helper's half-run wrote survives or is doubled.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+import kith.analysis.rebuild as rebuild_mod
+from kith.analysis import offload
+from kith.analysis.api import analyze
+from kith.config.load import load_config
+from kith.daemon.demo import write_demo_config
+from kith.daemon.sync import sync_mailboxes
+from kith.store.derived import ContactStat, MailFact, ThreadNode
+from kith.store.engine import Store, open_store, sqlite_url
+from kith.store.models import MetaRow
+from tests.analysis.test_incremental import snapshot
+
+
+def _derived(store: Store, now: Any) -> tuple[Any, ...]:
+    with store.session() as s:
+        tables = tuple(
+            sorted(tuple(map(repr, r)) for r in s.execute(select(t.__table__))) for t in (MailFact, ThreadNode)
+        )
+        stats = sorted(
+            tuple(map(repr, r[1:])) for r in s.execute(select(ContactStat.__table__))
+        )  # contact ids differ between runs
+    return (*snapshot(store, now), *tables, stats)
+
+
+def _rebuild(store: Store, config: Any, now: Any) -> tuple[Any, ...]:
+    with store.session() as s:
+        assert analyze(s, config, now=now, rebuild=True)["mode"] == "rebuild"
+    return _derived(store, now)
+
+
+@pytest.fixture
+def synced(tmp_path: Path, store_url: str) -> Any:
+    from kith.sample import generate
+
+    info = generate(tmp_path / "sample", seed=3, messages=2500)
+    config = load_config(write_demo_config(tmp_path, info))
+    store = open_store(store_url)
+    sync_mailboxes(config, store)
+    yield store, config, info.now
+    store.dispose()
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each helper start (the real one still runs)."""
+    started: list[str] = []
+    real = rebuild_mod.derive_elsewhere
+
+    def spy(url: str, *args: Any) -> Any:
+        started.append(url)
+        return real(url, *args)
+
+    monkeypatch.setattr(rebuild_mod, "derive_elsewhere", spy)
+    return started
+
+
+def test_offloaded_rebuild_equals_inline(synced: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    store, config, now = synced
+    started = _spy(monkeypatch)
+    inline = _rebuild(store, config, now)
+    assert started == []  # a small store: no helper
+    monkeypatch.setattr(offload, "OFFLOAD_MIN", 0)
+    offloaded = _rebuild(store, config, now)
+    assert len(started) == 1
+    assert len(inline[0]) >= 5 and len(inline[2]) >= 500 and len(inline[3]) >= 2000
+    assert offloaded == inline
+
+
+def test_a_failing_helper_leaves_the_rebuild_to_this_process(
+    synced: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, config, now = synced
+    inline = _rebuild(store, config, now)
+    # the helper reads a database with no tables: it fails after this process has written its
+    # facts and nodes and built their indexes, which the retry must clear and build again
+    empty = sqlite_url(tmp_path / "elsewhere" / "empty.db")
+    monkeypatch.setattr(rebuild_mod, "reader_url", lambda conn: empty)
+    with caplog.at_level(logging.WARNING, logger="kith.analysis.rebuild"):
+        again = _rebuild(store, config, now)
+    assert "deriving in this process instead" in caplog.text
+    assert "no such table" in caplog.text
+    assert again == inline
+
+
+def test_no_helper_for_a_transaction_that_has_written(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The helper would not see this transaction's own writes: it must not be asked to read."""
+    monkeypatch.setattr(offload, "OFFLOAD_MIN", 0)
+    with store.engine.connect() as conn:
+        assert offload.reader_url(conn) is not None
+        conn.execute(MetaRow.__table__.insert().values(key="probe", value="1"))
+        assert offload.reader_url(conn) is None
+        conn.rollback()
+    memory = open_store("sqlite://")
+    try:
+        with memory.engine.connect() as conn:
+            assert offload.reader_url(conn) is None
+    finally:
+        memory.dispose()
