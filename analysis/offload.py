@@ -2,14 +2,17 @@
 
 A rebuild of a big store is half Python derivation and half writing the derived tables; in one
 process they run one after the other (the GIL). The writes must stay in the caller's process,
-which owns the transaction, but the derivation only reads what the sync wrote: a helper process
-with its own connection reads the same rows and hands over the ops of ``derive`` (pickled, a
-slice at a time), which this process writes while the helper computes the next ones.
+which owns the transaction, but the derivation only reads what the sync wrote. So a helper
+process with its own connection derives the facts too (cheaper than having them handed over)
+and then the contacts, and sends their results (pickled, a slice at a time); this process
+derives and writes the facts meanwhile, then writes the results as they come.
 
 The helper sees the same data only when this transaction has not itself written to the tables
 it reads, so ``reader_url`` is asked before the rebuild's first write and says None otherwise.
 On SQLite the rebuild then holds the write lock before the helper starts reading, so no other
-process can commit in between; on PostgreSQL the helper reads one repeatable-read snapshot.
+process can commit in between. On PostgreSQL a sync that commits during the rebuild can be seen
+by one process and not the other, as it could by two statements of one process before: the
+messages it touched are in the analysis queue, and the next incremental run settles them.
 
 A forkserver (not fork) child is used, as for the sync's parsing (``connectors.parallel``): the
 daemon has threads and open connections that must not be copied. A helper that cannot start or
@@ -50,6 +53,8 @@ PIPE_BYTES = 1 << 20
 #: How often a thread waiting for the GIL gets it, while ops arrive: the thread that drains the
 #: pipe must not wait the default 5 ms each time this process is busy in Python.
 SWITCH_INTERVAL = 0.001
+#: Ops received and not yet written, at most (a results op is ~15 MB pickled at 1M messages).
+INBOX_OPS = 4
 
 
 class OffloadFailed(Exception):
@@ -68,7 +73,7 @@ def reader_url(conn: Connection, minimum: int | None = None) -> str | None:
         if conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
             return None
     elif backend == "postgresql":
-        if conn.execute(text("SELECT pg_current_xact_id_if_assigned() IS NULL")).scalar() is not True:
+        if conn.execute(text("SELECT txid_current_if_assigned() IS NULL")).scalar() is not True:
             return None
     else:
         return None
@@ -85,40 +90,54 @@ class Helper:
     def __init__(self, proc: Any, recv: Any) -> None:
         self._proc = proc
         self._recv = recv
-        self._inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        # drains the pipe as ops come, so the helper never waits for this process's writes
+        self._closed = False
+        # a few ops ahead at most: a helper further ahead waits, rather than this process
+        # holding every result of the store at once
+        self._inbox: queue.Queue[bytes | None] = queue.Queue(maxsize=INBOX_OPS)
+        self._interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        # drains the pipe as ops come, so the helper does not wait for each of this process's writes
         threading.Thread(target=self._pump, name="kith-rebuild-pipe", daemon=True).start()
 
     def _pump(self) -> None:
         try:
-            while True:
-                self._inbox.put(self._recv.recv_bytes())
-        except (EOFError, OSError):
-            self._inbox.put(None)
+            while self._offer(self._recv.recv_bytes()):
+                pass
+        except BaseException:  # end of file, a closed pipe, anything: the reader must not hang
+            pass
+        finally:
+            self._offer(None)
+
+    def _offer(self, item: bytes | None) -> bool:
+        """Queue ``item`` unless the helper is closed meanwhile; False when it is."""
+        while not self._closed:
+            try:
+                self._inbox.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def __iter__(self) -> Iterator[Op]:
-        interval = sys.getswitchinterval()
-        sys.setswitchinterval(SWITCH_INTERVAL)
-        try:
-            while True:
-                data = self._inbox.get()
-                if data is None:
-                    self._proc.join(5)
-                    raise OffloadFailed(f"the helper process ended early (exit code {self._proc.exitcode})")
-                kind, payload = pickle.loads(data)
-                if kind == "error":
-                    raise OffloadFailed(payload)
-                if kind == "done":  # the helper's memory is not in this process's own peak: say it
-                    payload = {**payload, "helper_peak_rss_mb": payload["peak_rss_mb"]}
-                yield kind, payload
-                if kind == "done":
-                    return
-        finally:
-            sys.setswitchinterval(interval)
+        while True:
+            data = self._inbox.get()
+            if data is None:
+                self._proc.join(5)
+                raise OffloadFailed(f"the helper process ended early (exit code {self._proc.exitcode})")
+            kind, payload = pickle.loads(data)
+            if kind == "error":
+                raise OffloadFailed(payload)
+            if kind == "done":  # the helper's memory is not in this process's own peak: say it
+                payload = {**payload, "helper_peak_rss_mb": payload["peak_rss_mb"]}
+            yield kind, payload
+            if kind == "done":
+                return
 
     def close(self) -> None:
-        self._proc.join(1 if self._proc.exitcode is None else 5)
-        if self._proc.is_alive():
+        self._closed = True
+        sys.setswitchinterval(self._interval)
+        self._proc.join(1)
+        if self._proc.is_alive():  # the caller stopped early (its own error): no one wants the rest
             self._proc.terminate()
             self._proc.join(5)
         self._recv.close()

@@ -62,8 +62,6 @@ def _indexes(conn: Connection, tables: tuple[Table, ...]) -> list[Index]:
 def rebuild(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: datetime) -> dict[str, int]:
     """Recompute everything; returns the counts for the summary."""
     url = reader_url(conn)  # asked before the first write: see ``offload``
-    for ix in _indexes(conn, BULK_TABLES):
-        ix.drop(conn, checkfirst=True)
     _clear(conn)
     counts: dict[str, int] | None = None
     if url is not None:
@@ -76,8 +74,6 @@ def rebuild(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: datet
         except OffloadFailed as exc:
             log.warning("rebuild: deriving in this process instead (%s)", str(exc).splitlines()[0])
             log.debug("rebuild: the helper's failure: %s", exc)
-            for ix in _indexes(conn, FACT_TABLES):
-                ix.drop(conn, checkfirst=True)
             _clear(conn)
     if counts is None:
         counts = _write(conn, derive(conn, ident, cfg, now), now)
@@ -91,7 +87,16 @@ def rebuild(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: datet
 
 
 def _clear(conn: Connection) -> None:
-    for model in (Interaction, ContactStat, ContactAddress, Contact, MailFact, ThreadNode):
+    """Empty the derived tables, the bulk-loaded ones after their indexes are dropped.
+
+    A DELETE comes first: the SQLite driver begins a transaction only at a change of data, so a
+    DROP INDEX before any would commit on its own, and a rebuild that failed would leave the
+    indexes gone for every later incremental run.
+    """
+    conn.execute(delete(ContactStat.__table__))
+    for ix in _indexes(conn, BULK_TABLES):
+        ix.drop(conn, checkfirst=True)
+    for model in (Interaction, ContactAddress, Contact, MailFact, ThreadNode):
         conn.execute(delete(model.__table__))
 
 

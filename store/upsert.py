@@ -200,15 +200,22 @@ COPY_MIN = 50
 
 
 def _copy_upsert(conn: Connection, table: Table, cols: tuple[str, ...], rows: list[tuple[Any, ...]], sql: str) -> None:
-    """COPY the rows into a session-local temp table, then one INSERT .. SELECT .. ON CONFLICT.
+    """COPY the rows into a session-local temp table, then one INSERT .. SELECT .. ON CONFLICT;
+    a plain insert (no conflict keys) COPYs straight into the table.
 
     PostgreSQL pays per statement and per bound parameter; COPY streams rows in one go
-    (measured: ~5x the row rate of executemany here).
+    (measured: ~5x the row rate of executemany here, and the direct COPY of a rebuild's bulk
+    loads twice the rate of going through the temp table).
     """
-    tmp = f"kith_tmp_{table.name}"
     raw = conn.connection.driver_connection
     col_list = ", ".join(_quote(c) for c in cols)
     with raw.cursor() as cur:  # type: ignore[union-attr]
+        if " ON CONFLICT " not in sql:
+            with cur.copy(f"COPY {table.name} ({col_list}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row(r)
+            return
+        tmp = f"kith_tmp_{table.name}"
         cur.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {tmp} (LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
         )
@@ -216,8 +223,7 @@ def _copy_upsert(conn: Connection, table: Table, cols: tuple[str, ...], rows: li
             for r in rows:
                 copy.write_row(r)
         head, _, tail = sql.partition(" VALUES ")
-        tail = tail[tail.index(" ON CONFLICT ") :] if " ON CONFLICT " in tail else ""
-        cur.execute(f"{head} SELECT {col_list} FROM {tmp}{tail}")
+        cur.execute(f"{head} SELECT {col_list} FROM {tmp}{tail[tail.index(' ON CONFLICT ') :]}")
         cur.execute(f"DELETE FROM {tmp}")
 
 

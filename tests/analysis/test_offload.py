@@ -111,3 +111,27 @@ def test_no_helper_for_a_transaction_that_has_written(store: Store, monkeypatch:
             assert offload.reader_url(conn) is None
     finally:
         memory.dispose()
+
+
+def test_a_failed_rebuild_keeps_the_indexes(synced: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rebuild drops the bulk-loaded tables' indexes (SQLite): inside its transaction, so a
+    rebuild that fails leaves them as they were for the incremental runs that follow."""
+    store, config, now = synced
+    _rebuild(store, config, now)
+    before = _index_names(store)
+    assert {"ix_mail_facts_thread_key", "ix_interactions_contact_key"} <= before
+
+    def fail(*_args: Any, **_kw: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(rebuild_mod, "write_results", fail)
+    with pytest.raises(RuntimeError, match="disk full"), store.session() as s:
+        analyze(s, config, now=now, rebuild=True)
+    assert _index_names(store) == before
+
+
+def _index_names(store: Store) -> set[str]:
+    from sqlalchemy import inspect
+
+    insp = inspect(store.engine)
+    return {ix["name"] for t in insp.get_table_names() for ix in insp.get_indexes(t) if ix["name"]}
