@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, exists, false, func, select
@@ -95,8 +96,21 @@ def _copies(rows: Iterable[tuple[Any, ...]]) -> Iterator[Copy]:
         yield last
 
 
-def copy_groups(conn: Connection, ident: Identities, keys: Sequence[str] | None = None) -> Iterator[list[Copy]]:
-    """The copies of each message, one list per message key (of ``keys``, or of every message).
+@dataclass(frozen=True)
+class Part:
+    """A share of a rebuild's messages: the single-copy ones with ``lo <= id < hi`` (None: no
+    bound), and with ``multi`` the keys stored more than once. Two processes deriving ``Part(None,
+    m, True)`` and ``Part(m, None, False)`` between them derive every message exactly once."""
+
+    lo: int | None
+    hi: int | None
+    multi: bool
+
+
+def copy_groups(
+    conn: Connection, ident: Identities, keys: Sequence[str] | None = None, *, part: Part | None = None
+) -> Iterator[list[Copy]]:
+    """The copies of each message, one list per message key (of ``keys``, of ``part`` or of every message).
 
     Copies of a key come in row order. With ``keys`` the groups come in key order; without, the
     single-copy messages come first in table order, then the rest in key order.
@@ -107,10 +121,15 @@ def copy_groups(conn: Connection, ident: Identities, keys: Sequence[str] | None 
     if keys is None:
         counted = select(MSG.c.message_key).group_by(MSG.c.message_key).having(func.count() > 1)
         multi = {k for (k,) in plain_rows(conn, counted)}
-        for copy in _copies(plain_rows(conn, base.order_by(MSG.c.id, LOC.c.id), stream=True)):
+        q = base.order_by(MSG.c.id, LOC.c.id)
+        if part is not None and part.lo is not None:
+            q = q.where(MSG.c.id >= part.lo)
+        if part is not None and part.hi is not None:
+            q = q.where(MSG.c.id < part.hi)
+        for copy in _copies(plain_rows(conn, q, stream=True)):
             if copy.key not in multi:
                 yield [copy]
-        keys = sorted(multi)
+        keys = sorted(multi) if part is None or part.multi else []
     for clause in in_chunks(MSG.c.message_key, keys):
         group: list[Copy] = []
         q = base.where(clause).order_by(MSG.c.message_key, MSG.c.id, LOC.c.id)
@@ -123,4 +142,4 @@ def copy_groups(conn: Connection, ident: Identities, keys: Sequence[str] | None 
             yield group
 
 
-__all__ = ["copy_groups"]
+__all__ = ["Part", "copy_groups"]

@@ -18,13 +18,13 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import datetime
 from operator import attrgetter
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
 from kith.analysis.broadcasts import Outbound, mail_merges
 from kith.analysis.contacts import group_contacts
-from kith.analysis.copies import copy_groups
+from kith.analysis.copies import Part, copy_groups
 from kith.analysis.evaluate import evaluate
 from kith.analysis.facts import Fact, fact_of, mark_broadcasts
 from kith.analysis.identity import Identities
@@ -41,6 +41,17 @@ NO_NODES: list[str] = []
 EVALUATE_SLICE = 2000
 #: Rows per ``nodes`` / ``facts`` op.
 ROWS_PER_OP = 10000
+
+
+class Exchange(Protocol):
+    """Two processes sharing a rebuild's facts: each derives its ``part`` and sends it (``None``
+    last), then takes the other's part, a batch at a time, from ``received``."""
+
+    part: Part
+
+    def send(self, states: list[tuple[Any, ...]] | None) -> None: ...
+
+    def received(self) -> Iterator[list[tuple[Any, ...]]]: ...
 
 
 class Phases:
@@ -69,25 +80,36 @@ def derive(
     *,
     facts_out: bool = True,
     contacts_out: bool = True,
+    exchange: Exchange | None = None,
 ) -> Iterator[Op]:
     """Everything a rebuild writes, as ops (see the module docstring).
 
     The facts are derived either way (the contacts are made of them); ``facts_out`` says whether
     their ops (nodes and facts) are yielded, ``contacts_out`` whether the contacts are derived
-    and their results yielded. ``offload`` runs one half in each process.
+    and their results yielded. ``offload`` runs one half in each process. With ``exchange``
+    this process derives only its part of the facts and trades it for the other part.
     """
     phase = Phases()
     facts: dict[str, Fact] = {}
     uf = UnionFind()
-    for group in copy_groups(conn, ident):
-        f = fact_of(group, ident, now)
-        # join the thread graph now and drop the node list: a million of them would sit idle
-        first = f.nodes[0]
-        uf.find(first)
-        for n in f.nodes[1:]:
-            uf.union(first, n)
-        f.nodes = NO_NODES
-        facts[f.key] = f
+
+    if exchange is None:
+        for group in copy_groups(conn, ident):
+            _add(facts, uf, fact_of(group, ident, now))
+    else:
+        batch: list[tuple[Any, ...]] = []
+        for group in copy_groups(conn, ident, part=exchange.part):
+            f = fact_of(group, ident, now)
+            batch.append(f.state())  # with its nodes, which ``add`` lets go
+            _add(facts, uf, f)
+            if len(batch) == ROWS_PER_OP:
+                exchange.send(batch)
+                batch = []
+        exchange.send(batch)
+        exchange.send(None)
+        for states in exchange.received():
+            for state in states:
+                _add(facts, uf, Fact.from_state(state))
     phase("facts")
     for f in facts.values():
         f.thread_key = uf.find(f.key)
@@ -146,4 +168,15 @@ def derive(
     yield "done", {"messages": n_facts, "contacts": n_contacts, "phases": phase.seconds, "peak_rss_mb": _peak_mb()}
 
 
-__all__ = ["EVALUATE_SLICE", "Op", "Phases", "derive"]
+def _add(facts: dict[str, Fact], uf: UnionFind, f: Fact) -> None:
+    """Keep ``f``, its nodes joined in the thread graph and then dropped: a million node lists
+    would sit idle until the end."""
+    first = f.nodes[0]
+    uf.find(first)
+    for n in f.nodes[1:]:
+        uf.union(first, n)
+    f.nodes = NO_NODES
+    facts[f.key] = f
+
+
+__all__ = ["EVALUATE_SLICE", "Exchange", "Op", "Phases", "derive"]

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Index, Table, delete, select, text
 
 from kith.analysis.derive import Op, derive
 from kith.analysis.identity import Identities
-from kith.analysis.offload import OffloadFailed, derive_elsewhere, reader_url
+from kith.analysis.offload import OffloadFailed, derive_elsewhere, halves, reader_url
 from kith.analysis.persist import write_facts, write_results
 from kith.config.models import AnalysisConfig
 from kith.store.derived import Contact, ContactAddress, ContactStat, FlagRow, Interaction, MailFact, ThreadNode
@@ -66,9 +66,10 @@ def rebuild(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: datet
     counts: dict[str, int] | None = None
     if url is not None:
         try:
-            helper = derive_elsewhere(url, ident, cfg, now)
+            helper = derive_elsewhere(url, ident, cfg, now, halves(conn))
             try:
-                counts = _write(conn, chain(derive(conn, ident, cfg, now, contacts_out=False), helper), now)
+                here = derive(conn, ident, cfg, now, contacts_out=False, exchange=helper)
+                counts = _write(conn, chain(here, helper), now)
             finally:
                 helper.close()
         except OffloadFailed as exc:

@@ -9,11 +9,12 @@ starts over: nothing the helper's half-run wrote survives or is doubled.
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import kith.analysis.rebuild as rebuild_mod
 from kith.analysis import offload
@@ -23,7 +24,7 @@ from kith.daemon.demo import write_demo_config
 from kith.daemon.sync import sync_mailboxes
 from kith.store.derived import ContactStat, MailFact, ThreadNode
 from kith.store.engine import Store, open_store, sqlite_url
-from kith.store.models import MetaRow
+from kith.store.models import MessageRow, MetaRow
 from tests.analysis.test_incremental import snapshot
 
 
@@ -49,6 +50,10 @@ def synced(tmp_path: Path, store_url: str) -> Any:
     from kith.sample import generate
 
     info = generate(tmp_path / "sample", seed=3, messages=2500)
+    # a few mails also in a second mailbox: keys stored twice, which one process derives
+    assert len(info.mailboxes) >= 2
+    for f in sorted((info.mailboxes[0].path / "cur").iterdir())[:40:4]:
+        shutil.copy(f, info.mailboxes[1].path / "cur" / f"copy-{f.name}")
     config = load_config(write_demo_config(tmp_path, info))
     store = open_store(store_url)
     sync_mailboxes(config, store)
@@ -77,8 +82,16 @@ def test_offloaded_rebuild_equals_inline(synced: Any, monkeypatch: pytest.Monkey
     monkeypatch.setattr(offload, "OFFLOAD_MIN", 0)
     offloaded = _rebuild(store, config, now)
     assert len(started) == 1
-    assert len(inline[0]) >= 5 and len(inline[2]) >= 500 and len(inline[3]) >= 2000
     assert offloaded == inline
+    # each process derived one half of the facts: single copies by id, and this process the
+    # keys stored more than once (the sample has some: the same mail in two of my mailboxes)
+    with store.engine.connect() as conn:
+        mine, theirs = offload.halves(conn)
+        msg = MessageRow.__table__.c
+        twice = select(msg.message_key).group_by(msg.message_key).having(func.count() > 1)
+        assert conn.execute(select(func.count()).select_from(twice.subquery())).scalar()
+        assert mine.multi and not theirs.multi and mine.hi == theirs.lo
+    assert len(inline[0]) >= 5 and len(inline[2]) >= 500 and len(inline[3]) >= 2000
 
 
 def test_a_failing_helper_leaves_the_rebuild_to_this_process(
