@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from kith.analysis.facts import Fact, is_personal
+from kith.analysis.facts import FACT_COLUMNS, Fact, is_personal
 from kith.analysis.identity import Identities
 from kith.analysis.model import Mail, Meeting
 from kith.analysis.rawsql import as_utc, plain_rows
@@ -255,25 +255,7 @@ def contact_history(
     return out
 
 
-_FACT_FIELDS = (
-    "message_key",
-    "message_id",
-    "time",
-    "sender",
-    "subject",
-    "subject_norm",
-    "outbound",
-    "automated",
-    "automated_why",
-    "recipients",
-    "answered",
-    "counted",
-    "future",
-    "to_me",
-    "cc_me",
-    "thread_key",
-    "broadcast",
-)
+_FACT_FIELDS = FACT_COLUMNS
 #: What ``contact_history`` reads of a fact: what a contact's mail needs.
 _MAIL_FIELDS = tuple(f for f in _FACT_FIELDS if f not in ("message_key", "sender", "subject_norm", "outbound"))
 
