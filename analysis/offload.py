@@ -3,16 +3,17 @@
 A rebuild of a big store is half Python derivation and half writing the derived tables; in one
 process they run one after the other (the GIL). The writes must stay in the caller's process,
 which owns the transaction, but the derivation only reads what the sync wrote. So a helper
-process with its own connection derives the facts too (cheaper than having them handed over)
-and then the contacts, and sends their results (pickled, a slice at a time); this process
-derives and writes the facts meanwhile, then writes the results as they come.
+process with its own connection reads the same rows: each process derives half the facts and
+they trade halves; then this process writes the facts while the helper derives the contacts
+and sends their results (pickled, a slice at a time), which this process writes as they come.
 
 The helper sees the same data only when this transaction has not itself written to the tables
 it reads, so ``reader_url`` is asked before the rebuild's first write and says None otherwise.
 On SQLite the rebuild then holds the write lock before the helper starts reading, so no other
 process can commit in between. On PostgreSQL a sync that commits during the rebuild can be seen
-by one process and not the other, as it could by two statements of one process before: the
-messages it touched are in the analysis queue, and the next incremental run settles them.
+by one process and not the other, as it could by two statements of one process before (here a
+second copy of a message arriving then can leave its fact to neither half): the messages it
+touched are in the analysis queue, and the next incremental run settles them.
 
 A forkserver (not fork) child is used, as for the sync's parsing (``connectors.parallel``): the
 daemon has threads and open connections that must not be copied. A helper that cannot start or
@@ -138,8 +139,12 @@ class Helper:
         try:
             self._send.send_bytes(pickle.dumps(("part", states), protocol=pickle.HIGHEST_PROTOCOL))
         except OSError as exc:
-            self._proc.join(5)
-            raise OffloadFailed(f"the helper process ended early (exit code {self._proc.exitcode})") from exc
+            # the helper stopped reading: the rest of what it sent says why (its error, or its end)
+            try:
+                while True:
+                    self._next()
+            except OffloadFailed as failed:
+                raise failed from exc
 
     def received(self) -> Iterator[list[tuple[Any, ...]]]:
         yield from _parts(self._next)

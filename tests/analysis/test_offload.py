@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -99,14 +100,38 @@ def test_a_failing_helper_leaves_the_rebuild_to_this_process(
 ) -> None:
     store, config, now = synced
     inline = _rebuild(store, config, now)
-    # the helper reads a database with no tables: it fails after this process has written its
-    # facts and nodes and built their indexes, which the retry must clear and build again
+    # the helper reads a database with no tables: it fails at once, and says why
     empty = sqlite_url(tmp_path / "elsewhere" / "empty.db")
     monkeypatch.setattr(rebuild_mod, "reader_url", lambda conn: empty)
     with caplog.at_level(logging.WARNING, logger="kith.analysis.rebuild"):
         again = _rebuild(store, config, now)
     assert "deriving in this process instead" in caplog.text
     assert "no such table" in caplog.text
+    assert again == inline
+
+
+def test_a_helper_failing_after_the_trade_leaves_nothing_behind(
+    sqlite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The helper fails once the facts are traded and this process has written them (and built
+    their indexes): the rebuild starts over in this process, and its end state is an inline one."""
+    from kith.sample import generate
+
+    info = generate(tmp_path / "sample", seed=4, messages=1500)
+    config = load_config(write_demo_config(tmp_path, info))
+    sync_mailboxes(config, sqlite_store)
+    inline = _rebuild(sqlite_store, config, now=info.now)
+    # the helper reads a copy of the store without meeting attendees: it fails at the meetings,
+    # after the trade (the same rows and ids as this store's, so the trade itself is sound)
+    copy = tmp_path / "copy.db"
+    with sqlite3.connect(str(tmp_path / "kith.db")) as src, sqlite3.connect(str(copy)) as dst:
+        src.backup(dst)
+        dst.execute("DROP TABLE event_attendees")
+    monkeypatch.setattr(rebuild_mod, "reader_url", lambda conn: sqlite_url(copy))
+    with caplog.at_level(logging.WARNING, logger="kith.analysis.rebuild"):
+        again = _rebuild(sqlite_store, config, now=info.now)
+    assert "deriving in this process instead" in caplog.text
+    assert "no such table: event_attendees" in caplog.text
     assert again == inline
 
 
