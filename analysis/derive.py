@@ -11,7 +11,6 @@ Ops: ``("nodes", [(node, thread key)])``, ``("facts", [Fact.values()])``,
 
 from __future__ import annotations
 
-import logging
 import resource
 import time
 from collections import Counter, defaultdict
@@ -33,7 +32,6 @@ from kith.analysis.threads import UnionFind
 from kith.config.models import AnalysisConfig
 from kith.store.upsert import chunks
 
-log = logging.getLogger(__name__)
 Op = tuple[str, Any]
 #: The node list of a fact once its nodes are in the union-find (shared, never appended to).
 NO_NODES: list[str] = []
@@ -100,7 +98,7 @@ def derive(
         batch: list[tuple[Any, ...]] = []
         for group in copy_groups(conn, ident, part=exchange.part):
             f = fact_of(group, ident, now)
-            batch.append(f.state())  # with its nodes, which ``add`` lets go
+            batch.append(f.state())  # with its nodes, which ``_add`` lets go
             _add(facts, uf, f)
             if len(batch) == ROWS_PER_OP:
                 exchange.send(batch)

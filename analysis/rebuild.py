@@ -1,12 +1,12 @@
 """The full rebuild: every fact, thread, mail merge and contact computed again from the store.
 
 The derived tables are emptied first, so every write is a plain insert in bulk. On SQLite their
-secondary indexes are dropped for the load (before the emptying, which then has fewer B-trees to
-clear: measured 4.2 s against 0.95 s for a million interactions) and built again at the end: one
-sort per index instead of a random B-tree insert per row (measured: most of the write time at 1M
-messages, where the indexes no longer fit the page cache). PostgreSQL keeps them: dropping an
-index there takes a lock that would block every reader of the table until the rebuild commits,
-while SQLite readers keep their WAL snapshot.
+secondary indexes are dropped for the load (before the emptying, which then has fewer B-trees
+to clear: measured 4.2 s against 0.95 s for a million interactions) and built again once their
+table is loaded: one sort per index instead of a random B-tree insert per row (measured: most
+of the write time at 1M messages, where the indexes no longer fit the page cache). PostgreSQL
+keeps them: dropping an index there takes a lock that would block every reader of the table
+until the rebuild commits, while SQLite readers keep their WAL snapshot.
 
 What is written comes from ``derive``: in a helper process on a big store (``offload``), so this
 process writes one slice while the helper derives the next, else inline.
