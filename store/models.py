@@ -218,7 +218,12 @@ class SyncProblem(Base):
 
 class EventRow(Base):
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("stream_id", "provider_key"), Index("ix_events_start", "start"))
+    __table_args__ = (
+        UniqueConstraint("stream_id", "provider_key"),
+        Index("ix_events_start", "start"),
+        # an incremental analysis reads the meetings its contacts organised
+        Index("ix_events_organizer_addr", "organizer_addr"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
