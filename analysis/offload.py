@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -86,25 +86,21 @@ def reader_url(conn: Connection, minimum: int | None = None) -> str | None:
     return url.render_as_string(hide_password=False)
 
 
-class Helper:
-    """A started helper process, as this process sees it: the ``Exchange`` of the facts (this
-    process's side), then, iterated, the helper's ops in order. ``close`` when done with it (also
-    after an error of the caller's own, which leaves no one to read the rest)."""
+class _Link:
+    """One process's end of the two pipes: ops and facts go out on ``send``; what the other
+    process sends is drained from ``recv`` by a thread as it comes, so the sender never waits on
+    this process's own work. Also each side's ``Exchange`` of the facts."""
 
-    def __init__(self, proc: Any, recv: Any, send: Any, part: Part) -> None:
+    def __init__(self, send: Any, recv: Any, part: Part) -> None:
         self.part = part
-        self._proc = proc
-        self._recv = recv
         self._send = send
+        self._recv = recv
         self._closed = False
         # once the facts are traded, a few ops ahead at most: a helper further ahead waits,
-        # rather than this process holding every result of the store at once (while they are
-        # traded, the helper must not wait for this process to finish its own part)
+        # rather than the rebuild holding every result of the store at once (while they are
+        # traded, neither side may wait for the other to finish its own part)
         self._bounded = False
         self._inbox: queue.Queue[bytes | None] = queue.Queue()
-        self._interval = sys.getswitchinterval()
-        sys.setswitchinterval(SWITCH_INTERVAL)
-        # drains the pipe as ops come, so the helper does not wait for each of this process's writes
         threading.Thread(target=self._pump, name="kith-rebuild-pipe", daemon=True).start()
 
     def _pump(self) -> None:
@@ -117,7 +113,7 @@ class Helper:
             self._offer(None)
 
     def _offer(self, item: bytes | None) -> bool:
-        """Queue ``item`` unless the helper is closed meanwhile; False when it is."""
+        """Queue ``item`` unless this end is closed meanwhile; False when it is."""
         while not self._closed:
             if not self._bounded or self._inbox.qsize() < INBOX_OPS:
                 self._inbox.put(item)
@@ -125,11 +121,13 @@ class Helper:
             time.sleep(0.02)
         return False
 
+    def _ended(self) -> str:
+        return "the rebuild's process stopped sending its facts"
+
     def _next(self) -> Op:
         data = self._inbox.get()
         if data is None:
-            self._proc.join(5)
-            raise OffloadFailed(f"the helper process ended early (exit code {self._proc.exitcode})")
+            raise OffloadFailed(self._ended())
         kind, payload = pickle.loads(data)
         if kind == "error":
             raise OffloadFailed(payload)
@@ -139,7 +137,7 @@ class Helper:
         try:
             self._send.send_bytes(pickle.dumps(("part", states), protocol=pickle.HIGHEST_PROTOCOL))
         except OSError as exc:
-            # the helper stopped reading: the rest of what it sent says why (its error, or its end)
+            # the other side stopped reading: the rest of what it sent says why (its error, or its end)
             try:
                 while True:
                     self._next()
@@ -147,8 +145,31 @@ class Helper:
                 raise failed from exc
 
     def received(self) -> Iterator[list[tuple[Any, ...]]]:
-        yield from _parts(self._next)
+        """The other process's part of the facts, a batch at a time, up to its ``None``."""
+        while True:
+            kind, states = self._next()
+            if kind != "part":
+                raise OffloadFailed(f"expected the other process's facts, got {kind!r}")
+            if states is None:
+                break
+            yield states
         self._bounded = True
+
+
+class Helper(_Link):
+    """A started helper process, as the rebuild's process sees it: the ``Exchange`` of the facts
+    (this side), then, iterated, the helper's ops in order. ``close`` when done with it (also
+    after an error of the caller's own, which leaves no one to read the rest)."""
+
+    def __init__(self, proc: Any, recv: Any, send: Any, part: Part) -> None:
+        self._proc = proc
+        self._interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        super().__init__(send, recv, part)
+
+    def _ended(self) -> str:
+        self._proc.join(5)
+        return f"the helper process ended early (exit code {self._proc.exitcode})"
 
     def __iter__(self) -> Iterator[Op]:
         while True:
@@ -168,17 +189,6 @@ class Helper:
             self._proc.terminate()
             self._proc.join(5)
         self._recv.close()
-
-
-def _parts(next_op: Callable[[], Op]) -> Iterator[list[tuple[Any, ...]]]:
-    """The other process's part of the facts, a batch at a time, up to its ``None``."""
-    while True:
-        kind, states = next_op()
-        if kind != "part":
-            raise OffloadFailed(f"expected the other process's facts, got {kind!r}")
-        if states is None:
-            return
-        yield states
 
 
 def halves(conn: Connection) -> tuple[Part, Part]:
@@ -219,38 +229,6 @@ def derive_elsewhere(
     return Helper(proc, recv, send, parts[0])
 
 
-class _Parent:
-    """The ``Exchange`` of the facts, the helper's side: its part goes up the pipe it sends ops
-    on, the rebuild's part comes down the other, drained by a thread as it comes."""
-
-    def __init__(self, send: Any, recv: Any, part: Part) -> None:
-        self.part = part
-        self._send = send
-        self._recv = recv
-        self._inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        threading.Thread(target=self._pump, name="kith-rebuild-pipe", daemon=True).start()
-
-    def _pump(self) -> None:
-        try:
-            while True:
-                self._inbox.put(self._recv.recv_bytes())
-        except BaseException:
-            self._inbox.put(None)
-
-    def _next(self) -> Op:
-        data = self._inbox.get()
-        if data is None:
-            raise OffloadFailed("the rebuild's process stopped sending its facts")
-        kind, payload = pickle.loads(data)
-        return kind, payload
-
-    def send(self, states: list[tuple[Any, ...]] | None) -> None:
-        self._send.send_bytes(pickle.dumps(("part", states), protocol=pickle.HIGHEST_PROTOCOL))
-
-    def received(self) -> Iterator[list[tuple[Any, ...]]]:
-        return _parts(self._next)
-
-
 def _helper(
     send: Any, recv: Any, url: str, ident: Identities, cfg: AnalysisConfig, now: datetime, part: Part, parent: int
 ) -> None:
@@ -270,7 +248,7 @@ def _helper(
                     conn.exec_driver_sql("PRAGMA query_only=ON")
                 else:
                     conn = conn.execution_options(isolation_level="REPEATABLE READ")
-                link = _Parent(send, recv, part)
+                link = _Link(send, recv, part)
                 for op in derive(conn, ident, cfg, now, facts_out=False, exchange=link):
                     send.send_bytes(pickle.dumps(op, protocol=pickle.HIGHEST_PROTOCOL))
         finally:
