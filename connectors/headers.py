@@ -274,17 +274,17 @@ Fields = dict[str, list[str]]
 _WANTED = frozenset(h.lower() for h in HEADER_FIELDS)
 
 
-_FIELD = re.compile(r"^([!-9;-~]+)[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.M)
-_FIELD_START = re.compile(r"\n(?=[^ \t\r\n])")
-_FOLD = re.compile(r"\r?\n")
+#: A line break that folds: the next line starts with white space (RFC 5322 §2.2.3).
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
 def split_header_block(data: bytes, problems: list[str]) -> Fields:
     """The wanted fields of a header block (RFC 5322 §2.2: unfold, split at the first colon).
 
     Bytes are UTF-8 (RFC 6532) where they decode as such, else Latin-1, so no byte is lost.
-    Parsing stops at the first empty line; a leading mbox ``From `` line is ignored. One regex
-    pass finds every field; only the wanted ones are unfolded.
+    Parsing stops at the first empty line; a leading mbox ``From `` line is ignored. The block
+    is unfolded in one pass and split into lines with str methods: a regex a field was a third
+    of a header sync's parsing time.
     """
     end = len(data)
     for sep in (b"\n\n", b"\r\n\r\n"):
@@ -301,14 +301,20 @@ def split_header_block(data: bytes, problems: list[str]) -> Fields:
             text = head.decode("latin-1")
             problems.append("header bytes that are neither ASCII nor UTF-8 (read as Latin-1)")
     fields: Fields = {}
-    matched = 0
-    for m in _FIELD.finditer(text):
-        matched += 1
-        name = m.group(1).lower()
-        if name in _WANTED:
-            fields.setdefault(name, []).append(_FOLD.sub("", m.group(2)).strip())
-    starts = 1 + len(_FIELD_START.findall(text)) if text.strip() else 0
-    bad = starts - matched - (1 if text.startswith("From ") else 0)
+    bad = 0
+    for line in _FOLD.sub("", text).split("\n"):
+        name, colon, value = line.partition(":")
+        key = name.rstrip(" \t")
+        # a field name is printable US-ASCII without space or colon (RFC 5322 §2.2)
+        if not colon or not key or not key.isascii() or not key.isprintable() or " " in key:
+            if line.strip():
+                bad += 1
+            continue
+        key = key.lower()
+        if key in _WANTED:
+            fields.setdefault(key, []).append(value.strip())
+    if text.startswith("From "):
+        bad -= 1
     if bad > 0:
         problems.append(f"{bad} line(s) that are not header fields")
     return fields

@@ -5,7 +5,7 @@ and the store's write. In one Python process these run one after another whateve
 cores (the GIL); handing the reading and parsing of Maildir files to one helper process lets it
 overlap the database writes, which is what brings a sync near the cost of parsing alone.
 Records pickle cheaply (``MessageRecord.__reduce__``), so the hand-over costs far less than the
-parsing it moves. (For IMAP the same was measured and lost: Dovecot needs the second core.)
+parsing it moves. IMAP does the same for large pulls (see ``imap/pipeline.py``).
 
 The helper is started on first use and kept for the rest of the owner's sync (every folder of a
 mailbox), then closed with the source: starting a process and importing kith in it costs about
@@ -100,14 +100,19 @@ class HelperProcess:
         ``fn`` must be a module-level function and its inputs and results picklable. An
         exception raised by ``fn`` reaches the consumer as it would inline.
 
-        ``ordered=False``: results may come in any order, and while the helper has nothing ready
-        (it is starting, which takes half a second or more: a process and the imports) the next
-        items are done here instead of waiting. After the start the helper keeps ahead.
+        The helper takes half a second or more to start (a process and the imports), and this
+        process does not wait for it: until the helper's first result, the next item is done
+        here whenever the helper has nothing ready. In order (the default), that is the oldest
+        item, whose call in the helper is cancelled (or, if already running there, ignored);
+        with ``ordered=False`` results may come in any order and the next new item is done here,
+        for as long as the helper has nothing ready. After the start the helper keeps ahead.
         """
         source = iter(items)
         window: deque[tuple[In, Future[Out]]] = deque()
         taken: list[In] = []  # out of the source but not yet in the window (a submit that failed)
         pool = self._executor()
+        started = False
+        skipped: deque[Future[Out]] = deque(maxlen=8)  # calls done here that the helper may still run
         while pool is not None:
             here: Any = _END  # an item to do in this process, outside the ``try``: its errors are the consumer's
             try:
@@ -120,9 +125,17 @@ class HelperProcess:
                     taken.clear()
                 if not window:
                     break
-                if not ordered and not window[0][1].done():
-                    here = next(source, _END)
+                if not window[0][1].done():
+                    if not ordered:
+                        here = next(source, _END)
+                    elif not started and any(f.done() and not f.cancelled() for f in skipped):
+                        started = True  # the helper is up: it finished an item done here
+                    elif not started:
+                        here, ahead = window.popleft()
+                        if not ahead.cancel():
+                            skipped.append(ahead)
                 if here is _END:
+                    started = True
                     yield window[0][1].result()
                     window.popleft()  # only once delivered: a broken pool redoes what is left
                     continue

@@ -131,6 +131,10 @@ def connect(mailbox: ImapMailbox, alerts: Alerts, token_provider: TokenProvider 
                     )
                 client.starttls(tls_context(mailbox))
         client.normalise_times = False  # aware INTERNALDATE values, converted to UTC by the records
+        # imapclient turns imaplib's protocol trace on (debug 5) and sends it to a logger: every
+        # line and literal is formatted for it whether or not anyone listens (a fifth of a header
+        # sync's time), and a trace of AUTHENTICATE would carry the token. kith logs its own steps.
+        client._imap.debug = 0
     try:
         with map_errors(mailbox, alerts, "logging in"):
             _login(client, mailbox, token_provider)

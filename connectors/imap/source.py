@@ -23,6 +23,7 @@ from kith.connectors.base import JSON, BaseSource, Batch, Known, Stream, no_know
 from kith.connectors.imap.connect import Alerts, TokenProvider, connect, logout, map_errors
 from kith.connectors.imap.folders import Folder, parse_list, select_streams
 from kith.connectors.imap.sync import Session, pull_folder
+from kith.connectors.parallel import HelperProcess
 from kith.errors import KithError
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class ImapSource(BaseSource):
         #: Commands issued, by kind (``fetch_headers``, ``fetch_flags``, ``status``…): for tests and benches.
         self.stats: Counter[str] = Counter()
         self._session: Session | None = None
+        self._helper = HelperProcess()
         self._idle: IMAPClient | None = None
         self.folders: list[Folder] = []
 
@@ -66,7 +68,12 @@ class ImapSource(BaseSource):
                     qresync = b"QRESYNC" in {e.upper() for e in client.enable("QRESYNC")}
                     condstore = condstore or qresync
                 self._session = Session(
-                    client, condstore=condstore, qresync=qresync, gmail=b"X-GM-EXT-1" in caps, stats=self.stats
+                    client,
+                    condstore=condstore,
+                    qresync=qresync,
+                    gmail=b"X-GM-EXT-1" in caps,
+                    stats=self.stats,
+                    helper=self._helper,
                 )
         return self._session
 
@@ -133,6 +140,7 @@ class ImapSource(BaseSource):
         return wait_for_changes(self, timeout, stop)
 
     def close(self) -> None:
+        self._helper.close()
         if self._session is not None:
             logout(self._session.client)
             self._session = None

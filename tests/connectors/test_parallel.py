@@ -40,16 +40,25 @@ def test_results_come_in_order_and_the_helper_is_reused() -> None:
         helper.close()
 
 
+def _slow_square_or_die(job: tuple[int, int]) -> tuple[int, int]:
+    """Kills the helper process at item 700; in the parent process it just computes."""
+    x, parent = job
+    time.sleep(0.002)
+    if x == 700 and os.getpid() != parent:
+        os._exit(1)
+    return x, os.getpid()
+
+
 def test_a_helper_that_dies_mid_way_loses_and_repeats_nothing() -> None:
     helper = HelperProcess()
     parent = os.getpid()
     try:
-        out = list(helper.map(_square_or_die, [(x, parent) for x in range(12)], prefetch=3))
+        out = list(helper.map(_slow_square_or_die, [(x, parent) for x in range(1000)], prefetch=3))
     finally:
         helper.close()
-    assert [x for x, _pid in out] == list(range(12))
-    assert any(pid != parent for _x, pid in out[:5])  # the first items were parsed by the helper
-    assert all(pid == parent for _x, pid in out[5:])  # the rest, including the fatal one, here
+    assert [x for x, _pid in out] == list(range(1000))
+    assert any(pid != parent for _x, pid in out[:700])  # the helper did some before it died
+    assert all(pid == parent for _x, pid in out[700:])  # the rest, including the fatal one, here
 
 
 def _slow_pid(x: int) -> tuple[int, int]:
@@ -67,6 +76,18 @@ def test_unordered_works_here_while_the_helper_starts_and_delivers_everything_on
     pids = [pid for _x, pid in out]
     assert pids[0] == os.getpid()  # the helper was still starting: the first item was done here
     assert any(pid != os.getpid() for pid in pids)  # then the helper took over
+
+
+def test_in_order_the_first_items_are_done_here_while_the_helper_starts() -> None:
+    helper = HelperProcess()
+    try:
+        out = list(helper.map(_slow_pid, range(200), prefetch=2))
+    finally:
+        helper.close()
+    assert [x for x, _pid in out] == list(range(200))
+    pids = [pid for _x, pid in out]
+    assert pids[0] == os.getpid()  # the helper was still starting: the oldest item was done here
+    assert pids[-1] != os.getpid()  # then the helper took over, and kept it
 
 
 def _die_in_helper(job: tuple[int, int]) -> tuple[int, int]:

@@ -133,8 +133,12 @@ def test_no_change_pass_fetches_no_headers(harness: ImapHarness, condstore: bool
     # what another client does to the folder the session keeps selected is seen on the next pass
     harness.deliver(messages(1, "late"))
     harness.delete("<nc3@contract.test>")
+    before = dict(source.stats)
     rep.sync(source, stream)
     assert rep.upserted == 1
+    if condstore:  # the NOOP told of the change: EXAMINE at once, no STATUS to learn it again
+        assert source.stats.get("status", 0) == before.get("status", 0)
+        assert source.stats["select"] == before["select"] + 1
     assert "<late0@contract.test>" in rep.message_ids()
     assert "<nc3@contract.test>" not in rep.message_ids()
     before = dict(source.stats)

@@ -13,8 +13,9 @@ from kith.config.mailboxes import ImapMailbox
 from kith.connectors.base import Role
 from kith.connectors.imap.connect import Alerts
 from kith.connectors.imap.cursor import Cursor
-from kith.connectors.imap.fetch import SECTION_KEY, build_records, fast_parse, internaldate, parse_uid_set, uid_set
+from kith.connectors.imap.fetch import SECTION_KEY, build_records, parse_uid_set, uid_set
 from kith.connectors.imap.folders import parse_list, select_streams
+from kith.connectors.imap.wire import fast_parse, internaldate
 from kith.errors import CursorExpired
 
 

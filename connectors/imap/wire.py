@@ -1,0 +1,206 @@
+"""Reading a FETCH answer off the wire, several times faster than imaplib and imapclient.
+
+A header sync is mostly FETCH answers: per message one line, one literal (the header block) and
+a closing ``)``. imaplib reads each with its general machinery (three regex matches a line, a
+dict append per part, and with imapclient's logging on, a ``repr`` of every literal formatted
+for a debug message nobody reads), then imapclient's general parser walks the items again. On
+Dovecot with a warm cache that Python work is nearly all of a header sync's time: measured at
+10k messages, the server used 0.16 s of CPU while imapclient's ``fetch`` used 1.4 s.
+
+``read_answer`` reads the answer to one command itself: FETCH lines and their literals go to a
+list in imaplib's own shape (``(head, literal)`` tuples, then the trailing bytes), and anything
+else (EXISTS, VANISHED, ``OK [ALERT]``, BYE…) is handed to imaplib's ``_get_response``, so it is
+filed in ``untagged_responses`` exactly as imaplib would. ``fast_parse`` then reads the items of
+the shapes servers send for ours, with one regex for the order Dovecot and most servers use and
+a general item scanner for any other order; anything else is left to imapclient's parser.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+#: ``* 12 FETCH (...`` (the ``* `` is stripped, as imaplib does for FETCH data)
+_FETCH_LINE = re.compile(rb"\* (\d+) FETCH (.*)", re.S)
+_LITERAL_END = re.compile(rb"\{(\d+)\}$")
+_TAGGED = re.compile(rb"(OK|NO|BAD) ?(.*)", re.S)
+
+
+def read_answer(imap: Any, tag: bytes, name: str) -> tuple[str, list[bytes], list[Any]]:
+    """Read until ``tag`` completes: (status, its text, the FETCH data that came meanwhile).
+
+    Errors are imaplib's, as ``_command_complete`` raises them: ``abort`` for a dropped
+    connection or BYE, ``error`` for BAD. FETCH data imaplib kept from earlier commands is
+    included first, as ``_untagged_response`` would return it.
+    """
+    imap._check_bye()
+    fetches: list[Any] = list(imap.untagged_responses.pop("FETCH", None) or [])
+    readline, read = imap.readline, imap.read
+    prefix = tag + b" "
+    try:
+        while True:
+            line = _line(imap, readline)
+            if line.startswith(prefix):
+                m = _TAGGED.match(line, len(prefix))
+                if m is None:
+                    raise imap.abort(f"unexpected tagged response: {line!r}")
+                imap.tagged_commands.pop(tag, None)
+                typ, text = m.group(1).decode(), m.group(2)
+                code = imaplib.Response_code.match(text)
+                if code is not None:  # ``NO [ALERT] …`` is filed as imaplib files it
+                    imap._append_untagged(code.group("type").decode(), code.group("data"))
+                break
+            f = _FETCH_LINE.match(line)
+            if f is None:
+                _file_untagged(imap, line)
+                continue
+            dat = f.group(1) + b" " + f.group(2)  # imaplib drops the word FETCH
+            while (lit := _LITERAL_END.search(dat)) is not None:
+                fetches.append((dat, read(int(lit.group(1)))))
+                dat = _line(imap, readline)
+            fetches.append(dat)
+    except imap.abort as exc:
+        raise imap.abort(f"command: {name} => {exc}") from exc
+    imap._check_bye()
+    if typ == "BAD":
+        raise imap.error(f"{name} command error: {typ} {[text]}")
+    return typ, [text], fetches
+
+
+def _line(imap: Any, readline: Any) -> bytes:
+    line = readline()
+    if not line:
+        raise imap.abort("socket error: EOF")
+    if not line.endswith(b"\r\n"):
+        raise imap.abort(f"socket error: unterminated line: {line!r}")
+    return bytes(line[:-2])
+
+
+def _file_untagged(imap: Any, line: bytes) -> None:
+    """Let imaplib file a response line we already read (and read any literal it announces)."""
+    pending = [line]
+    imap._get_line = lambda: pending.pop() if pending else type(imap)._get_line(imap)
+    try:
+        imap._get_response()
+    finally:
+        del imap._get_line
+
+
+# -- items --------------------------------------------------------------------------------------
+
+#: The order Dovecot, Cyrus and most servers answer ``(UID FLAGS INTERNALDATE RFC822.SIZE BODY…)`` in.
+_CANONICAL = re.compile(
+    rb'\d+ \(UID (\d+) FLAGS \(([^()"]*)\) INTERNALDATE "([^"]*)" RFC822\.SIZE (\d+) (BODY\[[^\]]*\]) \{\d+\}$'
+)
+_FAST_ITEM = re.compile(
+    rb'(UID|RFC822\.SIZE|MODSEQ|X-GM-MSGID|X-GM-THRID) \(?(\d+)\)?|FLAGS \(([^()"]*)\)|INTERNALDATE "([^"]*)"'
+)
+_FAST_LITERAL = re.compile(rb"(BODY\[[^\]]*\]) \{\d+\}$")
+
+
+def fast_parse(data: list[Any]) -> dict[int, dict[bytes, Any]] | None:
+    """A FETCH answer of the shape servers send for our items, parsed ~10x faster than imapclient.
+
+    ``data`` is imaplib's shape: ``(b'7 (UID 7 FLAGS (\\Seen) ... BODY[...] {312}', literal)``
+    tuples followed by ``b')'``. Anything else (quoted strings, X-GM-LABELS, nested lists)
+    returns None and the caller falls back to imapclient's general parser.
+    """
+    out: dict[int, dict[bytes, Any]] = {}
+    current: dict[bytes, Any] | None = None
+    canonical = _CANONICAL.match
+    for item in data:
+        if item is None:
+            continue
+        if isinstance(item, tuple):
+            head, literal = item
+            c = canonical(head)
+            if c is not None:
+                when = internaldate(c.group(3))
+                if when is None:
+                    return None
+                uid = int(c.group(1))
+                current = {
+                    b"UID": uid,
+                    b"FLAGS": tuple(c.group(2).split()),
+                    b"INTERNALDATE": when,
+                    b"RFC822.SIZE": int(c.group(4)),
+                    c.group(5): literal,
+                }
+                if uid in out:
+                    current = _merge(out, current)
+                else:
+                    out[uid] = current
+                continue
+            m = _FAST_LITERAL.search(head)
+            if m is None:
+                return None
+            current = {}
+            if not _fast_items(head[: m.start()], current):
+                return None
+            current[m.group(1)] = literal
+        elif isinstance(item, bytes):
+            if item.strip() != b")":  # trailing items after a literal, or a message without one
+                if item[:1].isdigit():
+                    current = {}
+                if current is None or not _fast_items(item, current):
+                    return None
+        else:
+            return None
+        if current is not None and b"UID" in current:
+            current = _merge(out, current)
+    return out
+
+
+def _merge(out: dict[int, dict[bytes, Any]], items: dict[bytes, Any]) -> dict[bytes, Any]:
+    """File ``items`` under their UID. A server may answer for one UID twice in one FETCH (our
+    headers, and another client's flag change): later items update, nothing is dropped."""
+    known = out.setdefault(items[b"UID"], items)
+    if known is not items:
+        known.update(items)
+    return known
+
+
+def _fast_items(text: bytes, into: dict[bytes, Any]) -> bool:
+    pos = 0
+    for m in _FAST_ITEM.finditer(text):
+        if text[pos : m.start()].strip(b" ()0123456789FETCH") or b'"' in text[pos : m.start()]:
+            return False
+        pos = m.end()
+        if m.group(1):
+            into[m.group(1)] = int(m.group(2))
+        elif m.group(4) is not None:
+            when = internaldate(m.group(4))
+            if when is None:
+                return False
+            into[b"INTERNALDATE"] = when
+        else:
+            into[b"FLAGS"] = tuple(m.group(3).split())
+    return not text[pos:].strip(b" )")
+
+
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"), 1
+    )
+}
+_DATE = re.compile(rb"^ ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$")
+
+
+def internaldate(raw: bytes) -> datetime | None:
+    """``" 6-Nov-2026 06:23:55 +0100"`` (RFC 3501 date-time) → aware UTC datetime; 5x faster than strptime."""
+    m = _DATE.match(raw)
+    if m is None or m.group(2).title() not in _MONTHS:
+        return None
+    day, month, year, hh, mm, ss, sign, oh, om = m.groups()
+    offset = (int(oh) * 60 + int(om)) * (1 if sign == b"+" else -1)
+    try:
+        local = datetime(int(year), _MONTHS[month.title()], int(day), int(hh), int(mm), int(ss), tzinfo=UTC)
+    except ValueError:
+        return None
+    return local - timedelta(minutes=offset)
+
+
+__all__ = ["fast_parse", "internaldate", "read_answer"]
