@@ -17,7 +17,6 @@ a general item scanner for any other order; anything else is left to imapclient'
 
 from __future__ import annotations
 
-import imaplib
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +25,8 @@ from typing import Any
 _FETCH_LINE = re.compile(rb"\* (\d+) FETCH (.*)", re.S)
 _LITERAL_END = re.compile(rb"\{(\d+)\}$")
 _TAGGED = re.compile(rb"(OK|NO|BAD) ?(.*)", re.S)
+#: imaplib's ``Response_code``: a tagged ``NO [ALERT] …`` is filed under ALERT, as imaplib does
+_RESPONSE_CODE = re.compile(rb"\[(?P<type>[A-Z-]+)( (?P<data>.*))?\]")
 
 
 def read_answer(imap: Any, tag: bytes, name: str) -> tuple[str, list[bytes], list[Any]]:
@@ -48,7 +49,7 @@ def read_answer(imap: Any, tag: bytes, name: str) -> tuple[str, list[bytes], lis
                     raise imap.abort(f"unexpected tagged response: {line!r}")
                 imap.tagged_commands.pop(tag, None)
                 typ, text = m.group(1).decode(), m.group(2)
-                code = imaplib.Response_code.match(text)
+                code = _RESPONSE_CODE.match(text)
                 if code is not None:  # ``NO [ALERT] …`` is filed as imaplib files it
                     imap._append_untagged(code.group("type").decode(), code.group("data"))
                 break
