@@ -211,12 +211,14 @@ def test_idle_wakes_on_new_mail_and_times_out(harness: ImapHarness) -> None:
             timer.join()
 
 
+@pytest.mark.parametrize("helper", [False, True], ids=["thread", "thread+process"])
 def test_fetch_ahead_path_resumes_like_the_sequential_one(
-    harness: ImapHarness, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
+    harness: ImapHarness, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch, helper: bool
 ) -> None:
     from kith.connectors.imap import pipeline
 
     monkeypatch.setattr(pipeline, "PARALLEL_MIN", 100)
+    monkeypatch.setattr(pipeline, "HELPER_MIN", 100 if helper else 10**9)
     items = messages(300, "par")
     dovecot.seed(harness.user, (m.as_bytes() for m in items), folder="Work")
     source = harness.source(batch_size=50)
@@ -231,13 +233,14 @@ def test_fetch_ahead_path_resumes_like_the_sequential_one(
     source.close()
 
 
-@pytest.mark.parametrize("ahead", [False, True], ids=["sequential", "fetch-ahead"])
+@pytest.mark.parametrize("ahead", ["sequential", "fetch-ahead", "helper-process"])
 def test_server_side_session_killed_mid_pull_resumes(
-    harness: ImapHarness, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch, ahead: bool
+    harness: ImapHarness, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch, ahead: str
 ) -> None:
     from kith.connectors.imap import pipeline
 
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN", 10 if ahead else 10**9)
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN", 10**9 if ahead == "sequential" else 10)
+    monkeypatch.setattr(pipeline, "HELPER_MIN", 10 if ahead == "helper-process" else 10**9)
     items = messages(300, "kill")
     dovecot.seed(harness.user, (m.as_bytes() for m in items), folder="Work")
     source = harness.source(batch_size=30)
