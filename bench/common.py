@@ -38,6 +38,41 @@ def best_of(n: int, fn: Callable[[], Any]) -> float:
     return min(times)
 
 
+#: Child-code prelude: a thread that keeps the peak RSS (VmHWM) of this process's descendants,
+#: i.e. the helper processes, which ``getrusage(RUSAGE_CHILDREN)`` never sees (they are the
+#: forkserver's children). Sampled every 0.25 s, so a helper's last quarter second may be missed.
+WATCH_HELPERS = """
+import os as _os, threading as _threading, time as _time
+_peaks = {}
+def _watch():
+    me = _os.getpid()
+    while True:
+        parents = {}
+        for pid in _os.listdir('/proc'):
+            if pid.isdigit():
+                try:
+                    with open(f'/proc/{pid}/stat') as fh:
+                        parents[int(pid)] = int(fh.read().rsplit(')', 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    pass
+        mine = {me}
+        for _ in range(4):
+            mine |= {p for p, parent in parents.items() if parent in mine}
+        for pid in mine - {me}:
+            try:
+                with open(f'/proc/{pid}/status') as fh:
+                    for line in fh:
+                        if line.startswith('VmHWM:'):
+                            _peaks[pid] = max(_peaks.get(pid, 0), int(line.split()[1]))
+            except OSError:
+                pass
+        _time.sleep(0.25)
+_threading.Thread(target=_watch, daemon=True).start()
+def helper_peak_mb():
+    return round(max(_peaks.values(), default=0) / 1024, 1)
+"""
+
+
 def run_child(code: str, *args: str, env: dict[str, str] | None = None) -> tuple[dict[str, Any], float]:
     """Run python ``code`` in a fresh process; returns its JSON stdout and its peak RSS in MB."""
     proc = subprocess.run(
@@ -67,4 +102,4 @@ def write_result(name: str, data: dict[str, Any]) -> Path:
     return out
 
 
-__all__ = ["RESULTS", "best_of", "run_child", "timer", "write_result"]
+__all__ = ["RESULTS", "WATCH_HELPERS", "best_of", "run_child", "timer", "write_result"]

@@ -35,13 +35,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import run_child, write_result
+from bench.common import WATCH_HELPERS, run_child, write_result
 
 BATCH = 1000
 #: Runs of the floor and of kith's initial sync, alternated; the best of each is compared.
 REPEATS = 3
 
-SYNC_CHILD = """
+SYNC_CHILD = (
+    WATCH_HELPERS
+    + """
 import json, sys, time
 from pathlib import Path
 from kith.config.mailboxes import ImapMailbox
@@ -56,9 +58,10 @@ t = time.perf_counter(); r1 = engine.sync_mailbox(mb); first = time.perf_counter
 noops = []
 for _ in range(5):
     t = time.perf_counter(); r2 = engine.sync_mailbox(mb); noops.append(time.perf_counter() - t)
-print(json.dumps({"initial_s": first, "noop_s": min(noops), "upserts": r1.upserts,
+print(json.dumps({"helper_peak_rss_mb": helper_peak_mb(), "initial_s": first, "noop_s": min(noops), "upserts": r1.upserts,
                   "noop_upserts": r2.upserts, "status": [r1.status, r2.status], "error": r1.error}))
 """
+)
 
 NOOP_CHILD = """
 import json, sys, time
@@ -254,7 +257,8 @@ def run_size(
     rss_mb = 0.0
     for i in range(REPEATS):
         floors.append(floor(server.host, server.port, user))
-        db = work / f"kith-{messages}-{bodies}-{i}.db"
+        db = pw.parent / f"kith-{messages}-{bodies}-{i}" / "kith.db"  # a fresh store in this run's temp dir
+        db.parent.mkdir()  # (a store kept from an earlier run would make this a resync, not a first sync)
         run, rss_mb = run_child(SYNC_CHILD, server.host, str(server.port), user, str(pw), str(db), str(BATCH))
         kiths.append(run)
     floor_s, fetched = min(floors, key=lambda x: x[0])
@@ -287,6 +291,7 @@ def run_size(
         "incr_100_new_beyond_server_s": round(incr["incr_s"] - server_new_s, 4),
         "corpus_mb": round(sum(f.stat().st_size for f in server.maildir(user).glob("cur/*")) / 1e6, 1),
         "peak_rss_mb": round(rss_mb, 1),
+        "helper_peak_rss_mb": max(r["helper_peak_rss_mb"] for r in kiths),
         "status": child["status"],
         "error": child["error"],
     }

@@ -18,9 +18,11 @@ from email.policy import compat32
 from pathlib import Path
 from typing import Any
 
-from bench.common import run_child, write_result
+from bench.common import WATCH_HELPERS, run_child, write_result
 
-SYNC_CHILD = """
+SYNC_CHILD = (
+    WATCH_HELPERS
+    + """
 import json, sys, time
 from pathlib import Path
 from kith.config.mailboxes import MaildirMailbox
@@ -33,8 +35,9 @@ mailboxes = [MaildirMailbox(kind="maildir", name=p.name, path=p, batch_size=1000
 t = time.perf_counter(); r1 = engine.sync(mailboxes); first = time.perf_counter() - t
 time.sleep(2.1)  # let directory mtimes settle, as they would between two daemon polls
 t = time.perf_counter(); r2 = engine.sync(mailboxes); again = time.perf_counter() - t
-print(json.dumps({"initial_s": first, "resync_s": again, "upserts": sum(r.upserts for r in r1), "resync_upserts": sum(r.upserts for r in r2), "status": [r.status for r in r1]}))
+print(json.dumps({"helper_peak_rss_mb": helper_peak_mb(), "initial_s": first, "resync_s": again, "upserts": sum(r.upserts for r in r1), "resync_upserts": sum(r.upserts for r in r2), "status": [r.status for r in r1]}))
 """
+)
 
 
 def floor(root: Path) -> tuple[float, int]:
@@ -94,6 +97,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "target_resync_share": 0.02,
         "resync_upserts": child["resync_upserts"],
         "peak_rss_mb": round(rss_mb, 1),
+        "helper_peak_rss_mb": max(c["helper_peak_rss_mb"] for c, _ in children),
         "target_peak_rss_mb": 300,
         "status": child["status"],
     }

@@ -274,17 +274,14 @@ Fields = dict[str, list[str]]
 _WANTED = frozenset(h.lower() for h in HEADER_FIELDS)
 
 
-#: A line break that folds: the next line starts with white space (RFC 5322 §2.2.3).
-_FOLD = re.compile(r"\r?\n(?=[ \t])")
-
-
 def split_header_block(data: bytes, problems: list[str]) -> Fields:
     """The wanted fields of a header block (RFC 5322 §2.2: unfold, split at the first colon).
 
     Bytes are UTF-8 (RFC 6532) where they decode as such, else Latin-1, so no byte is lost.
-    Parsing stops at the first empty line; a leading mbox ``From `` line is ignored. The block
-    is unfolded in one pass and split into lines with str methods: a regex a field was a third
-    of a header sync's parsing time.
+    Parsing stops at the first empty line; a leading mbox ``From `` line is ignored. Lines are
+    split with str methods (a regex a field was a third of a header sync's parsing time); a line
+    starting with white space continues the field above, and only a field's value is unfolded,
+    never its name (``Subject\r\n : x`` is not a Subject).
     """
     end = len(data)
     for sep in (b"\n\n", b"\r\n\r\n"):
@@ -302,17 +299,27 @@ def split_header_block(data: bytes, problems: list[str]) -> Fields:
             problems.append("header bytes that are neither ASCII nor UTF-8 (read as Latin-1)")
     fields: Fields = {}
     bad = 0
-    for line in _FOLD.sub("", text).split("\n"):
+    values: list[str] | None = None  # the values of the wanted field being read
+    for line in text.split("\n"):
+        if line.endswith("\r"):
+            line = line[:-1]
+        if line.startswith((" ", "\t")):  # folded: the field above goes on
+            if values is not None:
+                values[-1] += line
+            continue
         name, colon, value = line.partition(":")
         key = name.rstrip(" \t")
         # a field name is printable US-ASCII without space or colon (RFC 5322 §2.2)
         if not colon or not key or not key.isascii() or not key.isprintable() or " " in key:
+            values = None
             if line.strip():
                 bad += 1
             continue
-        key = key.lower()
-        if key in _WANTED:
-            fields.setdefault(key, []).append(value.strip())
+        values = fields.setdefault(key.lower(), []) if key.lower() in _WANTED else None
+        if values is not None:
+            values.append(value)
+    for found in fields.values():
+        found[:] = [v.strip() for v in found]
     if text.startswith("From "):
         bad -= 1
     if bad > 0:

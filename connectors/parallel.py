@@ -108,6 +108,17 @@ class HelperProcess:
         for as long as the helper has nothing ready. After the start the helper keeps ahead.
         """
         source = iter(items)
+        failed: list[Exception] = []  # the source's own error: raised once what came before it is out
+
+        def take() -> Any:
+            if failed:
+                return _END
+            try:
+                return next(source, _END)
+            except Exception as exc:  # not the helper's failure: the consumer's, in its place
+                failed.append(exc)
+                return _END
+
         window: deque[tuple[In, Future[Out]]] = deque()
         taken: list[In] = []  # out of the source but not yet in the window (a submit that failed)
         pool = self._executor()
@@ -117,7 +128,7 @@ class HelperProcess:
             here: Any = _END  # an item to do in this process, outside the ``try``: its errors are the consumer's
             try:
                 while len(window) <= prefetch:
-                    item = next(source, _END)
+                    item = take()
                     if item is _END:
                         break
                     taken.append(item)
@@ -127,7 +138,7 @@ class HelperProcess:
                     break
                 if not window[0][1].done():
                     if not ordered:
-                        here = next(source, _END)
+                        here = take()
                     elif not started and any(f.done() and not f.cancelled() for f in skipped):
                         started = True  # the helper is up: it finished an item done here
                     elif not started:
@@ -148,8 +159,10 @@ class HelperProcess:
             yield fn(item)
         for item in taken:
             yield fn(item)
-        for item in source:
+        while (item := take()) is not _END:
             yield fn(item)
+        if failed:
+            raise failed[0]
 
     def close(self) -> None:
         pool, self._pool = self._pool, None

@@ -56,6 +56,8 @@ def read_answer(imap: Any, tag: bytes, name: str) -> tuple[str, list[bytes], lis
             f = _FETCH_LINE.match(line)
             if f is None:
                 _file_untagged(imap, line)
+                if "BYE" in imap.untagged_responses:
+                    imap._check_bye()  # the server's reason, not the EOF that follows it
                 continue
             dat = f.group(1) + b" " + f.group(2)  # imaplib drops the word FETCH
             while (lit := _LITERAL_END.search(dat)) is not None:

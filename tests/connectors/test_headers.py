@@ -159,3 +159,22 @@ def test_records_survive_pickling_between_processes() -> None:
         b"Subject: hi\nReferences: <1@x> <2@x>\n\n"
     )
     assert pickle.loads(pickle.dumps(r)) == r
+
+
+def test_folding_continues_a_value_but_never_a_name() -> None:
+    """RFC 5322 §2.2.3: a line break before white space folds a value; ``Subject\\r\\n : x`` is
+    a broken line, not a Subject. CRLF and LF, spaces and tabs alike."""
+    from kith.connectors.headers import split_header_block
+
+    problems: list[str] = []
+    block = (
+        b"Subject: a long\r\n  subject\r\nReferences: <a@x>\r\n\t<b@x>\nTo: me@x.org,\n you@x.org\r\n"
+        b"Message-ID\r\n : <no@x>\r\nX-Other: y\r\n z\r\n\r\nbody: not a header\r\n"
+    )
+    fields = split_header_block(block, problems)
+    assert fields == {
+        "subject": ["a long  subject"],
+        "references": ["<a@x>\t<b@x>"],
+        "to": ["me@x.org, you@x.org"],
+    }
+    assert problems == ["1 line(s) that are not header fields"]  # "Message-ID" alone on its line

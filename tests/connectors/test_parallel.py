@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -170,3 +171,25 @@ def test_the_helper_does_not_outlive_a_killed_parent(tmp_path: Path) -> None:
         time.sleep(0.1)
     os.kill(worker, 9)
     pytest.fail(f"helper process {worker} outlived its killed parent")
+
+
+def _items_then(error: Exception, n: int) -> Any:
+    yield from range(n)
+    raise error
+
+
+@pytest.mark.parametrize("ordered", [True, False], ids=["ordered", "unordered"])
+@pytest.mark.parametrize("error", [TimeoutError("timed out"), ValueError("bad")], ids=["OSError", "ValueError"])
+def test_an_error_of_the_input_reaches_the_consumer_after_what_came_before(ordered: bool, error: Exception) -> None:
+    """An input iterator that fails (a FETCH that timed out, in the IMAP pipeline) is not a
+    helper that failed: its items so far come out, then its error, and the helper stays usable."""
+    helper = HelperProcess()
+    out: list[int] = []
+    try:
+        with pytest.raises(type(error)):
+            for x in helper.map(_square, _items_then(error, 10), prefetch=2, ordered=ordered):
+                out.append(x)
+        assert sorted(out) == [x * x for x in range(10)]
+        assert not helper._unavailable
+    finally:
+        helper.close()

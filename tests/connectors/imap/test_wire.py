@@ -94,6 +94,7 @@ def test_fetch_data_left_from_an_earlier_command_comes_first() -> None:
         (_message(1, 11)[:-40], imaplib.IMAP4.abort),  # dropped inside the literal
         (_message(1, 11), imaplib.IMAP4.abort),  # dropped before the tagged answer
         (_message(1, 11) + b"* BYE shutting down\r\n", imaplib.IMAP4.abort),
+        (_message(1, 11) + b"* BYE [ALERT] account locked\r\n" + TAG + b" OK done\r\n", imaplib.IMAP4.abort),
         (_message(1, 11) + TAG + b" BAD syntax\r\n", imaplib.IMAP4.error),
         (b"* 1 FETCH (UID 1 FLAGS ())", imaplib.IMAP4.abort),  # unterminated line
     ],
@@ -101,9 +102,10 @@ def test_fetch_data_left_from_an_earlier_command_comes_first() -> None:
 def test_broken_answers_raise_what_imaplib_raises(wire: bytes, error: type[Exception]) -> None:
     with pytest.raises(error) as ours:
         _by_wire(wire)
-    with pytest.raises(error):
+    with pytest.raises(error) as theirs:
         _by_imaplib(wire)
     assert "FETCH" in str(ours.value)
+    assert str(ours.value) == str(theirs.value)
 
 
 def test_the_canonical_order_and_any_other_parse_alike() -> None:
