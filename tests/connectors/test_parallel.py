@@ -42,10 +42,10 @@ def test_results_come_in_order_and_the_helper_is_reused() -> None:
 
 
 def _slow_square_or_die(job: tuple[int, int]) -> tuple[int, int]:
-    """Kills the helper process at item 700; in the parent process it just computes."""
+    """Kills the helper process at item 1500; in the parent process it just computes."""
     x, parent = job
     time.sleep(0.002)
-    if x == 700 and os.getpid() != parent:
+    if x == 1500 and os.getpid() != parent:
         os._exit(1)
     return x, os.getpid()
 
@@ -54,12 +54,12 @@ def test_a_helper_that_dies_mid_way_loses_and_repeats_nothing() -> None:
     helper = HelperProcess()
     parent = os.getpid()
     try:
-        out = list(helper.map(_slow_square_or_die, [(x, parent) for x in range(1000)], prefetch=3))
+        out = list(helper.map(_slow_square_or_die, [(x, parent) for x in range(1600)], prefetch=3))
     finally:
         helper.close()
-    assert [x for x, _pid in out] == list(range(1000))
-    assert any(pid != parent for _x, pid in out[:700])  # the helper did some before it died
-    assert all(pid == parent for _x, pid in out[700:])  # the rest, including the fatal one, here
+    assert [x for x, _pid in out] == list(range(1600))
+    assert any(pid != parent for _x, pid in out[:1500])  # the helper did some before it died
+    assert all(pid == parent for _x, pid in out[1500:])  # the rest, including the fatal one, here
 
 
 def _slow_pid(x: int) -> tuple[int, int]:
