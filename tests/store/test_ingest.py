@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -162,3 +163,50 @@ def test_missing_stream_is_retired(store: Store) -> None:
         present = dict(conn.execute(select(StreamRow.name, StreamRow.present)).all())
     assert present == {"INBOX": True, "Old": False}
     assert count(store, MessageRow, MessageRow.deleted_at.is_(None)) == 0
+
+
+def test_every_column_round_trips_through_the_row_tuples(store: Store) -> None:
+    """The ingest builds driver tuples itself and converts a column that holds one object
+    throughout only once: each value must still come back as the ORM reads it."""
+    refs = setup(store, "INBOX")
+    other_tz = datetime(2026, 3, 1, 12, 30, tzinfo=UTC).astimezone(ZoneInfo("Asia/Kolkata"))
+    full = rec(
+        "1",
+        "<full@x>",
+        thread_id="t-1",
+        in_reply_to="<p@x>",
+        references=("<o@x>", "<p@x>"),
+        date=other_tz,
+        received=T0,
+        sender=Address("sec@x.com", "Sec"),
+        cc=(Address("c1@x.com"), Address("c2@x.com")),
+        bcc=(Address("b@x.com"),),
+        list_id="<l.x.com>",
+        precedence="bulk",
+        size=1234,
+        problems=("Date: odd",),
+        flags=frozenset({"\\Seen", "\\Answered"}),
+        labels=frozenset({"b", "a"}),
+    )
+    same = [rec(str(i), f"<s{i}@x>", date=T0) for i in range(2, 5)]  # one date object throughout
+    apply(store, refs["INBOX"], Batch(upserts=(full, *same), versions={"1": "v7"}))
+    with store.engine.connect() as conn:
+        rows = {r.message_key: r for r in conn.execute(select(MessageRow))}
+        locs = {r.provider_key: r for r in conn.execute(select(MessageLocation))}
+    r = rows["<full@x>"]
+    assert (r.thread_id, r.in_reply_to, r.references) == ("t-1", "<p@x>", ["<o@x>", "<p@x>"])
+    assert r.date == other_tz and r.date.utcoffset() == UTC.utcoffset(None) and r.received == T0
+    assert (r.from_addr, r.from_name, r.sender_addr, r.list_id, r.precedence) == (
+        "ann@x.com",
+        "Ann",
+        "sec@x.com",
+        "<l.x.com>",
+        "bulk",
+    )
+    assert (r.size, r.recipient_count, r.problems, r.deleted_at) == (1234, 4, ["Date: odd"], None)
+    assert {x.date for k, x in rows.items() if k != "<full@x>"} == {T0}
+    assert len({x.updated_at for x in rows.values()}) == 1 and all(
+        x.references is None for k, x in rows.items() if k != "<full@x>"
+    )
+    assert (locs["1"].flags, locs["1"].labels, locs["1"].version) == ("\\Answered \\Seen", "a b", "v7")
+    assert (locs["2"].flags, locs["2"].labels, locs["2"].version) == ("", "", None)
