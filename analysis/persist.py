@@ -119,22 +119,18 @@ def write_results(
     for r in results:
         contact_id = ids[r.address]
         for at, kind, personal, broadcast, key, event, subject, name in r.interactions:
-            if key is not None:
-                kept = stored_interactions.get((contact_id, key))
+            row = (contact_id, at, kind, personal, broadcast, key, event, (subject or "")[:2000] or None, name or None)
+            if stored_interactions:  # stored already, exactly so: leave the row alone
+                kept = (key is not None and stored_interactions.get((contact_id, key))) or stored_interactions.get(row)
                 if kept:
                     kept.pop()
                     continue
-            row = (contact_id, at, kind, personal, broadcast, key, event, (subject or "")[:2000] or None, name or None)
-            kept = stored_interactions.get(row)
-            if kept:  # stored already, exactly so: leave the row alone
-                kept.pop()
-                continue
-            inter_rows.append(dict(zip(_INTER_COLUMNS, row, strict=True)))
+            inter_rows.append(row)
     gone = sorted(i for left in stored_interactions.values() for i in left)
     for chunk in chunks(gone):
         conn.execute(delete(INTER).where(INTER.c.id.in_(chunk)))
     for chunk in chunks(inter_rows, 10000):
-        upsert(conn, INTER, list(chunk), keys=())
+        upsert_tuples(conn, INTER, _INTER_COLUMNS, chunk, keys=())
     stat_rows = [{"contact_id": ids[r.address], **{c: r.stats.get(c) for c in _STAT_COLUMNS}} for r in results]
     for chunk in chunks(stat_rows, 5000):
         upsert(conn, STAT, list(chunk), keys=stat_keys, update=list(_STAT_COLUMNS))
