@@ -2,13 +2,15 @@
 
 The copies must come out as the tables were (the same keys, foreign keys, indexes, names and
 sequences, since later migrations and incremental runs rely on them); readers must be able to
-read the old tables until the swap; a failed rebuild must leave no trace; and a store whose
-tables cannot be swapped safely (here: a view on one) is rebuilt in place.
+read the old tables until the swap, which gives way to them; a failed rebuild must leave no
+trace; and a store whose tables cannot be swapped safely is rebuilt in place.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import pytest
 from sqlalchemy import Connection, create_engine, text
 
 import kith.analysis.rebuild as rebuild_mod
+from kith.analysis import staging as staging_mod
 from kith.analysis.api import analyze
 from kith.analysis.staging import TABLES, Staging
 from kith.config.load import load_config
@@ -48,7 +51,7 @@ def _catalog(conn: Connection) -> dict[str, Any]:
     column defaults, the sequences' owners; and the tables' oids, which it must change."""
     home = conn.execute(text("SELECT current_schema()")).scalar_one()
     rels = {"s": home, "t": list(TABLES)}
-    where = "c.relnamespace = to_regnamespace(:s) AND c.relname = ANY(:t)"
+    where = "c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = :s) AND c.relname = ANY(:t)"
     q = {
         "constraints": f"""SELECT c.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k
                 JOIN pg_class c ON c.oid = k.conrelid WHERE {where}""",
@@ -138,14 +141,94 @@ def test_a_failed_rebuild_leaves_the_old_tables(synced: Any, monkeypatch: pytest
         assert conn.execute(text("SHOW search_path")).scalar() == conn.execute(text("SELECT current_schema()")).scalar()
 
 
-def test_a_view_on_a_derived_table_keeps_the_rebuild_in_place(synced: Any, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    ("ddl", "why"),
+    [
+        ("CREATE VIEW my_report AS SELECT contact_id, count(*) AS n FROM interactions GROUP BY 1", "depends on"),
+        ("CREATE FUNCTION my_name(c contacts) RETURNS text LANGUAGE sql AS 'SELECT c.name'", "depends on"),
+        ("CREATE TABLE my_archive () INHERITS (interactions)", "depends on"),
+        ("ALTER TABLE contacts SET (autovacuum_enabled = false)", "storage options"),
+        ("CREATE STATISTICS my_stats ON contact_id, at FROM interactions", "extended statistics"),
+    ],
+)
+def test_what_a_swap_would_break_keeps_the_rebuild_in_place(
+    synced: Any, caplog: pytest.LogCaptureFixture, ddl: str, why: str
+) -> None:
     store, config, now = synced
     with store.engine.begin() as conn:
-        conn.execute(text("CREATE VIEW my_report AS SELECT contact_id, count(*) AS n FROM interactions GROUP BY 1"))
+        conn.execute(text(ddl))
         oids = _catalog(conn)["oids"]
     with caplog.at_level(logging.INFO, logger="kith.analysis.staging"):
         _rebuild(store, config, now)
-    assert "in place (a view or rule depends on a derived table)" in caplog.text
+    assert "loading the derived tables in place" in caplog.text and why in caplog.text
     with store.engine.connect() as conn:
-        assert _catalog(conn)["oids"] == oids
-        assert conn.execute(text("SELECT sum(n) FROM my_report")).scalar() > 0
+        assert _catalog(conn)["oids"] == oids  # the same tables, rebuilt in place
+        assert conn.execute(text("SELECT count(*) FROM interactions")).scalar() > 0
+
+
+def test_the_swap_gives_way_to_a_reader_and_then_happens(
+    synced: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reader holding a derived table when the swap comes: the swap times out, rolls back to
+    its savepoint and tries again once the reader is done, instead of failing the rebuild."""
+    store, config, now = synced
+    monkeypatch.setattr(staging_mod, "SWAP_TIMEOUTS", (1, 1, 1))
+    real_swap = Staging.swap
+    reader = create_engine(store.engine.url)
+    tries: list[float] = []
+
+    def swap(self: Staging, conn: Connection) -> None:
+        other = reader.connect()
+        other.execute(text("SELECT count(*) FROM interactions"))  # holds it until the commit below
+        threading.Timer(1.5, lambda: (other.commit(), other.close())).start()
+        started = time.monotonic()
+        real_swap(self, conn)
+        tries.append(time.monotonic() - started)
+
+    monkeypatch.setattr(Staging, "swap", swap)
+    with store.engine.connect() as conn:
+        oids = _catalog(conn)["oids"]
+    try:
+        with caplog.at_level(logging.INFO, logger="kith.analysis.staging"):
+            _rebuild(store, config, now)
+    finally:
+        reader.dispose()
+    assert "the swap gave way to a reader (try 1)" in caplog.text and "lock timeout" in caplog.text
+    assert tries and tries[0] >= 1.0
+    with store.engine.connect() as conn:
+        assert _catalog(conn)["oids"] != oids
+
+
+def test_a_schema_with_an_awkward_name_is_staged(pg_server: str, tmp_path: Path) -> None:
+    """Upper case, a space, a dot, a quote and 63 bytes: the staging schema has a name of its own."""
+    from sqlalchemy.engine import make_url
+
+    from kith.sample import generate
+
+    name = 'Kith "Odd".Name ' + "x" * 47
+    assert len(name.encode()) == 63
+    admin = create_engine(pg_server)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {staging_mod._q(name)}"))
+    try:
+        quoted = staging_mod._q(name).replace(" ", "\\ ")
+        url = make_url(pg_server).update_query_dict({"options": f"-csearch_path={quoted}"})
+        store = open_store(url.render_as_string(hide_password=False))
+        try:
+            with store.engine.connect() as conn:
+                assert conn.execute(text("SELECT current_schema()")).scalar() == name
+            info = generate(tmp_path / "sample", seed=6, messages=300)
+            config = load_config(write_demo_config(tmp_path, info))
+            sync_mailboxes(config, store)
+            with store.engine.connect() as conn:
+                oids = _catalog(conn)["oids"]
+            _rebuild(store, config, info.now)
+            with store.engine.connect() as conn:
+                after = _catalog(conn)
+                assert after["oids"] != oids and after["staging schemas"] == []
+        finally:
+            store.dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {staging_mod._q(name)} CASCADE"))
+        admin.dispose()
