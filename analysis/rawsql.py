@@ -10,6 +10,7 @@ convert (``as_utc``, ``bool``) exactly as the ORM types would.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import count
@@ -27,20 +28,42 @@ def plain_rows(conn: Connection, stmt: Select[Any], *, stream: bool = False) -> 
     once (SQLite cursors always step lazily). Only string, number and boolean parameters: they
     are passed to the driver unprocessed.
     """
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.params
-    positions = compiled.positiontup
-    args: Any = tuple(params[k] for k in positions) if positions else params
-    raw: Any = conn.connection.driver_connection
     pg = conn.dialect.name == "postgresql"
+    sql, args = _postgresql_arrays(stmt, conn) if pg else (None, None)
+    if sql is None:
+        compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        params = compiled.params
+        positions = compiled.positiontup
+        sql, args = str(compiled), tuple(params[k] for k in positions) if positions else params
+    raw: Any = conn.connection.driver_connection
     cur = raw.cursor(name=f"kith_rows_{next(_names)}") if pg and stream else raw.cursor()
     try:
         if pg and stream:
             cur.itersize = 5000
-        cur.execute(str(compiled), args)
+        cur.execute(sql, args)
         yield from cur
     finally:
         cur.close()
+
+
+_EXPANDING = re.compile(r"(NOT )?IN \(__\[POSTCOMPILE_(\w+)\]\)")
+
+
+def _postgresql_arrays(stmt: Select[Any], conn: Connection) -> tuple[str | None, Any]:
+    """The statement for PostgreSQL with each ``IN`` list passed as one array parameter
+    (``= ANY(%(p)s)``, ``NOT IN``: ``<> ALL``), or (None, None) when a list holds anything but
+    plain values. Rendering a list as one bind parameter a value cost more than the queries
+    of an incremental run themselves (measured at 1M messages: 69k parameters, 1.5 s of
+    SQLAlchemy and psycopg query processing), and the server plans an array as fast."""
+    compiled = stmt.compile(dialect=conn.dialect)
+    params = dict(compiled.params)
+    for name in set(m.group(2) for m in _EXPANDING.finditer(str(compiled))):
+        values = params.get(name)
+        if not isinstance(values, list | tuple) or not all(isinstance(v, str | int) for v in values):
+            return None, None
+        params[name] = list(values)
+    sql = _EXPANDING.sub(lambda m: f"{'<> ALL' if m.group(1) else '= ANY'}(%({m.group(2)})s)", str(compiled))
+    return (None, None) if "POSTCOMPILE" in sql else (sql, params)
 
 
 def as_utc(value: Any) -> datetime:

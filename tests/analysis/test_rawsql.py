@@ -1,0 +1,45 @@
+"""``plain_rows`` returns what SQLAlchemy would, whatever the IN lists hold (PostgreSQL: arrays)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, select
+
+from kith.analysis import rawsql
+from kith.analysis.rawsql import plain_rows
+from kith.store.derived import Contact
+from kith.store.engine import Store
+
+META = Contact.__table__  # plain string columns: plain_rows passes parameters unprocessed
+
+
+def _both(conn: Connection, q: object) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    return sorted(plain_rows(conn, q)), sorted(tuple(r) for r in conn.execute(q))  # type: ignore[arg-type]
+
+
+def test_in_lists_of_every_kind_give_sqlalchemys_rows(store: Store) -> None:
+    with store.engine.begin() as conn:
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        conn.execute(
+            META.insert(),
+            [{"address": f"k{i}", "name": f"v{i % 3}", "automated": False, "updated_at": now} for i in range(20)],
+        )
+        queries = [
+            select(META.c.address).where(META.c.address.in_(["k1", "k5", "nope"])),
+            select(META.c.address).where(META.c.address.not_in(["k1", "k5"]), META.c.name.in_(["v0", "v1"])),
+            select(META.c.address).where(META.c.address.in_([])),
+            select(META.c.address).where(META.c.address.not_in([])),
+            select(META.c.address).where(META.c.address.in_([f"k{i}" for i in range(0, 20, 2)]), META.c.name == "v0"),
+        ]
+        for q in queries:
+            mine, theirs = _both(conn, q)
+            assert mine == theirs
+        assert len(_both(conn, queries[3])[0]) == 20 and _both(conn, queries[2])[0] == []
+        if store.dialect == "postgresql":
+            sql, params = rawsql._postgresql_arrays(queries[1], conn)
+            assert sql is not None and "<> ALL(" in sql and "= ANY(" in sql and params
+            # not plain values: left to SQLAlchemy's own rendering
+            when = select(META.c.address).where(META.c.address.in_([datetime(2026, 1, 1, tzinfo=UTC)]))
+            assert rawsql._postgresql_arrays(when, conn) == (None, None)
+        conn.rollback()
