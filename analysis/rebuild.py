@@ -88,9 +88,11 @@ def rebuild(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: datet
         # before the ANALYZE, 9.9 s after). Staged copies are analysed before the swap: their
         # statistics go with them, and the swap's locks are not held meanwhile.
         conn.execute(text(f"ANALYZE {', '.join(ANALYZED)}"))
+        log.debug("rebuild: analysed in %.2f s", time.perf_counter() - started)
     if staging is not None:
+        started = time.perf_counter()
         staging.swap(conn)
-    log.debug("rebuild: swapped in and analysed in %.2f s", time.perf_counter() - started)
+        log.debug("rebuild: swapped in in %.2f s", time.perf_counter() - started)
     return counts
 
 
