@@ -67,6 +67,15 @@ def _pg_schema(base: str, name: str) -> str | None:
         return None
 
 
+def _drop_schema(base: str, name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(base)
+    with eng.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+    eng.dispose()
+
+
 def one_size(work: Path, messages: int, contacts: int, url: str) -> dict[str, Any]:
     from kith.daemon.demo import write_demo_config
     from kith.sample import generate
@@ -125,7 +134,11 @@ def main(argv: list[str]) -> None:
                 url = f"sqlite:///{work / 'kith.db'}" if dialect == "sqlite" else _pg_schema(pg_base, f"kith_bench_{n}")
                 if url is None:
                     continue
-                row = one_size(work, n, contacts, url)
+                try:
+                    row = one_size(work, n, contacts, url)
+                finally:
+                    if dialect == "postgresql":  # a 1M schema is gigabytes in the shared test database
+                        _drop_schema(pg_base, f"kith_bench_{n}")
                 print(dialect, row, flush=True)
                 results[dialect].append(row)
     scaling = {}
