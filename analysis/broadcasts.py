@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 from kith.config.models import AnalysisConfig
 
@@ -29,8 +29,10 @@ def norm_subject(subject: str | None) -> str:
     return " ".join(_PREFIX.sub("", subject or "").lower().split())[:500]
 
 
-@dataclass(frozen=True, slots=True)
-class Outbound:
+class Outbound(NamedTuple):
+    """One of my messages as a merge sees it (a tuple: a rebuild makes half a million of them,
+    and a frozen dataclass costs four times as much to make)."""
+
     key: str
     time: datetime
     subject_norm: str
@@ -47,20 +49,41 @@ def mail_merges(messages: Iterable[Outbound], cfg: AnalysisConfig) -> set[str]:
             groups[m.subject_norm].append(m)
     found: set[str] = set()
     for group in groups.values():
-        if len(group) < cfg.merge_min_messages:
-            continue
-        group.sort(key=lambda m: (m.time, m.key))
-        hi = 0
-        for lo, m in enumerate(group):
-            end = m.time + cfg.merge_window
-            hi = max(hi, lo)
-            while hi < len(group) and group[hi].time < end:
-                hi += 1
-            window = group[lo:hi]
-            people = set().union(*(x.recipients for x in window))
-            if len(window) >= cfg.merge_min_messages and len(people) >= cfg.merge_min_messages:
-                found.update(x.key for x in window)
+        if len(group) >= cfg.merge_min_messages:
+            group.sort(key=lambda m: (m.time, m.key))
+            found.update(group[i].key for i in _merged(group, cfg))
     return found
+
+
+def _merged(group: list[Outbound], cfg: AnalysisConfig) -> Iterator[int]:
+    """Indexes of the messages of one subject (in time order) that are in a merge's window.
+
+    The window of each message slides over the group: the people in it are counted as messages
+    enter and leave it, and a window that makes a merge marks only what is not marked yet, so a
+    subject costs its recipients twice, not its messages times the window (a newsletter I send
+    by hand every day, measured at 1M messages: 13M window steps, seconds of a rebuild).
+    """
+    need = cfg.merge_min_messages
+    people: dict[str, int] = {}
+    hi = marked = 0
+    for lo, m in enumerate(group):
+        if lo:  # the previous message leaves the window (if it was in it)
+            if hi >= lo:
+                for p in group[lo - 1].recipients:
+                    if people[p] == 1:
+                        del people[p]
+                    else:
+                        people[p] -= 1
+            else:
+                hi = lo
+        end = m.time + cfg.merge_window
+        while hi < len(group) and group[hi].time < end:
+            for p in group[hi].recipients:
+                people[p] = people.get(p, 0) + 1
+            hi += 1
+        if hi - lo >= need and len(people) >= need:
+            yield from range(max(lo, marked), hi)
+            marked = hi
 
 
 __all__ = ["Outbound", "mail_merges", "norm_subject"]

@@ -130,7 +130,7 @@ def copy_groups(
             if copy.key not in multi:
                 yield [copy]
         keys = sorted(multi) if part is None or part.multi else []
-    for clause in in_chunks(MSG.c.message_key, keys):
+    for clause in in_chunks(conn, MSG.c.message_key, keys):
         group: list[Copy] = []
         q = base.where(clause).order_by(MSG.c.message_key, MSG.c.id, LOC.c.id)
         for copy in _copies(plain_rows(conn, q, stream=True)):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass(slots=True)
@@ -58,9 +58,12 @@ class ContactData:
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """A rule's verdict: open now (``reason`` None) or resolved (with the reason it went away)."""
+class Finding(NamedTuple):
+    """A rule's verdict: open now (``reason`` None) or resolved (with the reason it went away).
+
+    A tuple: every inbound personal message of a contact is a finding, resolved or not, so a
+    rebuild makes hundreds of thousands, and a frozen dataclass costs three times as much to make.
+    """
 
     kind: str
     key: str

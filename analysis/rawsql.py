@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import Connection, Select
 
 _names = count()
+#: Rows a server-side cursor fetches at a time.
+STREAM_ROWS = 5000
 
 
 def plain_rows(conn: Connection, stmt: Select[Any], *, stream: bool = False) -> Iterator[tuple[Any, ...]]:
@@ -38,10 +40,16 @@ def plain_rows(conn: Connection, stmt: Select[Any], *, stream: bool = False) -> 
     raw: Any = conn.connection.driver_connection
     cur = raw.cursor(name=f"kith_rows_{next(_names)}") if pg and stream else raw.cursor()
     try:
-        if pg and stream:
-            cur.itersize = 5000
         cur.execute(sql, args)
-        yield from cur
+        if not pg:
+            yield from cur
+        elif not stream:
+            yield from cur.fetchall()
+        else:
+            # a batch at a time: psycopg's own iteration steps through Python code a row
+            # (measured: 1.8 µs a row, seconds of a rebuild that reads four million rows)
+            while rows := cur.fetchmany(STREAM_ROWS):
+                yield from rows
     finally:
         cur.close()
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 import itertools
 import math
 from bisect import bisect_right
+from collections import defaultdict
 from datetime import datetime, timedelta
+from operator import attrgetter
 from statistics import median
 from typing import Any
 
@@ -45,23 +47,36 @@ def reply_latencies(data: ContactData) -> tuple[list[float], list[float]]:
     personal message in the same thread, or (for mine) my next message to them."""
     mine: list[float] = []
     theirs: list[float] = []
-    mails = sorted((m for m in data.mails if m.personal), key=lambda m: m.time)
+    mails = sorted((m for m in data.mails if m.personal), key=_time)
     replies = thread_replies(data)
     outs = [m.time for m in mails if not m.inbound]
-    inbound_by_thread: dict[str, list[datetime]] = {}
+    inbound_by_thread: dict[str, list[datetime]] = defaultdict(list)
     for m in mails:
         if m.inbound:
-            inbound_by_thread.setdefault(m.thread, []).append(m.time)
+            inbound_by_thread[m.thread].append(m.time)
+    # the mail comes in time order, so my next message after each of theirs is found by one
+    # pointer walking ``outs`` (a contact's whole history is evaluated on every change)
+    n_outs, j = len(outs), 0
     for m in mails:
+        t = m.time
         if m.inbound:
-            cands = [t for t in (_next(replies.get(m.thread, []), m.time), _next(outs, m.time)) if t is not None]
-            if cands and min(cands) - m.time <= REPLY_HORIZON:
-                mine.append(_hours(min(cands) - m.time))
+            while j < n_outs and outs[j] <= t:
+                j += 1
+            first = outs[j] if j < n_outs else None
+            in_thread = _next(replies.get(m.thread, _NONE), t)
+            if in_thread is not None and (first is None or in_thread < first):
+                first = in_thread
+            if first is not None and first - t <= REPLY_HORIZON:
+                mine.append(_hours(first - t))
         else:
-            nxt = _next(inbound_by_thread.get(m.thread, []), m.time)
-            if nxt is not None and nxt - m.time <= REPLY_HORIZON:
-                theirs.append(_hours(nxt - m.time))
+            nxt = _next(inbound_by_thread.get(m.thread, _NONE), t)
+            if nxt is not None and nxt - t <= REPLY_HORIZON:
+                theirs.append(_hours(nxt - t))
     return mine, theirs
+
+
+_NONE: list[datetime] = []
+_time = attrgetter("time")
 
 
 def _next(times: list[datetime], t: datetime) -> datetime | None:

@@ -10,9 +10,11 @@ from kith.config.models import AnalysisConfig
 
 
 def one_sided(data: ContactData, cfg: AnalysisConfig, now: datetime) -> list[Finding]:
-    run: list[Point] = []
-    for p in personal_until(data, now):
-        run = [*run, p] if p.kind == "out" else []
+    personal = personal_until(data, now)
+    start = len(personal)  # the run is personal[start:]: my messages since their last word
+    while start and personal[start - 1].kind == "out":
+        start -= 1
+    run: list[Point] = personal[start:]
     if len(run) < cfg.one_sided_min or run[-1].time - run[0].time < cfg.one_sided_span:
         return []
     evidence = {
