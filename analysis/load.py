@@ -20,7 +20,7 @@ from kith.analysis.identity import Identities
 from kith.analysis.model import Mail, Meeting
 from kith.analysis.rawsql import as_utc, plain_rows
 from kith.config.models import AnalysisConfig
-from kith.store.derived import Interaction, MailFact
+from kith.store.derived import FlagRow, Interaction, MailFact
 from kith.store.models import EventAttendee, EventRow, MessageLocation, MessageParticipant, MessageRow, StreamRow
 from kith.store.upsert import CHUNK, chunks
 
@@ -32,6 +32,7 @@ EVT = EventRow.__table__
 ATT = EventAttendee.__table__
 FACT = MailFact.__table__
 INTER = Interaction.__table__
+FLAG = FlagRow.__table__
 HEADER_COLUMNS = ("list_id", "list_unsubscribe", "list_post", "precedence", "auto_submitted", "return_path")
 
 
@@ -239,22 +240,23 @@ def contact_history(
             if not counted:  # no fact, or not an interaction: the row goes
                 continue
             inbound = kind == "email_in"
+            # positional, in field order: keywords cost three times as much (a mail a row)
             out.mails[contacts[contact]][key] = Mail(
-                key=key,
-                time=as_utc(at),
-                inbound=inbound,
-                personal=is_personal(automated, recips, bc, cfg),
-                broadcast=bool(bc) and not inbound,
-                automated=bool(automated),
-                answered=bool(answered),
-                thread=thread,
-                to_me=bool(to_me),
-                cc_me=bool(cc_me),
-                message_id=mid,
-                subject=subject,
-                future=bool(future),
-                automated_why=why,
-                name=name or "",
+                key,
+                as_utc(at),
+                inbound,
+                is_personal(automated, recips, bc, cfg),
+                bool(bc) and not inbound,
+                bool(automated),
+                bool(answered),
+                thread,
+                bool(to_me),
+                bool(cc_me),
+                mid,
+                subject,
+                bool(future),
+                why,
+                name or "",
             )
     return out
 
@@ -306,6 +308,13 @@ def facts_with_subjects(conn: Connection, windows: Mapping[str, tuple[datetime, 
     return stored_facts(conn, keys)
 
 
+def flags_to_resolve(conn: Connection) -> set[str]:
+    """Keys of the flags stored open or snoozed: the only ones a resolved finding can resolve
+    (``lifecycle.transitions``), so the only resolved findings a rebuild needs to keep."""
+    q = select(FLAG.c.key).where(FLAG.c.state.in_(("open", "snoozed")))
+    return {k for (k,) in plain_rows(conn, q)}
+
+
 def load_meetings(
     conn: Connection, ident: Identities, cfg: AnalysisConfig, raw_addresses: Sequence[str] | None = None
 ) -> dict[str, list[Meeting]]:
@@ -354,6 +363,7 @@ __all__ = [
     "contact_history",
     "facts_by_thread",
     "facts_with_subjects",
+    "flags_to_resolve",
     "in_chunks",
     "load_meetings",
     "outbound_recipients",

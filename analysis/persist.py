@@ -119,12 +119,15 @@ def write_results(
     for r in results:
         contact_id = ids[r.address]
         for at, kind, personal, broadcast, key, event, subject, name in r.interactions:
+            # stored already, exactly so: leave the row alone (looked up by message first, which
+            # is nearly every row of an incremental run, before the row is made)
+            if stored_interactions and key is not None and (kept := stored_interactions.get((contact_id, key))):
+                kept.pop()
+                continue
             row = (contact_id, at, kind, personal, broadcast, key, event, (subject or "")[:2000] or None, name or None)
-            if stored_interactions:  # stored already, exactly so: leave the row alone
-                kept = (key is not None and stored_interactions.get((contact_id, key))) or stored_interactions.get(row)
-                if kept:
-                    kept.pop()
-                    continue
+            if stored_interactions and (kept := stored_interactions.get(row)):
+                kept.pop()
+                continue
             inter_rows.append(row)
     gone = sorted(i for left in stored_interactions.values() for i in left)
     for chunk in chunks(gone):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 
 from kith.analysis.model import ContactData
 
@@ -16,6 +17,9 @@ class Point:
     personal: bool
     broadcast: bool = False
     key: str = ""
+
+
+_ORDER = attrgetter("time", "kind", "key")
 
 
 def points(data: ContactData, meeting_max_future: datetime | None = None) -> list[Point]:
@@ -34,7 +38,7 @@ def points(data: ContactData, meeting_max_future: datetime | None = None) -> lis
         for mt in data.meetings
         if mt.counts and (meeting_max_future is None or mt.time <= meeting_max_future)
     ]
-    out.sort(key=lambda p: (p.time, p.kind, p.key))
+    out.sort(key=_ORDER)
     cache[meeting_max_future] = out
     return out
 

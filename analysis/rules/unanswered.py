@@ -11,21 +11,18 @@ from bisect import bisect_right
 from collections import defaultdict
 from datetime import datetime
 
-from kith.analysis.model import ContactData, Finding, Mail
+from kith.analysis.model import ContactData, Finding
 from kith.analysis.timeline import thread_replies
 from kith.config.models import AnalysisConfig
 
 _NO_EVIDENCE: dict[str, object] = {}
+_NONE: list[datetime] = []
 
 
 def _after(times: list[datetime], t: datetime) -> datetime | None:
     """The first time in sorted ``times`` strictly after ``t``."""
     i = bisect_right(times, t)
     return times[i] if i < len(times) else None
-
-
-def _addressed_to_me(m: Mail, cfg: AnalysisConfig) -> bool:
-    return m.to_me or (cfg.include_cc and m.cc_me)
 
 
 def unanswered(data: ContactData, cfg: AnalysisConfig, now: datetime) -> list[Finding]:
@@ -40,23 +37,25 @@ def unanswered(data: ContactData, cfg: AnalysisConfig, now: datetime) -> list[Fi
     met = sorted(mt.time for mt in data.meetings if mt.counts and mt.time <= now)
     replies = thread_replies(data)
     young = now - cfg.unanswered_after
+    include_cc = cfg.include_cc
     out: list[Finding] = []
     for m in inbound:
-        if not m.personal or m.future or not _addressed_to_me(m, cfg):
+        if not m.personal or m.future or not (m.to_me or (include_cc and m.cc_me)):
             continue
         # the first of these that holds is the reason; the rest are not looked up
+        t = m.time
         reason = None
-        if (reply := _after(replies.get(m.thread, []), m.time)) is not None:
+        if (reply := _after(replies.get(m.thread, _NONE), t)) is not None:
             reason = f"answered in the thread on {reply.date().isoformat()}"
-        elif (direct := _after(to_them, m.time)) is not None:
+        elif (direct := _after(to_them, t)) is not None:
             reason = f"you wrote to them on {direct.date().isoformat()}"
-        elif (meeting := _after(met, m.time)) is not None:
+        elif (meeting := _after(met, t)) is not None:
             reason = f"you met on {meeting.date().isoformat()}"
         elif m.answered:
             reason = "marked \\Answered in your mail client"
-        elif _after(by_thread[m.thread], m.time) is not None:
+        elif _after(by_thread[m.thread], t) is not None:
             reason = "they wrote again in the thread; the newer message is the one waiting"
-        elif m.time > young:
+        elif t > young:
             continue  # too young to flag, and nothing to resolve
         # a resolved finding only lends its reason to a flag that was open: it needs no evidence
         # (and a contact's whole history is resolved findings, one per message)

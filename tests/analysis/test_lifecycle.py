@@ -86,6 +86,17 @@ def test_a_reply_resolves_with_its_reason_and_the_key_is_stable(w: World) -> Non
     assert r["id"] == f["id"] and "answered in the thread" in r["reason"]
 
 
+def test_a_rebuild_resolves_with_the_reason_too(w: World) -> None:
+    """A rebuild keeps only the resolved findings of stored flags (``derive``): this one's."""
+    q = w.mail(ANN, when=ago(5))
+    (f,) = w.open_flags("unanswered")
+    w.mail(ME, (ANN,), when=ago(1), reply_to_msg=q, subject="Re: hello")
+    assert w.analyze(rebuild=True)["mode"] == "rebuild"
+    with w.store.session() as s:
+        (r,) = flags(s, state="resolved", now=NOW)
+    assert r["id"] == f["id"] and "answered in the thread" in r["reason"]
+
+
 def test_cli_flags_dismiss_snooze_contacts_timeline(w: World, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import json
 
