@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,17 +16,19 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 def by_definition(messages: list[Outbound], cfg: AnalysisConfig) -> set[str]:
     """DESIGN's rule read literally: each message opens a window of ``merge_window``; a window
     with enough messages to enough different people makes every message in it part of a merge."""
-    groups: dict[str, list[Outbound]] = defaultdict(list)
-    for m in messages:
-        if not m.automated and m.recipients:
-            groups[m.subject_norm].append(m)
+    counted = [m for m in messages if not m.automated and m.recipients]
     found: set[str] = set()
-    for group in groups.values():
-        for m in group:
-            window = [x for x in group if (x.time, x.key) >= (m.time, m.key) and x.time < m.time + cfg.merge_window]
-            people = set().union(*(x.recipients for x in window))
-            if len(window) >= cfg.merge_min_messages and len(people) >= cfg.merge_min_messages:
-                found.update(x.key for x in window)
+    for m in counted:
+        window = [
+            x
+            for x in counted
+            if x.subject_norm == m.subject_norm
+            and (x.time, x.key) >= (m.time, m.key)
+            and x.time < m.time + cfg.merge_window
+        ]
+        people = set().union(*(x.recipients for x in window))
+        if len(window) >= cfg.merge_min_messages and len(people) >= cfg.merge_min_messages:
+            found.update(x.key for x in window)
     return found
 
 
