@@ -95,6 +95,21 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
+@contextmanager
+def _no_jit(conn: Connection) -> Iterator[None]:
+    """PostgreSQL's JIT off for the run's statements, then as it was.
+
+    The incremental path's reads are many short lookups whose estimated cost still passes the
+    JIT threshold: compiling each took longer than the query saved (measured at 1M messages,
+    PostgreSQL 15: 0.1-0.2 s of a 2.4 s run).
+    """
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    was = conn.execute(text("SELECT current_setting('jit')")).scalar()
+    conn.execute(text("SELECT set_config('jit', 'off', true)"))
+    yield  # on an error the transaction rolls back, and the setting with it
+    conn.execute(text("SELECT set_config('jit', :was, true)"), {"was": was})
 def run(conn: Connection, config: Any, *, now: datetime | None = None, rebuild: bool = False) -> dict[str, Any]:
     """Analyse inside the caller's transaction; returns a summary for logs and the CLI."""
     with _no_cyclic_gc():
@@ -119,7 +134,8 @@ def _run(conn: Connection, config: Any, *, now: datetime | None, rebuild: bool) 
     if rebuild or stored_fp != fp or big:
         mode, counts = "rebuild", rebuild_all(conn, ident, cfg, now)
     else:
-        mode, counts = "incremental", _incremental(conn, ident, cfg, now, max_q)
+        with _no_jit(conn):
+            mode, counts = "incremental", _incremental(conn, ident, cfg, now, max_q)
     conn.execute(delete(QUEUE).where(QUEUE.c.id <= max_q))
     upsert(conn, META, [{"key": "analysis_fingerprint", "value": fp}], keys=["key"], update=["value"])
     upsert(conn, META, [{"key": "analysis_at", "value": now.isoformat()}], keys=["key"], update=["value"])
