@@ -110,6 +110,8 @@ def _no_jit(conn: Connection) -> Iterator[None]:
     conn.execute(text("SELECT set_config('jit', 'off', true)"))
     yield  # on an error the transaction rolls back, and the setting with it
     conn.execute(text("SELECT set_config('jit', :was, true)"), {"was": was})
+
+
 def run(conn: Connection, config: Any, *, now: datetime | None = None, rebuild: bool = False) -> dict[str, Any]:
     """Analyse inside the caller's transaction; returns a summary for logs and the CLI."""
     with _no_cyclic_gc():

@@ -178,11 +178,13 @@ def cli(*args: str) -> Result:
         root.setLevel(level)
 
 
-def wait_until(check: Callable[[], bool], timeout: float = 15.0, *, explain: Callable[[], str] = str) -> None:
+def wait_until(
+    check: Callable[[], bool], timeout: float = 15.0, *, explain: Callable[[], str] = str, every: float = 0.1
+) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, f"condition not met within {timeout}s {explain()}"
-        time.sleep(0.1)
+        time.sleep(every)
 
 
 def test_notify_backoff_new_mail_metrics_status_and_clean_sigterm(tmp_path: Path, kiths: list[Kith]) -> None:
