@@ -49,6 +49,8 @@ def contact_name(mails: Sequence[Mail]) -> str:
 
 #: A contact's mail order (``attrgetter`` makes the sort key in C: a rebuild sorts a million mails).
 _TIME_KEY = attrgetter("time", "key")
+#: ``group_contacts``' mark of a spelling not looked up yet (a dict of its own, compared by identity).
+_UNSEEN: dict[str, Mail] = {}
 
 
 def group_contacts(
@@ -75,12 +77,13 @@ def group_contacts(
     names: dict[str, str] = {}
     for a, stored in (history or {}).items():
         by_raw[a][a] = stored
+    # per stored spelling: the mail of its contact under that spelling, or None when it is not a
+    # contact here (me, no address, out of ``only``): one lookup a row, not a canonicalisation
+    # and three tests (a rebuild reads two million rows of a few ten thousand spellings)
+    target: dict[str, dict[str, Mail] | None] = {}
     for key, role, addr, name in rows:
         f = facts.get(key)
         if f is None or not f.counted:
-            continue
-        a = ident.canon(addr)
-        if not a or a in ident.me or (only is not None and a not in only):
             continue
         if role == "from":
             if f.outbound:
@@ -90,9 +93,18 @@ def group_contacts(
             inbound = False
         else:
             continue
-        got = by_raw[a].get(addr)
+        got = target.get(addr, _UNSEEN)
+        if got is _UNSEEN:
+            a = ident.canon(addr)
+            if not a or a in ident.me or (only is not None and a not in only):
+                got = None
+            else:
+                got = by_raw[a].get(addr)
+                if got is None:
+                    got = by_raw[a][addr] = {}
+            target[addr] = got
         if got is None:
-            got = by_raw[a][addr] = {}
+            continue
         if name:
             name = names.setdefault(name, name)
         m = got.get(key)
