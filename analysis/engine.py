@@ -103,10 +103,12 @@ def _no_jit(conn: Connection) -> Iterator[None]:
     JIT threshold: compiling each took longer than the query saved (measured at 1M messages,
     PostgreSQL 15: 0.1-0.2 s of a 2.4 s run).
     """
-    if conn.dialect.name != "postgresql":
+    # (a server without the setting, before PostgreSQL 11, has no JIT to turn off)
+    pg = conn.dialect.name == "postgresql"
+    was = conn.execute(text("SELECT current_setting('jit', true)")).scalar() if pg else None
+    if was is None:
         yield
         return
-    was = conn.execute(text("SELECT current_setting('jit')")).scalar()
     conn.execute(text("SELECT set_config('jit', 'off', true)"))
     yield  # on an error the transaction rolls back, and the setting with it
     conn.execute(text("SELECT set_config('jit', :was, true)"), {"was": was})
