@@ -1,7 +1,7 @@
 """The rebuild's derivation: every fact, thread, mail merge and contact result from the store.
 
-It reads only what the sync writes (messages, participants, locations, events) and writes
-nothing: it yields what is to be written, as ``Op`` pairs, in the order the writes must happen.
+It reads what the sync writes (messages, participants, locations, events), and of the flags only
+their keys, which only the analysis makes (one at a time); it writes nothing: it yields what is to be written, as ``Op`` pairs, in the order the writes must happen.
 That lets ``rebuild`` run it in a helper process (``offload``) while its own process, which owns
 the transaction, does the writing; or run it inline and write as it goes.
 
@@ -27,7 +27,7 @@ from kith.analysis.copies import Part, copy_groups
 from kith.analysis.evaluate import evaluate
 from kith.analysis.facts import Fact, fact_of, mark_broadcasts
 from kith.analysis.identity import Identities
-from kith.analysis.load import flags_to_resolve, load_meetings, outbound_recipients, participant_rows
+from kith.analysis.load import load_meetings, outbound_recipients, participant_rows, stored_flag_keys
 from kith.analysis.threads import UnionFind
 from kith.config.models import AnalysisConfig
 from kith.store.upsert import chunks
@@ -157,15 +157,15 @@ def derive(
     # evaluate a slice at a time, so results never pile up beside the records
     n_contacts = len(datas)
     datas.reverse()
-    live = flags_to_resolve(conn)
+    flagged = stored_flag_keys(conn)
     while datas:
         part = [datas.pop() for _ in range(min(EVALUATE_SLICE, len(datas)))]
         results = [evaluate(d, cfg, now) for d in part]
         del part
         for r in results:
-            # a resolved finding a message (most of a contact's inbound mail), and no stored flag
-            # for it to resolve: a third of the bytes a helper handed over, pickled and read back
-            r.findings = [f for f in r.findings if f.reason is None or f.key in live]
+            # a resolved finding a message (most of a contact's inbound mail), nearly all with no
+            # stored flag to resolve: a third of the bytes a helper handed over, pickled and read
+            r.findings = [f for f in r.findings if f.reason is None or f.key in flagged]
         yield "results", results
     phase("evaluate")
     yield "done", {"messages": n_facts, "contacts": n_contacts, "phases": phase.seconds, "peak_rss_mb": _peak_mb()}

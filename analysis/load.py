@@ -308,11 +308,11 @@ def facts_with_subjects(conn: Connection, windows: Mapping[str, tuple[datetime, 
     return stored_facts(conn, keys)
 
 
-def flags_to_resolve(conn: Connection) -> set[str]:
-    """Keys of the flags stored open or snoozed: the only ones a resolved finding can resolve
-    (``lifecycle.transitions``), so the only resolved findings a rebuild needs to keep."""
-    q = select(FLAG.c.key).where(FLAG.c.state.in_(("open", "snoozed")))
-    return {k for (k,) in plain_rows(conn, q)}
+def stored_flag_keys(conn: Connection) -> set[str]:
+    """Keys of every stored flag: a resolved finding can only lend its reason to one of them
+    (``lifecycle.transitions``), so a rebuild keeps just those. All states, not only open and
+    snoozed: a user may snooze a flag while a rebuild runs, but only the analysis makes keys."""
+    return {k for (k,) in plain_rows(conn, select(FLAG.c.key))}
 
 
 def load_meetings(
@@ -363,7 +363,7 @@ __all__ = [
     "contact_history",
     "facts_by_thread",
     "facts_with_subjects",
-    "flags_to_resolve",
+    "stored_flag_keys",
     "in_chunks",
     "load_meetings",
     "outbound_recipients",

@@ -2,7 +2,8 @@
 
 A rebuild of a big store is half Python derivation and half writing the derived tables; in one
 process they run one after the other (the GIL). The writes must stay in the caller's process,
-which owns the transaction, but the derivation only reads what the sync wrote. So a helper
+which owns the transaction, but the derivation only reads what the sync wrote (and the keys
+of the flags, which only an analysis makes, one analysis at a time). So a helper
 process with its own connection reads the same rows: each process derives half the facts and
 they trade halves; then this process writes the facts while the helper derives the contacts
 and sends their results (pickled, a slice at a time), which this process writes as they come.

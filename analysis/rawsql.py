@@ -59,7 +59,7 @@ _EXPANDING = re.compile(r"(NOT )?IN \(__\[POSTCOMPILE_(\w+)\]\)")
 
 def _postgresql_arrays(stmt: Select[Any], conn: Connection) -> tuple[str | None, Any]:
     """The statement for PostgreSQL with each ``IN`` list passed as one array parameter
-    (``= ANY(%(p)s)``, ``NOT IN``: ``<> ALL``), or (None, None) when a list holds anything but
+    (``= ANY(%(p)b)``, ``NOT IN``: ``<> ALL``), or (None, None) when a list holds anything but
     plain values. Rendering a list as one bind parameter a value cost more than the queries
     of an incremental run themselves (measured at 1M messages: 69k parameters, 1.5 s of
     SQLAlchemy and psycopg query processing), and the server plans an array as fast."""

@@ -48,3 +48,8 @@ def test_a_mail_made_from_a_fact_has_each_field_from_its_namesake() -> None:
         "automated_why": "AUTOMATED_WHY", "name": "NAME",
     }  # fmt: skip
     assert {n.name: getattr(m, n.name) for n in dataclasses.fields(Mail)} == by_name
+    # the two computed flags, each True once, so they cannot trade places unseen
+    personal = mail_of(dataclasses.replace(f, automated=False, broadcast=False), inbound=True, cfg=AnalysisConfig())
+    assert (personal.personal, personal.broadcast) == (True, False)
+    broadcast = mail_of(dataclasses.replace(f, broadcast=True), inbound=False, cfg=AnalysisConfig())
+    assert (broadcast.personal, broadcast.broadcast) == (False, True)

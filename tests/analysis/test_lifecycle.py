@@ -86,10 +86,14 @@ def test_a_reply_resolves_with_its_reason_and_the_key_is_stable(w: World) -> Non
     assert r["id"] == f["id"] and "answered in the thread" in r["reason"]
 
 
-def test_a_rebuild_resolves_with_the_reason_too(w: World) -> None:
+@pytest.mark.parametrize("snoozed", [False, True])
+def test_a_rebuild_resolves_with_the_reason_too(w: World, snoozed: bool) -> None:
     """A rebuild keeps only the resolved findings of stored flags (``derive``): this one's."""
     q = w.mail(ANN, when=ago(5))
     (f,) = w.open_flags("unanswered")
+    if snoozed:
+        with w.store.session() as s:
+            snooze(s, f["id"], NOW + timedelta(days=3), now=NOW)
     w.mail(ME, (ANN,), when=ago(1), reply_to_msg=q, subject="Re: hello")
     assert w.analyze(rebuild=True)["mode"] == "rebuild"
     with w.store.session() as s:
