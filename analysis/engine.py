@@ -260,7 +260,9 @@ def _thread(conn: Connection, new: dict[str, Fact]) -> set[str]:
             touched.update(
                 s for (s,) in conn.execute(select(FACT.c.sender).where(FACT.c.thread_key == root).distinct())
             )
-    rows = [{"node": n, "thread_key": uf.find(n)} for n in nodes]
+    # only what changed: rewriting a node as it is still dirties its pages (SQLite writes each
+    # dirty page to the WAL at the commit and copies it again at the checkpoint)
+    rows = [{"node": n, "thread_key": k} for n in nodes if existing.get(n) != (k := uf.find(n))]
     for chunk in chunks(rows, 5000):
         upsert(conn, NODE, list(chunk), keys=["node"], update=["thread_key"])
     return touched

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Select, select, true
 from kith.analysis.facts import FACT_COLUMNS, Fact, is_personal
 from kith.analysis.identity import Identities
 from kith.analysis.model import Mail, Meeting
-from kith.analysis.rawsql import as_utc, plain_rows
+from kith.analysis.rawsql import as_utc, list_parameters, plain_rows
 from kith.config.models import AnalysisConfig
 from kith.store.derived import FlagRow, Interaction, MailFact
 from kith.store.models import EventAttendee, EventRow, MessageLocation, MessageParticipant, MessageRow, StreamRow
@@ -43,14 +43,14 @@ def raw_forms(ident: Identities, canonical: Collection[str]) -> set[str]:
     return out
 
 
-#: Values per ``IN`` list on PostgreSQL, where ``plain_rows`` passes a list as one array: a
-#: chunk of SQLite's size made an incremental run at 1M messages 64 queries for one read.
-ARRAY_CHUNK = 10_000
+#: Values per ``IN`` list where ``plain_rows`` passes a list as one parameter: a chunk of
+#: SQLite's bound-variable size made an incremental run at 1M messages 64 queries for one read.
+LIST_CHUNK = 10_000
 
 
 def in_chunks(conn: Connection, column: Any, values: Sequence[Any]) -> Iterator[Any]:
     """``column IN (...)`` clauses for ``values``, a bounded number at a time (for ``plain_rows``)."""
-    for chunk in chunks(list(values), ARRAY_CHUNK if conn.dialect.name == "postgresql" else CHUNK):
+    for chunk in chunks(list(values), LIST_CHUNK if list_parameters(conn) else CHUNK):
         yield column.in_(chunk)
 
 

@@ -1,4 +1,5 @@
-"""``plain_rows`` returns what SQLAlchemy would, whatever the IN lists hold (PostgreSQL: arrays)."""
+"""``plain_rows`` returns what SQLAlchemy would, whatever the IN lists hold (one parameter a list:
+PostgreSQL arrays, SQLite JSON)."""
 
 from __future__ import annotations
 
@@ -36,10 +37,15 @@ def test_in_lists_of_every_kind_give_sqlalchemys_rows(store: Store) -> None:
             mine, theirs = _both(conn, q)
             assert mine == theirs
         assert len(_both(conn, queries[3])[0]) == 20 and _both(conn, queries[2])[0] == []
+        # each list went as one parameter (the rows above came through it)
+        assert rawsql.list_parameters(conn)
+        sql, params = rawsql._one_parameter_lists(queries[1], conn)
         if store.dialect == "postgresql":
-            sql, params = rawsql._postgresql_arrays(queries[1], conn)
             assert sql is not None and "<> ALL(" in sql and "= ANY(" in sql and params
-            # not plain values: left to SQLAlchemy's own rendering
-            when = select(META.c.address).where(META.c.address.in_([datetime(2026, 1, 1, tzinfo=UTC)]))
-            assert rawsql._postgresql_arrays(when, conn) == (None, None)
+        else:
+            assert sql is not None and sql.count("json_each(?)") == 2 and "NOT IN (SELECT" in sql
+            assert params == ('["k1", "k5"]', '["v0", "v1"]')
+        # not plain values: left to SQLAlchemy's own rendering
+        when = select(META.c.address).where(META.c.address.in_([datetime(2026, 1, 1, tzinfo=UTC)]))
+        assert rawsql._one_parameter_lists(when, conn) == (None, None)
         conn.rollback()
