@@ -96,7 +96,8 @@ def _one_parameter_lists(stmt: Select[Any], conn: Connection) -> tuple[str | Non
     if conn.dialect.name == "sqlite":
         sql = _EXPANDING.sub(lambda m: f"{m.group(1) or ''}IN (SELECT value FROM json_each(?))", text)
         positions = compiled.positiontup or []
-        return sql, tuple(json.dumps(params[n]) if n in lists else params[n] for n in positions)
+        args = tuple(json.dumps(params[n]) if n in lists else params[n] for n in positions)
+        return (None, None) if "POSTCOMPILE" in sql else (sql, args)
 
     def array(m: re.Match[str]) -> str:
         # in binary, as psycopg then quotes no element (text: a regex a value, 4x the time at
