@@ -11,7 +11,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from kith.analysis.facts import FACT_COLUMNS
 from kith.analysis.lifecycle import Stored, transitions
-from kith.analysis.load import History
+from kith.analysis.load import History, in_chunks
 from kith.analysis.model import ContactResult
 from kith.analysis.rawsql import as_utc, plain_rows
 from kith.store.derived import Contact, ContactAddress, ContactStat, FlagEvent, FlagRow, Interaction, MailFact
@@ -59,10 +59,8 @@ def write_facts(conn: Connection, rows: Sequence[tuple[Any, ...]], *, fresh: boo
 
 def contact_ids(conn: Connection, addresses: Collection[str]) -> dict[str, int]:
     out: dict[str, int] = {}
-    for chunk in chunks(sorted(addresses)):
-        out.update(
-            {a: b for a, b in conn.execute(select(CONTACT.c.address, CONTACT.c.id).where(CONTACT.c.address.in_(chunk)))}
-        )
+    for clause in in_chunks(conn, CONTACT.c.address, sorted(set(addresses))):
+        out.update(plain_rows(conn, select(CONTACT.c.address, CONTACT.c.id).where(clause)))
     return out
 
 
@@ -162,9 +160,9 @@ def _stored_interactions(conn: Connection, history: History) -> dict[tuple[Any, 
     """
     out: dict[tuple[Any, ...], list[int]] = defaultdict(list, history.kept)
     cols = [INTER.c.id, *(INTER.c[c] for c in _INTER_COLUMNS)]
-    for chunk in chunks(sorted(history.reread)):
+    for clause in in_chunks(conn, INTER.c.id, sorted(history.reread)):
         for iid, contact_id, at, kind, personal, broadcast, key, event, subject, name in plain_rows(
-            conn, select(*cols).where(INTER.c.id.in_(chunk))
+            conn, select(*cols).where(clause)
         ):
             out[(contact_id, as_utc(at), kind, bool(personal), bool(broadcast), key, event, subject, name)].append(iid)
     return out
