@@ -1,7 +1,8 @@
 """The rebuild's derivation: every fact, thread, mail merge and contact result from the store.
 
 It reads what the sync writes (messages, participants, locations, events), and of the flags only
-their keys, which only the analysis makes (one at a time); it writes nothing: it yields what is to be written, as ``Op`` pairs, in the order the writes must happen.
+their keys, which only the analysis makes (one at a time); it writes nothing: it yields what is
+to be written, as ``Op`` pairs, in the order the writes must happen.
 That lets ``rebuild`` run it in a helper process (``offload``) while its own process, which owns
 the transaction, does the writing; or run it inline and write as it goes.
 

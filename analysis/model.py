@@ -62,7 +62,7 @@ class Finding(NamedTuple):
     """A rule's verdict: open now (``reason`` None) or resolved (with the reason it went away).
 
     A tuple: every inbound personal message of a contact is a finding, resolved or not, so a
-    rebuild makes hundreds of thousands, and a frozen dataclass costs three times as much to make.
+    rebuild makes hundreds of thousands, and a frozen dataclass costs twice as much to make.
     """
 
     kind: str

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from bisect import bisect_right
 from collections import defaultdict
 from datetime import datetime, timedelta
 from operator import attrgetter
@@ -24,7 +23,7 @@ from statistics import median
 from typing import Any
 
 from kith.analysis.model import ContactData
-from kith.analysis.timeline import Point, personal_until, points, thread_replies
+from kith.analysis.timeline import NO_TIMES, Point, first_after, personal_until, points, thread_replies
 
 #: A "reply" that comes after this long is a new conversation, not a reply.
 REPLY_HORIZON = timedelta(days=30)
@@ -63,25 +62,19 @@ def reply_latencies(data: ContactData) -> tuple[list[float], list[float]]:
             while j < n_outs and outs[j] <= t:
                 j += 1
             first = outs[j] if j < n_outs else None
-            in_thread = _next(replies.get(m.thread, _NONE), t)
+            in_thread = first_after(replies.get(m.thread, NO_TIMES), t)
             if in_thread is not None and (first is None or in_thread < first):
                 first = in_thread
             if first is not None and first - t <= REPLY_HORIZON:
                 mine.append(_hours(first - t))
         else:
-            nxt = _next(inbound_by_thread.get(m.thread, _NONE), t)
+            nxt = first_after(inbound_by_thread.get(m.thread, NO_TIMES), t)
             if nxt is not None and nxt - t <= REPLY_HORIZON:
                 theirs.append(_hours(nxt - t))
     return mine, theirs
 
 
-_NONE: list[datetime] = []
 _time = attrgetter("time")
-
-
-def _next(times: list[datetime], t: datetime) -> datetime | None:
-    i = bisect_right(times, t)
-    return times[i] if i < len(times) else None
 
 
 #: Interactions closer than this belong to one conversation; cadence is the gap between conversations.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -59,8 +60,18 @@ def thread_replies(data: ContactData) -> dict[str, list[datetime]]:
     return hit
 
 
+#: An empty list of times, shared: the lookups below need no new one for a thread without any.
+NO_TIMES: list[datetime] = []
+
+
+def first_after(times: list[datetime], t: datetime) -> datetime | None:
+    """The first time in sorted ``times`` strictly after ``t`` (a reply, a next message)."""
+    i = bisect_right(times, t)
+    return times[i] if i < len(times) else None
+
+
 def meeting_ahead(data: ContactData, now: datetime) -> bool:
     return any(mt.counts and mt.time > now for mt in data.meetings)
 
 
-__all__ = ["Point", "meeting_ahead", "personal_until", "points", "thread_replies"]
+__all__ = ["NO_TIMES", "Point", "first_after", "meeting_ahead", "personal_until", "points", "thread_replies"]

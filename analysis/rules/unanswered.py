@@ -7,22 +7,14 @@ when a flag that was open goes away.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import defaultdict
 from datetime import datetime
 
 from kith.analysis.model import ContactData, Finding
-from kith.analysis.timeline import thread_replies
+from kith.analysis.timeline import NO_TIMES, first_after, thread_replies
 from kith.config.models import AnalysisConfig
 
 _NO_EVIDENCE: dict[str, object] = {}
-_NONE: list[datetime] = []
-
-
-def _after(times: list[datetime], t: datetime) -> datetime | None:
-    """The first time in sorted ``times`` strictly after ``t``."""
-    i = bisect_right(times, t)
-    return times[i] if i < len(times) else None
 
 
 def unanswered(data: ContactData, cfg: AnalysisConfig, now: datetime) -> list[Finding]:
@@ -45,15 +37,15 @@ def unanswered(data: ContactData, cfg: AnalysisConfig, now: datetime) -> list[Fi
         # the first of these that holds is the reason; the rest are not looked up
         t = m.time
         reason = None
-        if (reply := _after(replies.get(m.thread, _NONE), t)) is not None:
+        if (reply := first_after(replies.get(m.thread, NO_TIMES), t)) is not None:
             reason = f"answered in the thread on {reply.date().isoformat()}"
-        elif (direct := _after(to_them, t)) is not None:
+        elif (direct := first_after(to_them, t)) is not None:
             reason = f"you wrote to them on {direct.date().isoformat()}"
-        elif (meeting := _after(met, t)) is not None:
+        elif (meeting := first_after(met, t)) is not None:
             reason = f"you met on {meeting.date().isoformat()}"
         elif m.answered:
             reason = "marked \\Answered in your mail client"
-        elif _after(by_thread[m.thread], t) is not None:
+        elif first_after(by_thread[m.thread], t) is not None:
             reason = "they wrote again in the thread; the newer message is the one waiting"
         elif t > young:
             continue  # too young to flag, and nothing to resolve
