@@ -42,6 +42,7 @@ from kith.analysis.load import (
     participants_of,
     raw_forms,
     stored_facts,
+    stored_flag_keys,
 )
 from kith.analysis.persist import contact_ids, write_facts, write_results
 from kith.analysis.rebuild import rebuild as rebuild_all
@@ -212,7 +213,8 @@ def _incremental(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: 
         only=contacts,
         history=history.mails,
     )
-    results = [evaluate(d, cfg, now) for d in datas]
+    flagged = stored_flag_keys(conn, sorted(contacts))
+    results = [evaluate(d, cfg, now, flagged) for d in datas]
     write_results(conn, results, now, scope=contacts, history=history)
     return {"messages": len(new), "contacts": len(results)}
 

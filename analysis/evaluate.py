@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from datetime import datetime
 
 from kith.analysis.model import ContactData, ContactResult, Finding
@@ -16,7 +17,11 @@ from kith.analysis.stats import contact_stats
 from kith.config.models import AnalysisConfig
 
 
-def evaluate(data: ContactData, cfg: AnalysisConfig, now: datetime) -> ContactResult:
+def evaluate(
+    data: ContactData, cfg: AnalysisConfig, now: datetime, flagged: Container[str] | None = None
+) -> ContactResult:
+    """``flagged``: the keys of the stored flags, when known; a resolved finding whose key is
+    not among them is left out (see ``unanswered``)."""
     automated, why = automated_contact(data, cfg)
     findings: list[Finding] = []
     stats = contact_stats(data, now)
@@ -24,7 +29,7 @@ def evaluate(data: ContactData, cfg: AnalysisConfig, now: datetime) -> ContactRe
     if automated:
         stats["stage"], stats["stage_evidence"] = None, {"why": "automated sender"}
     else:
-        findings += unanswered(data, cfg, now)
+        findings += unanswered(data, cfg, now, flagged)
         findings += broadcast_only(data, cfg, now)
         findings += one_sided(data, cfg, now)
         findings += reconnect(data, cfg, now)

@@ -232,7 +232,7 @@ def contact_history(
             cc_me,
             thread,
             bc,
-        ) in plain_rows(conn, base.where(clause)):
+        ) in plain_rows(conn, base.where(clause), ahead=True):
             if key is None or key in changed:
                 out.reread.append(iid)
                 continue
@@ -308,11 +308,16 @@ def facts_with_subjects(conn: Connection, windows: Mapping[str, tuple[datetime, 
     return stored_facts(conn, keys)
 
 
-def stored_flag_keys(conn: Connection) -> set[str]:
-    """Keys of every stored flag: a resolved finding can only lend its reason to one of them
-    (``lifecycle.transitions``), so a rebuild keeps just those. All states, not only open and
-    snoozed: a user may snooze a flag while a rebuild runs, but only the analysis makes keys."""
-    return {k for (k,) in plain_rows(conn, select(FLAG.c.key))}
+def stored_flag_keys(conn: Connection, contacts: Sequence[str] | None = None) -> set[str]:
+    """Keys of the stored flags (of these contacts, or everyone's): a resolved finding can only
+    lend its reason to one of them (``lifecycle.transitions``), so the rules make just those.
+    All states, not only open and snoozed: a user may snooze a flag while a rebuild runs, but
+    only the analysis makes keys."""
+    out: set[str] = set()
+    for clause in _in(conn, FLAG.c.contact_address, contacts):
+        q = select(FLAG.c.key)
+        out.update(k for (k,) in plain_rows(conn, q if clause is None else q.where(clause)))
+    return out
 
 
 def load_meetings(

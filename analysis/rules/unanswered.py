@@ -8,6 +8,7 @@ when a flag that was open goes away.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Container
 from datetime import datetime
 
 from kith.analysis.model import ContactData, Finding
@@ -17,8 +18,15 @@ from kith.config.models import AnalysisConfig
 _NO_EVIDENCE: dict[str, object] = {}
 
 
-def unanswered(data: ContactData, cfg: AnalysisConfig, now: datetime) -> list[Finding]:
-    """Open findings and resolved ones (``reason`` set) for this contact's inbound personal mail."""
+def unanswered(
+    data: ContactData, cfg: AnalysisConfig, now: datetime, flagged: Container[str] | None = None
+) -> list[Finding]:
+    """Open findings and resolved ones (``reason`` set) for this contact's inbound personal mail.
+
+    ``flagged``: the keys of the stored flags, when known. A resolved finding only lends its
+    reason to a stored flag, so the others are left out: they are most of a contact's inbound
+    mail (in an incremental run at 1M messages, all but 14 of 40k findings).
+    """
     inbound = [m for m in data.mails if m.inbound]
     by_thread: dict[str, list[datetime]] = defaultdict(list)
     for m in inbound:
@@ -34,21 +42,28 @@ def unanswered(data: ContactData, cfg: AnalysisConfig, now: datetime) -> list[Fi
     for m in inbound:
         if not m.personal or m.future or not (m.to_me or (include_cc and m.cc_me)):
             continue
-        # the first of these that holds is the reason; the rest are not looked up
+        # the first of these that holds is the reason (``when``: its date); the rest are not
+        # looked up
         t = m.time
         reason = None
-        if (reply := first_after(replies.get(m.thread, NO_TIMES), t)) is not None:
-            reason = f"answered in the thread on {reply.date().isoformat()}"
-        elif (direct := first_after(to_them, t)) is not None:
-            reason = f"you wrote to them on {direct.date().isoformat()}"
-        elif (meeting := first_after(met, t)) is not None:
-            reason = f"you met on {meeting.date().isoformat()}"
+        if (when := first_after(replies.get(m.thread, NO_TIMES), t)) is not None:
+            reason = "answered in the thread on"
+        elif (when := first_after(to_them, t)) is not None:
+            reason = "you wrote to them on"
+        elif (when := first_after(met, t)) is not None:
+            reason = "you met on"
         elif m.answered:
             reason = "marked \\Answered in your mail client"
         elif first_after(by_thread[m.thread], t) is not None:
             reason = "they wrote again in the thread; the newer message is the one waiting"
         elif t > young:
             continue  # too young to flag, and nothing to resolve
+        key = "unanswered:" + m.key
+        if reason is not None:
+            if flagged is not None and key not in flagged:
+                continue
+            if when is not None:
+                reason = f"{reason} {when.date().isoformat()}"
         # a resolved finding only lends its reason to a flag that was open: it needs no evidence
         # (and a contact's whole history is resolved findings, one per message)
         evidence = (
@@ -59,7 +74,7 @@ def unanswered(data: ContactData, cfg: AnalysisConfig, now: datetime) -> list[Fi
         out.append(
             Finding(
                 kind="unanswered",
-                key=f"unanswered:{m.key}",
+                key=key,
                 since=m.time,
                 evidence=evidence,
                 mark=m.key,

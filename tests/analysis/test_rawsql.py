@@ -3,16 +3,17 @@ PostgreSQL arrays, SQLite JSON)."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, literal, select
 
 from kith.analysis import rawsql
 from kith.analysis.load import in_chunks
 from kith.analysis.rawsql import plain_rows
 from kith.store.derived import Contact
-from kith.store.engine import Store
+from kith.store.engine import Store, open_store
 from kith.store.upsert import CHUNK
 
 META = Contact.__table__  # plain string columns: plain_rows passes parameters unprocessed
@@ -70,3 +71,49 @@ def test_a_sqlite_without_json_gets_lists_cut_to_its_variable_limit(
         got = [a for c in clauses for (a,) in plain_rows(conn, select(META.c.address).where(c))]
         assert sorted(got) == sorted(keys)
         conn.rollback()
+
+
+def _reader_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "kith-read-ahead"]
+
+
+def test_read_ahead_gives_the_same_rows_and_frees_the_connection(store: Store) -> None:
+    """On PostgreSQL a thread fetches the rows a batch ahead; the caller sees the same rows in the
+    same order, on SQLite too (which reads as usual), and may use the connection afterwards."""
+    n = rawsql.AHEAD_ROWS * 2 + 7
+    series = select(func.generate_series(1, n)) if store.dialect == "postgresql" else None
+    with store.engine.begin() as conn:
+        if series is None:  # SQLite has no generate_series by default: a table of the same rows
+            now = datetime(2026, 1, 1, tzinfo=UTC)
+            conn.execute(
+                META.insert(),
+                [{"address": f"{i:06}", "name": "", "automated": False, "updated_at": now} for i in range(n)],
+            )
+            series = select(META.c.address).order_by(META.c.address)
+        assert list(plain_rows(conn, series, ahead=True)) == list(plain_rows(conn, series))
+        # a caller that stops early: the thread ends and the connection answers again
+        rows = plain_rows(conn, series, ahead=True)
+        assert next(rows) and next(rows)
+        rows.close()  # type: ignore[attr-defined]
+        assert not _reader_threads()
+        assert conn.execute(select(literal(1))).scalar() == 1
+        conn.rollback()
+
+
+def test_a_read_ahead_error_after_the_first_batches_reaches_the_caller(pg_url: str) -> None:
+    import psycopg
+
+    pg_store = open_store(pg_url)
+    # the division fails at a row past the first batches
+    failing = select(literal(1) / (func.generate_series(1, rawsql.AHEAD_ROWS * 3) - rawsql.AHEAD_ROWS * 2))
+    with pg_store.engine.connect() as conn:
+        conn.execute(select(literal(1)))  # the transaction the error aborts
+        got = []
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            for row in plain_rows(conn, failing, ahead=True):
+                got.append(row)
+        assert got  # the batches before the error came through first
+        assert not _reader_threads()
+        conn.rollback()
+        assert conn.execute(select(literal(1))).scalar() == 1
+    pg_store.dispose()
