@@ -74,7 +74,8 @@ def _read_ahead(cur: Any, sql: str, args: Any) -> Iterator[tuple[Any, ...]]:
     The server computes the next batch while the caller works on this one, instead of each
     waiting for the other: the incremental run's history read (100k rows at 1M messages, each
     a key lookup) spent half its time waiting on the server. psycopg waits for the server
-    without the GIL. On an error either side the thread is stopped before the cursor is closed,
+    without the GIL. Not on SQLite, which works in this process: its thread takes the GIL
+    back after every row, and the same read took a third longer. On an error either side the thread is stopped before the cursor is closed,
     so the connection is free again when this returns or raises.
     """
     batches: queue.SimpleQueue[list[tuple[Any, ...]] | BaseException | None] = queue.SimpleQueue()
@@ -160,7 +161,10 @@ def as_utc(value: Any) -> datetime:
         # the store writes naive UTC text; parsing it with the offset appended is 5x cheaper than
         # ``replace(tzinfo=UTC)`` afterwards (measured: 0.26 against 1.5 µs, two calls a message)
         return datetime.fromisoformat(value + "+00:00")
-    return value.replace(tzinfo=UTC)
+    # built anew, positionally: ``replace(tzinfo=UTC)`` parses its keyword at 2.5x the cost
+    # (0.49 against 0.19 µs; 180k times in an incremental run at 1M messages)
+    v: datetime = value
+    return datetime(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, UTC)
 
 
 def as_utc_or_none(value: Any) -> datetime | None:
