@@ -8,12 +8,10 @@ Stages drift slowly (90-day windows): they are refreshed at least weekly.
 
 from __future__ import annotations
 
-import itertools
 from datetime import datetime, timedelta
 
 from kith.analysis.model import ContactData
-from kith.analysis.rules.reconnect import threshold
-from kith.analysis.timeline import personal_until
+from kith.analysis.rules.reconnect import recent_cadence
 from kith.config.models import AnalysisConfig
 
 STAGE_REFRESH = timedelta(days=7)
@@ -31,11 +29,10 @@ def next_check(data: ContactData, cfg: AnalysisConfig, now: datetime) -> datetim
     window = [m.time for m in data.mails if not m.inbound and m.time >= now - cfg.broadcast_only_window]
     if window:
         times.append(min(window) + cfg.broadcast_only_window)
-    year = [p for p in personal_until(data, now) if p.time >= now - cfg.reconnect_year]
+    year, _gaps, limit = recent_cadence(data, cfg, now)
     if year:
         times.append(year[0].time + cfg.reconnect_year)
-        gaps = [b.time - a.time for a, b in itertools.pairwise(year)]
-        times.append(year[-1].time + threshold(gaps, cfg))
+        times.append(year[-1].time + limit)
     return min(t for t in times if t > now)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from kith.analysis.model import ContactData
 from kith.analysis.rules.reconnect import threshold
-from kith.analysis.timeline import meeting_ahead, personal_until
+from kith.analysis.timeline import after, meeting_ahead, personal_until
 from kith.config.models import AnalysisConfig
 
 ENDING_AFTER = timedelta(days=365)
@@ -35,8 +35,8 @@ def stage(data: ContactData, cfg: AnalysisConfig, now: datetime) -> tuple[str, d
     kinds = {p.kind for p in personal}
     two_way = "meeting" in kinds or {"in", "out"} <= kinds
     ahead = meeting_ahead(data, now)
-    recent = sum(1 for p in personal if p.time > now - WINDOW)
-    before = sum(1 for p in personal if now - 2 * WINDOW < p.time <= now - WINDOW)
+    recent = len(after(personal, now - WINDOW))
+    before = len(after(personal, now - 2 * WINDOW)) - recent
     ev: dict[str, Any] = {
         "personal_interactions": len(personal),
         "two_way": two_way,

@@ -23,7 +23,7 @@ from statistics import median
 from typing import Any
 
 from kith.analysis.model import ContactData
-from kith.analysis.timeline import NO_TIMES, Point, first_after, personal_until, points, thread_replies
+from kith.analysis.timeline import NO_TIMES, Point, first_after, personal_until, since, thread_replies
 
 #: A "reply" that comes after this long is a new conversation, not a reply.
 REPLY_HORIZON = timedelta(days=30)
@@ -93,36 +93,39 @@ def cadence_gaps(personal: list[Point]) -> list[float]:
 
 
 def strength(personal: list[Point], now: datetime) -> int:
+    """``personal``: time-ordered, as ``personal_until`` gives it."""
     if not personal:
         return 0
     days = (now - personal[-1].time).total_seconds() / 86400
     recency = 35 * 0.5 ** (days / 30)
-    n90 = sum(1 for p in personal if p.time >= now - timedelta(days=90))
+    n90 = len(since(personal, now - timedelta(days=90)))
     frequency = 30 * min(1.0, math.log2(1 + n90) / math.log2(25))
-    year = [p for p in personal if p.time >= now - timedelta(days=365)]
+    year = since(personal, now - timedelta(days=365))
     n_in = sum(1 for p in year if p.kind == "in")
     n_out = sum(1 for p in year if p.kind == "out")
     reciprocity = 20 * (min(n_in, n_out) / max(n_in, n_out)) if max(n_in, n_out) else 0.0
-    n_meet = sum(1 for p in personal if p.kind == "meeting" and p.time >= now - timedelta(days=180))
+    n_meet = sum(1 for p in since(personal, now - timedelta(days=180)) if p.kind == "meeting")
     meetings = 15 * min(1.0, n_meet / 6)
     return round(recency + frequency + reciprocity + meetings)
 
 
 def contact_stats(data: ContactData, now: datetime) -> dict[str, Any]:
-    allp = points(data, now)
     personal = personal_until(data, now)
-    year = [p for p in personal if p.time >= now - timedelta(days=365)]
+    year = since(personal, now - timedelta(days=365))
     gaps = cadence_gaps(year)
     mine, theirs = reply_latencies(data)
     p_in = sum(1 for m in data.mails if m.inbound and m.personal)
     p_out = sum(1 for m in data.mails if not m.inbound and m.personal)
-    last = personal[-1].time if personal else (max((p.time for p in allp if p.time <= now), default=None))
+    met = [mt.time for mt in data.meetings if mt.counts and mt.time <= now]
+    # every mail (even one dated ahead) and every meeting held so far
+    seen = [*(m.time for m in data.mails), *met]
+    last = personal[-1].time if personal else max((t for t in seen if t <= now), default=None)
     return {
         "personal_in": p_in,
         "personal_out": p_out,
         "broadcast_out": sum(1 for m in data.mails if not m.inbound and m.broadcast),
-        "meetings": sum(1 for p in allp if p.kind == "meeting" and p.time <= now),
-        "first_seen": allp[0].time if allp else None,
+        "meetings": len(met),
+        "first_seen": min(seen, default=None),
         "last_interaction": last,
         "cadence_days": round(median(gaps), 2) if gaps else None,
         "my_reply_median_h": _round(median(mine) if mine else None),

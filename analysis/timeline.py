@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -21,35 +21,38 @@ class Point:
 
 
 _ORDER = attrgetter("time", "kind", "key")
-
-
-def points(data: ContactData, meeting_max_future: datetime | None = None) -> list[Point]:
-    """Every mail and every counted meeting (up to ``meeting_max_future``), oldest first.
-
-    Ties sort "in" < "meeting" < "out": a reply stamped with the same second as my message is
-    not taken to come after it.
-    """
-    cache = data.cache.setdefault("points", {})
-    hit = cache.get(meeting_max_future)
-    if hit is not None:
-        return hit
-    out = [Point(m.time, "in" if m.inbound else "out", m.personal, m.broadcast, m.key) for m in data.mails]
-    out += [
-        Point(mt.time, "meeting", True, False, mt.key)
-        for mt in data.meetings
-        if mt.counts and (meeting_max_future is None or mt.time <= meeting_max_future)
-    ]
-    out.sort(key=_ORDER)
-    cache[meeting_max_future] = out
-    return out
+_TIME = attrgetter("time")
 
 
 def personal_until(data: ContactData, now: datetime) -> list[Point]:
-    """Personal mail and past meetings: what "being in touch" means."""
+    """Personal mail and counted meetings up to ``now``, oldest first: what "being in touch" means.
+
+    Ties sort "in" < "meeting" < "out": a reply stamped with the same second as my message is
+    not taken to come after it. Made once per evaluation: the rules, the stage, the schedule and
+    the statistics all read it.
+    """
     cache = data.cache.setdefault("personal", {})
-    if now not in cache:
-        cache[now] = [p for p in points(data, now) if p.personal and p.time <= now]
-    return cache[now]
+    hit = cache.get(now)
+    if hit is None:
+        hit = [
+            Point(m.time, "in" if m.inbound else "out", True, m.broadcast, m.key)
+            for m in data.mails
+            if m.personal and m.time <= now
+        ]
+        hit += [Point(mt.time, "meeting", True, False, mt.key) for mt in data.meetings if mt.counts and mt.time <= now]
+        hit.sort(key=_ORDER)
+        cache[now] = hit
+    return hit
+
+
+def since(points: list[Point], start: datetime) -> list[Point]:
+    """The points of time-ordered ``points`` at ``start`` or later (a bisection, not a scan)."""
+    return points[bisect_left(points, start, key=_TIME) :]
+
+
+def after(points: list[Point], t: datetime) -> list[Point]:
+    """The points of time-ordered ``points`` strictly after ``t``."""
+    return points[bisect_right(points, t, key=_TIME) :]
 
 
 def thread_replies(data: ContactData) -> dict[str, list[datetime]]:
@@ -74,4 +77,4 @@ def meeting_ahead(data: ContactData, now: datetime) -> bool:
     return any(mt.counts and mt.time > now for mt in data.meetings)
 
 
-__all__ = ["NO_TIMES", "Point", "first_after", "meeting_ahead", "personal_until", "points", "thread_replies"]
+__all__ = ["NO_TIMES", "Point", "after", "first_after", "meeting_ahead", "personal_until", "since", "thread_replies"]

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from statistics import median
 
 from kith.analysis.model import ContactData, Finding
-from kith.analysis.timeline import meeting_ahead, personal_until
+from kith.analysis.timeline import Point, meeting_ahead, personal_until, since
 from kith.config.models import AnalysisConfig
 
 
@@ -17,21 +17,33 @@ def threshold(gaps: list[timedelta], cfg: AnalysisConfig) -> timedelta:
     return min(max(cfg.reconnect_min_gap, cfg.reconnect_factor * usual), cfg.reconnect_max_gap)
 
 
+def recent_cadence(
+    data: ContactData, cfg: AnalysisConfig, now: datetime
+) -> tuple[list[Point], list[timedelta], timedelta]:
+    """The personal interactions of the last ``reconnect_year``, the gaps between them and the
+    ``threshold`` they give. Made once per evaluation: the rule and the schedule both read it."""
+    key = ("cadence", now)
+    hit = data.cache.get(key)
+    if hit is None:
+        year = since(personal_until(data, now), now - cfg.reconnect_year)
+        gaps = [b.time - a.time for a, b in itertools.pairwise(year)]
+        hit = data.cache[key] = (year, gaps, threshold(gaps, cfg))
+    return hit
+
+
 def reconnect(data: ContactData, cfg: AnalysisConfig, now: datetime) -> list[Finding]:
-    year = [p for p in personal_until(data, now) if p.time >= now - cfg.reconnect_year]
+    year, gaps, limit = recent_cadence(data, cfg, now)
     kinds = {p.kind for p in year}
     two_way = "meeting" in kinds or {"in", "out"} <= kinds
     if len(year) < cfg.reconnect_min_interactions or not two_way or meeting_ahead(data, now):
         return []
-    gaps = [b.time - a.time for a, b in itertools.pairwise(year)]
-    limit = threshold(gaps, cfg)
     last = year[-1].time
     if now - last <= limit:
         return []
     evidence = {
         "last_interaction": last.isoformat(),
         "days_since": round((now - last).total_seconds() / 86400, 1),
-        "cadence_days": round(median(gaps).total_seconds() / 86400, 1),
+        "cadence_days": round(median(g.total_seconds() for g in gaps) / 86400, 1),
         "threshold_days": round(limit.total_seconds() / 86400, 1),
         "interactions_12m": len(year),
     }
@@ -46,4 +58,4 @@ def reconnect(data: ContactData, cfg: AnalysisConfig, now: datetime) -> list[Fin
     ]
 
 
-__all__ = ["reconnect", "threshold"]
+__all__ = ["reconnect", "recent_cadence", "threshold"]
