@@ -1,0 +1,56 @@
+"""The timeline's shortcuts (bisection, personal points made straight from the mail) against the
+definitions written out, on random contacts with ties, future mail and uncounted meetings."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kith.analysis.model import ContactData, Mail, Meeting
+from kith.analysis.stats import contact_stats
+from kith.analysis.timeline import after, personal_until, since
+
+NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
+ORDER = {"in": 0, "meeting": 1, "out": 2}
+
+
+def _contact(seed: int) -> ContactData:
+    r = random.Random(seed)
+
+    def when() -> datetime:  # whole days and a few hours: many ties, some ahead of now
+        return NOW - timedelta(days=r.randint(-10, 400), hours=r.choice([0, 0, 6]))
+
+    mails = [Mail(f"k{i}", when(), r.random() < 0.5, r.random() < 0.6) for i in range(r.randint(0, 30))]
+    mails.sort(key=lambda m: (m.time, m.key))
+    meetings = [Meeting(f"e{i}", when(), r.random() < 0.7) for i in range(r.randint(0, 5))]
+    return ContactData(address="ann@client.example", mails=mails, meetings=meetings)
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_personal_points_and_windows_match_their_definitions(seed: int) -> None:
+    d = _contact(seed)
+    expected = sorted(
+        [("in" if m.inbound else "out", m.time, m.key) for m in d.mails if m.personal and m.time <= NOW]
+        + [("meeting", mt.time, mt.key) for mt in d.meetings if mt.counts and mt.time <= NOW],
+        key=lambda x: (x[1], ORDER[x[0]], x[2]),
+    )
+    personal = personal_until(d, NOW)
+    assert [(p.kind, p.time, p.key) for p in personal] == expected
+    for days in (0, 90, 180, 365):
+        cut = NOW - timedelta(days=days)
+        assert since(personal, cut) == [p for p in personal if p.time >= cut]
+        assert after(personal, cut) == [p for p in personal if p.time > cut]
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_first_seen_last_interaction_and_meetings_match_their_definitions(seed: int) -> None:
+    d = _contact(seed)
+    held = [mt.time for mt in d.meetings if mt.counts and mt.time <= NOW]
+    every = [m.time for m in d.mails] + held
+    personal = [m.time for m in d.mails if m.personal and m.time <= NOW] + held
+    stats = contact_stats(d, NOW)
+    assert stats["meetings"] == len(held)
+    assert stats["first_seen"] == min(every, default=None)
+    assert stats["last_interaction"] == max(personal or [t for t in every if t <= NOW], default=None)
