@@ -127,12 +127,14 @@ def group_contacts(
         mails[a] = sorted(merged.values(), key=_TIME_KEY)
     del by_raw
     people = set(mails) | {p for p in meetings if only is None or p in only}
-    threads = {m.thread for ms in mails.values() for m in ms if m.inbound}
+    # only the threads of personal mail to me: the rules look my replies up for nothing else
+    # (a newsletter's thousand threads are not read)
+    threads = {m.thread for ms in mails.values() for m in ms if m.inbound and m.personal}
     thread_replies = replies(threads)
     out = []
     for a in sorted(people):
         ms = mails.get(a, [])
-        own = {m.thread for m in ms if m.inbound}
+        own = {m.thread for m in ms if m.inbound and m.personal}
         out.append(
             ContactData(
                 address=a,

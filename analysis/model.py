@@ -50,7 +50,8 @@ class ContactData:
     name: str = ""
     mails: list[Mail] = field(default_factory=list)
     meetings: list[Meeting] = field(default_factory=list)
-    #: my own (non-automated) outbound times per thread, for the threads of this contact's inbound mail
+    #: my own (non-automated) outbound times per thread, for the threads of this contact's
+    #: personal inbound mail (the rules look up my replies to nothing else)
     my_thread_replies: Mapping[str, list[datetime]] = field(default_factory=dict)
     #: the stored spellings of this contact's address (aliases, case variants)
     raw_addresses: set[str] = field(default_factory=set)
