@@ -75,8 +75,9 @@ def _read_ahead(cur: Any, sql: str, args: Any) -> Iterator[tuple[Any, ...]]:
     waiting for the other: the incremental run's history read (100k rows at 1M messages, each
     a key lookup) spent half its time waiting on the server. psycopg waits for the server
     without the GIL. Not on SQLite, which works in this process: its thread takes the GIL
-    back after every row, and the same read took a third longer. On an error either side the thread is stopped before the cursor is closed,
-    so the connection is free again when this returns or raises.
+    back after every row, and the same read took a third longer. On an error either side the
+    thread is stopped before the cursor is closed, so the connection is free again when this
+    returns or raises.
     """
     batches: queue.SimpleQueue[list[tuple[Any, ...]] | BaseException | None] = queue.SimpleQueue()
     stop = threading.Event()

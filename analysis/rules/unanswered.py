@@ -65,7 +65,7 @@ def unanswered(
             if when is not None:
                 reason = f"{reason} {when.date().isoformat()}"
         # a resolved finding only lends its reason to a flag that was open: it needs no evidence
-        # (and a contact's whole history is resolved findings, one per message)
+        # (and without ``flagged``, a contact's whole history is resolved findings)
         evidence = (
             _NO_EVIDENCE
             if reason is not None
