@@ -127,7 +127,7 @@ def group_contacts(
         mails[a] = sorted(merged.values(), key=_TIME_KEY)
     del by_raw
     people = set(mails) | {p for p in meetings if only is None or p in only}
-    # only the threads of personal mail to me: the rules look my replies up for nothing else
+    # only the threads of their personal mail: the rules look my replies up for nothing else
     # (a newsletter's thousand threads are not read)
     threads = {m.thread for ms in mails.values() for m in ms if m.inbound and m.personal}
     thread_replies = replies(threads)

@@ -28,6 +28,8 @@ _names = count()
 STREAM_ROWS = 5000
 #: Rows a read-ahead cursor fetches at a time: small, so the caller starts on the first soon.
 AHEAD_ROWS = 2000
+#: Batches a read-ahead thread may hold that the caller has not taken yet.
+AHEAD_BATCHES = 2
 
 
 def plain_rows(
@@ -69,39 +71,57 @@ def plain_rows(
 
 
 def _read_ahead(cur: Any, sql: str, args: Any) -> Iterator[tuple[Any, ...]]:
-    """The rows of a server-side cursor, fetched by a thread a batch ahead of the caller.
+    """The rows of a server-side cursor, fetched by a thread a batch or two ahead of the caller.
 
     The server computes the next batch while the caller works on this one, instead of each
     waiting for the other: the incremental run's history read (100k rows at 1M messages, each
     a key lookup) spent half its time waiting on the server. psycopg waits for the server
     without the GIL. Not on SQLite, which works in this process: its thread takes the GIL
-    back after every row, and the same read took a third longer. On an error either side the
-    thread is stopped before the cursor is closed, so the connection is free again when this
-    returns or raises.
+    back after every row, and the same read took a third longer.
+
+    The thread stays at most ``AHEAD_BATCHES`` ahead, so rows do not pile up beside what the
+    caller makes of them. Once the caller has taken every row, or closed the iterator (also
+    when its loop raised), the thread has stopped and the cursor is closed: the connection is
+    free again. An error of the thread's is raised to the caller, even one that came after
+    the caller stopped reading (the transaction is aborted: its next statement would fail
+    without saying why).
     """
-    batches: queue.SimpleQueue[list[tuple[Any, ...]] | BaseException | None] = queue.SimpleQueue()
+    batches: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(AHEAD_BATCHES)
     stop = threading.Event()
+    failed: list[BaseException] = []
+
+    def hand_over(item: list[tuple[Any, ...]] | None) -> bool:
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def fetch() -> None:
         try:
             cur.execute(sql, args)
-            while not stop.is_set() and (rows := cur.fetchmany(AHEAD_ROWS)):
-                batches.put(rows)
-            batches.put(None)
-        except BaseException as exc:  # handed to the caller, who raises it
-            batches.put(exc)
+            while rows := cur.fetchmany(AHEAD_ROWS):
+                if not hand_over(rows):
+                    return
+        except BaseException as exc:  # raised in the caller's thread, below
+            failed.append(exc)
+        hand_over(None)
 
     worker = threading.Thread(target=fetch, name="kith-read-ahead", daemon=True)
     worker.start()
     try:
-        while (got := batches.get()) is not None:
-            if isinstance(got, BaseException):
-                raise got
-            yield from got
+        while (rows := batches.get()) is not None:
+            yield from rows
+    except GeneratorExit:
+        pass  # the caller stopped reading: only an error of the thread's is left to report
     finally:
         stop.set()
         worker.join()
         cur.close()
+    if failed:
+        raise failed[0]
 
 
 _EXPANDING = re.compile(r"(NOT )?IN \(__\[POSTCOMPILE_(\w+)\]\)")

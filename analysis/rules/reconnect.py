@@ -22,12 +22,12 @@ def recent_cadence(
 ) -> tuple[list[Point], list[timedelta], timedelta]:
     """The personal interactions of the last ``reconnect_year``, the gaps between them and the
     ``threshold`` they give. Made once per evaluation: the rule and the schedule both read it."""
-    key = ("cadence", now)
-    hit = data.cache.get(key)
+    cache = data.cache.setdefault("cadence", {})
+    hit = cache.get(now)
     if hit is None:
         year = since(personal_until(data, now), now - cfg.reconnect_year)
         gaps = [b.time - a.time for a, b in itertools.pairwise(year)]
-        hit = data.cache[key] = (year, gaps, threshold(gaps, cfg))
+        hit = cache[now] = (year, gaps, threshold(gaps, cfg))
     return hit
 
 

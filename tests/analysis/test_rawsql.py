@@ -4,6 +4,7 @@ PostgreSQL arrays, SQLite JSON)."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -100,6 +101,7 @@ def test_read_ahead_gives_the_same_rows_and_frees_the_connection(store: Store) -
         conn.rollback()
 
 
+@pytest.mark.timeout(60)
 def test_a_read_ahead_error_after_the_first_batches_reaches_the_caller(pg_url: str) -> None:
     import psycopg
 
@@ -117,3 +119,61 @@ def test_a_read_ahead_error_after_the_first_batches_reaches_the_caller(pg_url: s
         conn.rollback()
         assert conn.execute(select(literal(1))).scalar() == 1
     pg_store.dispose()
+
+
+class _Cursor:
+    """A server-side cursor's part that the read-ahead uses: ``batches`` batches of one row; the
+    ``fail_at``-th fetch raises. Counts the fetches, and whether it was closed."""
+
+    def __init__(self, batches: int, fail_at: int | None = None) -> None:
+        self.batches, self.fail_at, self.fetches, self.closed = batches, fail_at, 0, False
+
+    def execute(self, sql: str, args: object) -> None:
+        pass
+
+    def fetchmany(self, n: int) -> list[tuple[int]]:
+        self.fetches += 1
+        if self.fetches == self.fail_at:
+            raise RuntimeError("the server went away")
+        return [(self.fetches,)] if self.fetches <= self.batches else []
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.timeout(30)
+def test_read_ahead_stays_a_few_batches_ahead_and_stops_with_its_caller() -> None:
+    cur = _Cursor(batches=100)
+    rows = rawsql._read_ahead(cur, "", None)
+    assert next(rows) == (1,)
+    time.sleep(0.3)  # time enough to fetch all 100, were it not held back
+    assert cur.fetches <= 2 + rawsql.AHEAD_BATCHES
+    rows.close()  # type: ignore[attr-defined]
+    assert cur.closed and not _reader_threads() and cur.fetches < 100
+
+
+@pytest.mark.timeout(30)
+def test_a_caller_whose_loop_raises_leaves_no_reader_behind() -> None:
+    cur = _Cursor(batches=100)
+
+    def consume() -> None:
+        for (n,) in rawsql._read_ahead(cur, "", None):
+            if n == 3:
+                raise KeyError(n)
+
+    with pytest.raises(KeyError):
+        consume()
+    assert cur.closed and not _reader_threads()
+
+
+@pytest.mark.timeout(30)
+def test_an_error_after_the_caller_stopped_is_not_lost() -> None:
+    """The fetch that fails runs while the caller still holds its first row: closing the
+    iterator raises it, rather than leaving an aborted transaction to fail without a reason."""
+    cur = _Cursor(batches=100, fail_at=2)
+    rows = rawsql._read_ahead(cur, "", None)
+    assert next(rows) == (1,)
+    time.sleep(0.1)
+    with pytest.raises(RuntimeError, match="went away"):
+        rows.close()  # type: ignore[attr-defined]
+    assert cur.closed and not _reader_threads()

@@ -3,14 +3,19 @@ definitions written out, on random contacts with ties, future mail and uncounted
 
 from __future__ import annotations
 
+import itertools
+import math
 import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from kith.analysis.model import ContactData, Mail, Meeting
-from kith.analysis.stats import contact_stats
+from kith.analysis.rules.reconnect import recent_cadence, threshold
+from kith.analysis.stages import stage
+from kith.analysis.stats import contact_stats, strength
 from kith.analysis.timeline import after, personal_until, since
+from kith.config.models import AnalysisConfig
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 ORDER = {"in": 0, "meeting": 1, "out": 2}
@@ -54,3 +59,31 @@ def test_first_seen_last_interaction_and_meetings_match_their_definitions(seed: 
     assert stats["meetings"] == len(held)
     assert stats["first_seen"] == min(every, default=None)
     assert stats["last_interaction"] == max(personal or [t for t in every if t <= NOW], default=None)
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_the_windows_of_strength_stage_and_cadence_match_their_definitions(seed: int) -> None:
+    d, cfg = _contact(seed), AnalysisConfig()
+    personal = personal_until(d, NOW)
+    times = [p.time for p in personal]
+    _, ev = stage(d, cfg, NOW)
+    assert ev["last_90_days"] == sum(1 for t in times if t > NOW - timedelta(days=90))
+    assert ev["previous_90_days"] == sum(1 for t in times if NOW - timedelta(days=180) < t <= NOW - timedelta(days=90))
+    year = [p for p in personal if p.time >= NOW - cfg.reconnect_year]
+    gaps = [b.time - a.time for a, b in itertools.pairwise(year)]
+    assert recent_cadence(d, cfg, NOW) == (year, gaps, threshold(gaps, cfg))
+    # strength written out with a scan a window
+    if personal:
+        n90 = sum(1 for p in personal if p.time >= NOW - timedelta(days=90))
+        last_year = [p for p in personal if p.time >= NOW - timedelta(days=365)]
+        n_in = sum(1 for p in last_year if p.kind == "in")
+        n_out = sum(1 for p in last_year if p.kind == "out")
+        n_meet = sum(1 for p in personal if p.kind == "meeting" and p.time >= NOW - timedelta(days=180))
+        days = (NOW - personal[-1].time).total_seconds() / 86400
+        expected = round(
+            35 * 0.5 ** (days / 30)
+            + 30 * min(1.0, math.log2(1 + n90) / math.log2(25))
+            + (20 * min(n_in, n_out) / max(n_in, n_out) if max(n_in, n_out) else 0.0)
+            + 15 * min(1.0, n_meet / 6)
+        )
+        assert strength(personal, NOW) == expected
