@@ -18,7 +18,6 @@ import gc
 import hashlib
 import logging
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -144,9 +143,9 @@ def _run(conn: Connection, config: Any, *, now: datetime | None, rebuild: bool) 
     conn.execute(delete(QUEUE).where(QUEUE.c.id <= max_q))
     upsert(conn, META, [{"key": "analysis_fingerprint", "value": fp}], keys=["key"], update=["value"])
     upsert(conn, META, [{"key": "analysis_at", "value": now.isoformat()}], keys=["key"], update=["value"])
-    flags = Counter(
-        k for (k,) in conn.execute(select(FlagRow.__table__.c.kind).where(FlagRow.__table__.c.state == "open"))
-    )
+    fl = FlagRow.__table__
+    q = select(fl.c.kind, func.count()).where(fl.c.state == "open").group_by(fl.c.kind)
+    flags = {kind: n for kind, n in conn.execute(q)}
     summary = {
         "mode": mode,
         **counts,
