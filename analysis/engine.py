@@ -3,11 +3,12 @@
 Both paths share the loaders, the rules and the writers; they differ only in which messages get
 new facts and which contacts get re-evaluated. The incremental path:
 
-1. takes the queue (message rows and event addresses the sync touched) up to its current end;
+1. takes the queue (message rows and event addresses the sync touched): the entries it sees;
 2. recomputes those messages' facts, merging thread components and re-deciding mail merges
    around them (which can touch contacts on *other* messages: the touched set grows with them);
-3. re-evaluates the touched contacts, plus those whose stored ``next_check`` has come;
-4. deletes the queue entries it consumed, all in the caller's transaction.
+3. re-evaluates the touched contacts, plus those whose stored ``next_check`` has come.
+
+All in the caller's transaction: a failed run leaves the queue as it was.
 
 A queue that holds a large share of the store (the first sync) is cheaper to rebuild.
 """
@@ -23,7 +24,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, text, update
+from sqlalchemy import Connection, func, select, text, update
 
 from kith.analysis.broadcasts import Outbound, mail_merges
 from kith.analysis.contacts import group_contacts
@@ -31,6 +32,7 @@ from kith.analysis.copies import copy_groups
 from kith.analysis.evaluate import evaluate
 from kith.analysis.facts import Fact, mark_broadcasts, merge_copies
 from kith.analysis.identity import Identities, identities_from
+from kith.analysis.intake import take_queue
 from kith.analysis.load import (
     changed_rows,
     contact_history,
@@ -129,18 +131,17 @@ def _run(conn: Connection, config: Any, *, now: datetime | None, rebuild: bool) 
     cfg = config.settings.analysis
     fp = _fingerprint(ident, cfg)
     stored_fp = conn.execute(select(META.c.value).where(META.c.key == "analysis_fingerprint")).scalar()
-    max_q = conn.execute(select(func.max(QUEUE.c.id))).scalar() or 0
     queued = conn.execute(select(func.count()).select_from(QUEUE).where(QUEUE.c.message_id.is_not(None))).scalar() or 0
     # counting the facts scans the table: only worth it when the queue is big enough to matter
     big = queued > REBUILD_MIN and queued > REBUILD_SHARE * (
         conn.execute(select(func.count()).select_from(FACT)).scalar() or 0
     )
     if rebuild or stored_fp != fp or big:
-        mode, counts = "rebuild", rebuild_all(conn, ident, cfg, now)
+        mode, counts = "rebuild", rebuild_all(conn, ident, cfg, now)  # (it takes the queue itself)
     else:
+        ids, addresses = take_queue(conn)
         with _no_jit(conn):
-            mode, counts = "incremental", _incremental(conn, ident, cfg, now, max_q)
-    conn.execute(delete(QUEUE).where(QUEUE.c.id <= max_q))
+            mode, counts = "incremental", _incremental(conn, ident, cfg, now, ids, addresses)
     upsert(conn, META, [{"key": "analysis_fingerprint", "value": fp}], keys=["key"], update=["value"])
     upsert(conn, META, [{"key": "analysis_at", "value": now.isoformat()}], keys=["key"], update=["value"])
     fl = FlagRow.__table__
@@ -159,14 +160,11 @@ def _run(conn: Connection, config: Any, *, now: datetime | None, rebuild: bool) 
 # -- incremental ------------------------------------------------------------------------------
 
 
-def _incremental(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: datetime, max_q: int) -> dict[str, int]:
-    ids: set[int] = set()
-    touched: set[str] = set()
-    for mid, addr in conn.execute(select(QUEUE.c.message_id, QUEUE.c.address).where(QUEUE.c.id <= max_q)):
-        if mid is not None:
-            ids.add(mid)
-        elif addr:
-            touched.add(ident.canon(addr))
+def _incremental(
+    conn: Connection, ident: Identities, cfg: AnalysisConfig, now: datetime, ids: set[int], addresses: set[str]
+) -> dict[str, int]:
+    """``ids``, ``addresses``: the queue's message rows and addresses (``take_queue``)."""
+    touched = {ident.canon(a) for a in addresses}
     keys: list[str] = []
     for chunk in chunks(sorted(ids)):
         keys += [k for (k,) in conn.execute(select(MSG.c.message_key).where(MSG.c.id.in_(chunk)))]

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Index, Table, delete, select, text
 
 from kith.analysis.derive import Op, derive
 from kith.analysis.identity import Identities
+from kith.analysis.intake import drop_queue
 from kith.analysis.offload import OffloadFailed, derive_elsewhere, halves, reader_url
 from kith.analysis.persist import write_facts, write_results
 from kith.analysis.staging import Staging, open_staging
@@ -63,6 +64,7 @@ def _indexes(conn: Connection, tables: tuple[Table, ...]) -> list[Index]:
 def rebuild(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: datetime) -> dict[str, int]:
     """Recompute everything; returns the counts for the summary."""
     url = reader_url(conn)  # asked before the first write: see ``offload``
+    drop_queue(conn)  # the first write: what a sync commits from here on is the next run's work
     staging = open_staging(conn) if conn.dialect.name == "postgresql" else None
     _clear(conn, staging)
     counts: dict[str, int] | None = None

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, text
 
 import kith.analysis.engine as engine
 from kith.analysis.api import analyze, dismiss, flags, snooze
-from kith.store.engine import open_store
+from kith.store.engine import Store, open_store
 from tests.analysis.world import ME, NOW, World, ago
 
 ANN = "ann@client.example"
@@ -70,4 +70,77 @@ def test_a_flag_snoozed_while_a_rebuild_derives_still_resolves_with_its_reason(
     with store.session() as s:
         (r,) = flags(s, state="resolved", now=NOW)
     assert r["id"] == f["id"] and "answered in the thread" in r["reason"]
+    store.dispose()
+
+
+def test_a_sync_that_commits_while_the_analysis_runs_stays_queued(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two syncs, the first still open: the second's queue entry gets the later id and commits
+    first. The analysis must take only the entries it saw; the first sync's, committed while it
+    ran (and under its highest id), is the next run's work, not lost."""
+    store = open_store(pg_url)
+    w = World(store)
+    w.mail(ANN, when=ago(9))
+    w.analyze(rebuild=True)
+    w.stream()  # the streams exist before the slow sync opens its transaction
+    with store.engine.connect() as slow:
+        tx = slow.begin()
+        w.mail("bob@client.example", when=ago(5), conn=slow)  # queued, not committed yet
+        w.mail("carol@client.example", when=ago(4))  # a later queue id, committed
+        history = engine.contact_history
+
+        def then_committed(*args: Any) -> Any:  # the run has taken its queue by now
+            tx.commit()
+            return history(*args)
+
+        monkeypatch.setattr(engine, "contact_history", then_committed)
+        assert w.analyze()["mode"] == "incremental"
+    monkeypatch.undo()
+    assert "bob@client.example" not in w.contacts()  # not seen by that run ...
+    w.analyze()
+    assert "bob@client.example" in w.contacts()  # ... but by the next
+    store.dispose()
+
+
+def test_a_sqlite_without_returning_takes_its_queue_too(sqlite_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before 3.35 SQLite has no DELETE .. RETURNING: the queue is read, then deleted up to the
+    highest id read (writers take turns there, so nothing can commit under it meanwhile)."""
+    w = World(sqlite_store)
+    w.mail(ANN, when=ago(9))
+    w.analyze(rebuild=True)
+    w.mail("bob@client.example", when=ago(5))
+    monkeypatch.setattr(sqlite_store.engine.dialect, "delete_returning", False)
+    assert w.analyze()["mode"] == "incremental"
+    assert "bob@client.example" in w.contacts()
+    with sqlite_store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM analysis_queue")).scalar_one() == 0
+
+
+def test_a_sync_that_commits_while_a_rebuild_derives_stays_queued(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As above, for a rebuild: the entry of a sync that commits after the rebuild has read the
+    store is the next run's work."""
+    import kith.analysis.rebuild as rebuild_mod
+
+    store = open_store(pg_url)
+    w = World(store)
+    w.mail(ANN, when=ago(9))
+    w.analyze(rebuild=True)
+    w.stream()
+    with store.engine.connect() as slow:
+        tx = slow.begin()
+        w.mail("bob@client.example", when=ago(5), conn=slow)
+        w.mail("carol@client.example", when=ago(4))
+        derive = rebuild_mod.derive
+
+        def then_committed(*args: Any, **kwargs: Any) -> Any:
+            yield from derive(*args, **kwargs)  # everything read and derived
+            tx.commit()
+
+        monkeypatch.setattr(rebuild_mod, "derive", then_committed)
+        w.analyze(rebuild=True)
+    monkeypatch.undo()
+    assert "bob@client.example" not in w.contacts()
+    w.analyze()
+    assert "bob@client.example" in w.contacts()
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM analysis_queue")).scalar_one() == 0
     store.dispose()

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Connection
+
 from kith.analysis.api import analyze, contacts, flags
 from kith.config.load import Config
 from kith.config.mailboxes import MaildirMailbox
@@ -66,9 +68,12 @@ class World:
         flags: frozenset[str] = frozenset(),
         message_id: str | None = None,
         received: datetime | None = None,
+        conn: Connection | None = None,
         **headers: Any,
     ) -> str:
-        """Deliver one message (into Sent when I am the sender); returns its Message-ID."""
+        """Deliver one message (into Sent when I am the sender); returns its Message-ID.
+
+        ``conn``: in that connection's open transaction (a sync still running), not committed."""
         mid = message_id or f"<m{next(_ids)}@test>"
         mine = sender in (ME, ME2)
         rec = MessageRecord(
@@ -87,8 +92,11 @@ class World:
             **headers,
         )
         ref = self.stream(mailbox, "Sent", Role.SENT) if mine else self.stream(mailbox)
-        with self.store.engine.begin() as conn:
+        if conn is not None:
             apply_batch(conn, ref, Batch(upserts=(rec,)))
+            return mid
+        with self.store.engine.begin() as own:
+            apply_batch(own, ref, Batch(upserts=(rec,)))
         return mid
 
     def set_flags(self, message_id: str, flags: frozenset[str], mailbox: str = "work") -> None:
