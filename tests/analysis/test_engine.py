@@ -144,3 +144,22 @@ def test_a_sync_that_commits_while_a_rebuild_derives_stays_queued(pg_url: str, m
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM analysis_queue")).scalar_one() == 0
     store.dispose()
+
+
+def test_a_run_that_fails_leaves_the_queue_as_it_was(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = World(store)
+    w.mail(ANN, when=ago(9))
+    w.analyze(rebuild=True)
+    w.mail("bob@client.example", when=ago(5))
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("a rule broke")
+
+    monkeypatch.setattr(engine, "evaluate", broken)
+    with pytest.raises(RuntimeError):
+        w.analyze()
+    monkeypatch.undo()
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM analysis_queue")).scalar_one() == 1
+    w.analyze()
+    assert "bob@client.example" in w.contacts()
