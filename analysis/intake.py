@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
+from kith.analysis.rawsql import plain_rows
 from kith.store.derived import AnalysisQueue
 
 QUEUE = AnalysisQueue.__table__
@@ -24,8 +25,10 @@ def take_queue(conn: Connection) -> tuple[set[int], set[str]]:
     """
     messages: set[int] = set()
     addresses: set[str] = set()
+    rows: Any
     if conn.dialect.delete_returning:
-        rows: Any = _driver_rows(conn, f"DELETE FROM {QUEUE.name} RETURNING message_id, address")
+        # raw rows, not SQLAlchemy's: the first sync queues a million
+        rows = plain_rows(conn, delete(QUEUE).returning(QUEUE.c.message_id, QUEUE.c.address))
     else:
         got = conn.execute(select(QUEUE.c.id, QUEUE.c.message_id, QUEUE.c.address)).all()
         if got:
@@ -43,16 +46,6 @@ def drop_queue(conn: Connection) -> None:
     """Delete the entries this statement sees, for a rebuild, which derives everything anyway
     (the first sync queues a million: no need to read them)."""
     conn.execute(delete(QUEUE))
-
-
-def _driver_rows(conn: Connection, sql: str) -> list[tuple[Any, ...]]:
-    raw: Any = conn.connection.driver_connection
-    cur = raw.cursor()
-    try:
-        cur.execute(sql)
-        return list(cur.fetchall())
-    finally:
-        cur.close()
 
 
 __all__ = ["drop_queue", "take_queue"]

@@ -22,6 +22,7 @@ from itertools import count
 from typing import Any
 
 from sqlalchemy import Connection, Select
+from sqlalchemy.sql.dml import ReturningDelete
 
 _names = count()
 #: Rows a server-side cursor fetches at a time.
@@ -33,9 +34,10 @@ AHEAD_BATCHES = 2
 
 
 def plain_rows(
-    conn: Connection, stmt: Select[Any], *, stream: bool = False, ahead: bool = False
+    conn: Connection, stmt: Select[Any] | ReturningDelete[Any], *, stream: bool = False, ahead: bool = False
 ) -> Iterator[tuple[Any, ...]]:
-    """The rows of ``stmt`` as plain driver tuples, in the caller's transaction.
+    """The rows of ``stmt`` (a SELECT, or a DELETE .. RETURNING) as plain driver tuples, in the
+    caller's transaction.
 
     ``stream``: on PostgreSQL use a server-side cursor so a huge result is not held in memory at
     once (SQLite cursors always step lazily). ``ahead``: on PostgreSQL, a thread reads the rows
@@ -145,7 +147,7 @@ def _sqlite_json() -> bool:
     return True
 
 
-def _one_parameter_lists(stmt: Select[Any], conn: Connection) -> tuple[str | None, Any]:
+def _one_parameter_lists(stmt: Select[Any] | ReturningDelete[Any], conn: Connection) -> tuple[str | None, Any]:
     """The statement with each ``IN`` list passed as one parameter, or (None, None) when a list
     holds anything but plain values. PostgreSQL gets an array (``= ANY(%(p)b)``, ``NOT IN``:
     ``<> ALL``), SQLite a JSON list (``IN (SELECT value FROM json_each(?))``), which both plan
