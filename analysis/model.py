@@ -62,8 +62,8 @@ class ContactData:
 class Finding(NamedTuple):
     """A rule's verdict: open now (``reason`` None) or resolved (with the reason it went away).
 
-    A tuple: every inbound personal message of a contact is a finding, resolved or not, so a
-    rebuild makes hundreds of thousands, and a frozen dataclass costs twice as much to make.
+    A tuple: the rules make many (when the stored flags are not known, every inbound personal
+    message is one, resolved or not), and a frozen dataclass costs twice as much to make.
     """
 
     kind: str
