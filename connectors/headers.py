@@ -15,6 +15,7 @@ inputs go through.
 from __future__ import annotations
 
 import binascii
+import codecs
 import email.utils
 import re
 from collections.abc import Iterable, Mapping
@@ -24,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from kith.connectors.base import Address, MessageRecord
+from kith.connectors.sanitize import clean_text
 
 #: The header fields the records need, for IMAP ``BODY.PEEK[HEADER.FIELDS (...)]``.
 HEADER_FIELDS: tuple[str, ...] = (
@@ -51,6 +53,10 @@ HEADER_FIELDS: tuple[str, ...] = (
 MAX_TEXT = 998
 MAX_ADDRESSES = 2000
 MAX_REFERENCES = 200
+#: RFC 5321 §4.5.3.1.3: a path is at most 256 octets with its brackets, so an address at most 254.
+MAX_ADDRESS = 254
+#: Longest provider thread id kept (Gmail's X-GM-THRID is a 64-bit number; the column holds 200).
+MAX_THREAD_ID = 200
 
 _MSGID_RE = re.compile(r"<[^<>\s]+>")
 
@@ -58,20 +64,79 @@ _MSGID_RE = re.compile(r"<[^<>\s]+>")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 
 
-#: Labels whose text is, in practice, written in a larger superset (the WHATWG Encoding Standard
-#: maps them so): tried only when the declared charset fails to decode.
-SUPERSETS = {
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "iso-8859-1": "cp1252",
-    "latin1": "cp1252",
-    "us-ascii": "cp1252",
-    "ks_c_5601-1987": "cp949",
-    "euc-kr": "cp949",
-    "shift_jis": "cp932",
-    "tis-620": "cp874",
-    "iso-8859-11": "cp874",
+#: The text encodings an encoded word may name: Python's "standard encodings" (the real mail
+#: charsets and their aliases). Anything else a header names, such as ``unicode_escape`` (which
+#: turns ``\\ud800`` into a lone surrogate), ``rot13``, ``base64`` or ``idna``, is not a charset: its
+#: bytes are read as UTF-8 with replacement and the record says so.
+TEXT_CHARSETS: frozenset[str] = frozenset(
+    codecs.lookup(name).name
+    for name in (
+        *("ascii", "big5", "big5hkscs", "cp037", "cp273", "cp424", "cp437", "cp500", "cp720", "cp737"),
+        *("cp775", "cp850", "cp852", "cp855", "cp856", "cp857", "cp858", "cp860", "cp861", "cp862"),
+        *("cp863", "cp864", "cp865", "cp866", "cp869", "cp874", "cp875", "cp932", "cp949", "cp950"),
+        *("cp1006", "cp1026", "cp1125", "cp1140", "cp1250", "cp1251", "cp1252", "cp1253", "cp1254"),
+        *("cp1255", "cp1256", "cp1257", "cp1258", "euc_jp", "euc_jis_2004", "euc_jisx0213", "euc_kr"),
+        *("gb2312", "gbk", "gb18030", "hz", "iso2022_jp", "iso2022_jp_1", "iso2022_jp_2"),
+        *("iso2022_jp_2004", "iso2022_jp_3", "iso2022_jp_ext", "iso2022_kr", "latin_1", "johab"),
+        *(f"iso8859_{n}" for n in (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16)),
+        *("koi8_r", "koi8_t", "koi8_u", "kz1048", "mac_cyrillic", "mac_greek", "mac_iceland"),
+        *("mac_latin2", "mac_roman", "mac_turkish", "ptcp154", "shift_jis", "shift_jis_2004"),
+        *("shift_jisx0213", "utf_32", "utf_32_be", "utf_32_le", "utf_16", "utf_16_be", "utf_16_le"),
+        *("utf_7", "utf_8", "utf_8_sig"),
+    )
+)
+
+
+@lru_cache(maxsize=512)
+def text_charset(label: str) -> str | None:
+    """The codec a charset label names, when it is a text charset (any case, any alias)."""
+    try:
+        name = codecs.lookup(label).name
+    except (LookupError, ValueError, TypeError):
+        return None
+    return name if name in TEXT_CHARSETS else None
+
+
+#: Charsets whose text is, in practice, written in a larger superset (the WHATWG Encoding
+#: Standard maps the labels so): tried only when the declared charset fails to decode. Keyed by
+#: codec, so ``GB2312``, ``gb2312`` and ``csGB2312`` all find theirs.
+SUPERSETS: dict[str, str] = {
+    codecs.lookup(label).name: wider
+    for label, wider in (
+        ("gb2312", "gb18030"),
+        ("gbk", "gb18030"),
+        ("iso-8859-1", "cp1252"),
+        ("us-ascii", "cp1252"),
+        ("euc-kr", "cp949"),
+        ("shift_jis", "cp932"),
+        ("tis-620", "cp874"),
+        ("iso-8859-11", "cp874"),
+    )
 }
+
+
+_LATIN1 = codecs.lookup("latin-1").name
+
+
+def _decode_word(data: bytes, label: str, problems: list[str], field: str) -> str:
+    """The bytes of one encoded word as text: in the charset it names when that is a text
+    charset (or the superset mail clients read it as), else UTF-8 with replacement."""
+    charset = text_charset(label)
+    if charset is None:
+        problems.append(f"{field}: unknown or not a text charset {label[:40]!r} (read as UTF-8)")
+        return data.decode("utf-8", errors="replace")
+    wider = SUPERSETS.get(charset)
+    # what mail clients do (WHATWG Encoding): gb2312 is read as GB18030, latin-1 as cp1252…;
+    # latin-1 never fails to decode (its 0x80-0x9F are C1 controls), so cp1252 goes first there
+    for codec in (wider, charset) if charset == _LATIN1 else (charset, wider):
+        if codec is None:
+            continue
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError:
+            pass
+    problems.append(f"{field}: bytes that are not {label[:40]!r} (replaced)")
+    return data.decode(charset, errors="replace")
 
 
 def decode_text(value: str | None, problems: list[str], field: str) -> str | None:
@@ -84,14 +149,14 @@ def decode_text(value: str | None, problems: list[str], field: str) -> str | Non
         return None
     raw = str(value)
     if "=?" not in raw:
-        return _clean(raw)
+        return _clean(raw, problems, field)
     out: list[str] = []
     pos = 0
     for m in _ENCODED_WORD.finditer(raw):
         between = raw[pos : m.start()]
         if not (pos and not between.strip()):  # white space between two encoded words is dropped
             out.append(between)
-        charset, enc, text = m.group(1).split("*")[0], m.group(2).lower(), m.group(3)
+        label, enc, text = m.group(1).split("*")[0], m.group(2).lower(), m.group(3)
         try:
             if enc == "b":
                 data = binascii.a2b_base64(text + "=" * (-len(text) % 4), strict_mode=True)
@@ -102,27 +167,20 @@ def decode_text(value: str | None, problems: list[str], field: str) -> str | Non
             out.append(m.group(0))
             pos = m.end()
             continue
-        try:
-            out.append(data.decode(charset))
-        except LookupError:
-            problems.append(f"{field}: unknown or wrong charset {charset!r}")
-            out.append(data.decode("utf-8", errors="replace"))
-        except UnicodeDecodeError:
-            wider = SUPERSETS.get(charset.lower())
-            try:
-                # what mail clients do (WHATWG Encoding): gb2312 is read as GB18030, latin-1 as cp1252…
-                out.append(data.decode(wider or charset))
-            except (UnicodeDecodeError, LookupError):
-                problems.append(f"{field}: unknown or wrong charset {charset!r}")
-                out.append(data.decode(charset, errors="replace"))
+        out.append(_decode_word(data, label, problems, field))
         pos = m.end()
     out.append(raw[pos:])
-    return _clean("".join(out))
+    return _clean("".join(out), problems, field)
 
 
-def _clean(text: str) -> str:
-    """Runs of white space to one space, ends stripped (``str.split`` is the regex ``\\s+``, faster)."""
-    return " ".join(text.split())[:MAX_TEXT]
+def _clean(text: str, problems: list[str] | None = None, field: str = "") -> str:
+    """Controls and lone surrogates out (the one sanitizer, ``kith.connectors.sanitize``; named in
+    ``problems`` when given), runs of white space to one space, ends stripped (``str.split`` is
+    the regex ``\\s+``, faster)."""
+    cleaned = clean_text(text)
+    if problems is not None and len(cleaned) != len(text):
+        problems.append(f"{field}: control characters or lone surrogates removed")
+    return " ".join(cleaned.split())[:MAX_TEXT]
 
 
 _SIMPLE = re.compile(r"^\s*(?:([^<>\"(),;:\\]*?)\s*<([^<>\s\"(),;:]+)>|([^<>\s\"(),;:]+))\s*$")
@@ -182,8 +240,8 @@ def _parse_values(values: list[str], field: str) -> tuple[tuple[Address, ...], t
     out: list[Address] = []
     dropped = 0
     for name, addr in pairs[:MAX_ADDRESSES]:
-        addr = addr.strip().strip("<>").lower()
-        if "@" not in addr or addr.startswith("@") or addr.endswith("@") or " " in addr:
+        addr = clean_text(addr).strip().strip("<>").lower()
+        if "@" not in addr or addr.startswith("@") or addr.endswith("@") or " " in addr or len(addr) > MAX_ADDRESS:
             if addr or name:
                 dropped += 1
             continue
@@ -207,13 +265,14 @@ _MONTHS = {
 
 
 def _date_fast(text: str) -> datetime | None:
-    """The common shape without ``email.utils`` (several times its speed); None: not that shape."""
+    """The common shape without ``email.utils`` (several times its speed); None: not that shape,
+    or something in it the general path must name (an impossible zone, a date out of range)."""
     m = _DATE.fullmatch(text)
     if m is None:
         return None
     day, mon, year, hh, mm, ss, sign, zh, zm = m.groups()
     month = _MONTHS.get(mon.lower())
-    if month is None:
+    if month is None or int(zh) > 23 or int(zm) > 59:
         return None
     try:
         local = datetime(int(year), month, int(day), int(hh), int(mm), int(ss or 0), tzinfo=UTC)
@@ -223,28 +282,45 @@ def _date_fast(text: str) -> datetime | None:
         return None  # out of range: the general path says what is wrong
 
 
+#: A four-digit year written with a leading zero (``0001``): ``email.utils`` reads it as a
+#: two-digit year (``2001``), so it is caught before.
+_ZERO_YEAR = re.compile(r"(?<![\d:+-])0\d{3}(?![\d:])")
+#: A numeric zone (RFC 5322 §3.3 ``zone``), to check its hours and minutes.
+_ZONE = re.compile(r"[+-](\d\d)(\d\d)(?!\d)")
+
+
 def parse_date(value: str | None, problems: list[str]) -> datetime | None:
-    """Date header to aware UTC; naive dates are taken as UTC, garbage as missing."""
+    """Date header (RFC 5322 §3.3) to aware UTC; what cannot be read is missing, and named.
+
+    A date without a zone, or with ``-0000`` ("local time unknown", §3.3), is taken as UTC,
+    never as the local time of the machine kith runs on. An impossible zone (``+9999``: more
+    than 23 hours or 59 minutes) is read as UTC and named. Obsolete two-digit years are read as
+    ``email.utils`` reads them.
+    """
     if value is None:
         problems.append("Date: missing")
         return None
-    fast = _date_fast(str(value).strip())
+    text = str(value).strip()
+    fast = _date_fast(text)
     if fast is not None:
         return fast
+    shown = f"{clean_text(text)[:60]!r}"
     try:
-        parsed = email.utils.parsedate_to_datetime(str(value).strip())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        problems.append(f"Date: unparsable {str(value)[:60]!r}")
+        parts = email.utils.parsedate_tz(text)
+    except Exception:  # the stdlib parser has raised IndexError/TypeError on odd input
+        parts = None
+    if parts is None or _ZERO_YEAR.search(text):
+        problems.append(f"Date: unparsable {shown}")
         return None
-    if parsed is None:
-        problems.append(f"Date: unparsable {str(value)[:60]!r}")
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+    offset = parts[9] or 0
+    zone = _ZONE.search(text)
+    if zone is not None and (int(zone.group(1)) > 23 or int(zone.group(2)) > 59):
+        problems.append(f"Date: impossible zone offset in {shown} (read as UTC)")
+        offset = 0
     try:
-        return parsed.astimezone(UTC)
-    except (OverflowError, ValueError):
-        problems.append(f"Date: out of range {str(value)[:60]!r}")
+        return datetime(*parts[:6], tzinfo=UTC) - timedelta(seconds=offset)
+    except (ValueError, OverflowError):
+        problems.append(f"Date: out of range {shown}")
         return None
 
 
@@ -252,7 +328,7 @@ def normalize_message_id(value: str | None) -> str | None:
     """The first ``<...>`` token of a Message-ID-like header, else the stripped text in brackets."""
     if value is None:
         return None
-    text = str(value).strip()
+    text = clean_text(str(value)).strip()
     if not text:
         return None
     match = _MSGID_RE.search(text)
@@ -265,7 +341,7 @@ def normalize_message_id(value: str | None) -> str | None:
 def parse_references(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
-    ids = _MSGID_RE.findall(str(value))
+    ids = _MSGID_RE.findall(clean_text(str(value)))
     return tuple(dict.fromkeys(ids))[-MAX_REFERENCES:]
 
 
@@ -419,7 +495,7 @@ def record_from_fields(
         bcc=addrs("bcc", "Bcc"),
         in_reply_to=normalize_message_id(get("in-reply-to")),
         references=parse_references(get("references")),
-        thread_id=thread_id or get("x-gm-thrid"),
+        thread_id=thread_id or _token(get("x-gm-thrid"), limit=MAX_THREAD_ID),
         list_id=_token(get("list-id")),
         list_unsubscribe=_token(get("list-unsubscribe")),
         list_post=_token(get("list-post")),
@@ -434,10 +510,10 @@ def record_from_fields(
     )
 
 
-def _token(value: str | None, *, lower: bool = False) -> str | None:
+def _token(value: str | None, *, lower: bool = False, limit: int = MAX_TEXT) -> str | None:
     if value is None:
         return None
-    text = _clean(str(value))
+    text = _clean(str(value))[:limit]
     return text.lower() if lower else text
 
 

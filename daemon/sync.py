@@ -4,7 +4,9 @@ Each batch and its cursor commit in one transaction, so stopping at any point (S
 a dropped connection) costs at most the batch in flight. Failures are contained at the smallest
 scope that makes sense:
 
-- a bad message is a ``Problem`` row; the stream goes on;
+- every batch passes the one sanitizer (``kith.connectors.sanitize``) before the store sees it;
+- a bad message is a ``Problem`` row; the stream goes on; a record the database still refuses is
+  found by splitting its batch (``kith.daemon.batches``), recorded, and skipped;
 - a ``TransientError`` is retried a few times (backoff with jitter, the server's Retry-After
   honoured), then recorded on that stream; the other streams go on;
 - a ``CursorExpired`` resets that stream's cursor and resyncs it from scratch, idempotently;
@@ -27,9 +29,11 @@ from kith.config.load import Config
 from kith.config.mailboxes import MailboxBase
 from kith.connectors.base import Source, Stream
 from kith.connectors.registry import make_calendar_source, make_source
+from kith.connectors.sanitize import sanitize_batch
+from kith.daemon.batches import apply_isolating
 from kith.errors import AuthError, ConfigError, CursorExpired, KithError, TransientError
 from kith.store.engine import Store
-from kith.store.ingest import apply_batch
+from kith.store.faults import describe
 from kith.store.state import (
     StreamState,
     ensure_mailbox,
@@ -159,7 +163,7 @@ class SyncEngine:
             result.status, result.error = "error", _describe(exc)
             log.error("mailbox %s: %s", mailbox.name, _describe(exc))
         except Exception as exc:  # the last line of defence: log it, record it, go on
-            result.status, result.error = "error", f"internal error: {type(exc).__name__}: {exc}"
+            result.status, result.error = "error", f"internal error: {describe(exc)}"
             log.exception("mailbox %s: unexpected error", mailbox.name)
         finally:
             for source in sources:
@@ -234,7 +238,7 @@ class SyncEngine:
             error = _describe(exc)
             log.warning("%s/%s: %s", mailbox, stream.name, error)
         except Exception as exc:
-            error = f"internal error: {type(exc).__name__}: {exc}"
+            error = f"internal error: {describe(exc)}"
             log.exception("%s/%s: unexpected error", mailbox, stream.name)
         sr.error = error
         with self.store.engine.begin() as conn:
@@ -284,9 +288,9 @@ class SyncEngine:
 
         batches = source.pull(stream, cursor, known)  # type: ignore[arg-type]
         try:
-            for batch in batches:
-                with self.store.engine.begin() as conn:
-                    applied = apply_batch(conn, state.ref, batch)
+            for raw in batches:
+                batch = sanitize_batch(raw)
+                applied = apply_isolating(self.store.engine, state.ref, batch, f"{mailbox}/{stream.name}")
                 if batch.cursor is not None:
                     cursor = batch.cursor
                 sr.upserts += applied.upserts

@@ -90,7 +90,9 @@ class Store:
 def open_store(url: str | URL, *, upgrade: bool = True, echo: bool = False) -> Store:
     """Create the engine for ``url`` and (by default) upgrade the schema."""
     u = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    # hide_parameters: an error's text (logged, kept in ``streams.last_error``) never carries the
+    # values of a statement, which are other people's addresses and subjects
+    kwargs: dict[str, Any] = {"echo": echo, "future": True, "hide_parameters": True}
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
