@@ -60,12 +60,15 @@ def is_clean(text: str) -> bool:
 
 
 def escape_key(key: str) -> str:
-    """A provider key made storable, one to one: backslash escapes for what the store refuses."""
+    """A provider key made storable: what the store refuses becomes a ``\\xNN``/``\\uNNNN`` escape."""
     if is_clean(key):
         return key
-    return "".join(
-        f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}" if _UNSAFE.match(c) else c for c in key
-    )
+    return _UNSAFE.sub(_escape, key)
+
+
+def _escape(m: re.Match[str]) -> str:
+    code = ord(m.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _clean_value(value: Any) -> Any:
@@ -156,7 +159,9 @@ def sanitize_batch(batch: Batch, now: datetime | None = None) -> Batch:
     deletions = tuple(escape_key(k) for k in batch.deletions)
     changed |= any(a is not b for a, b in zip(deletions, batch.deletions, strict=True))
     fixed_problems = [
-        p if is_clean(p.provider_key) and is_clean(p.message) else Problem(escape_key(p.provider_key), clean_text(p.message))
+        p
+        if is_clean(p.provider_key) and is_clean(p.message)
+        else Problem(escape_key(p.provider_key), clean_text(p.message))
         for p in problems
     ]
     changed |= any(a is not b for a, b in zip(fixed_problems, problems, strict=True))
