@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kith.analysis.broadcasts import norm_subject
@@ -21,8 +21,11 @@ from kith.config.models import AnalysisConfig
 
 #: Folders whose messages are not interactions (DESIGN: junk, trash, drafts).
 NOT_INTERACTIONS = frozenset({"junk", "trash", "drafts"})
-#: A Date header more than this after arrival is a wrong clock; the arrival time is used instead.
+#: A Date header more than this after arrival (or after now, when the arrival is not known) is a
+#: wrong clock or a forgery; the arrival time is used instead.
 CLOCK_SKEW = timedelta(days=1)
+#: A Date before this is not a mail date (Graph's "no date" is 0001-01-01; 1970 a zeroed clock).
+SANE_START = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(slots=True)
@@ -202,11 +205,7 @@ def _make(
     now: datetime,
 ) -> Fact:
     """The fact from the chosen copy and what all the copies say together."""
-    date = best.date
-    time = date or received or now
-    future = bool(date and date > (received or now) + CLOCK_SKEW)
-    if future and received:
-        time = received
+    time, future = message_time(best.date, received, now)
     list_id, list_unsubscribe, list_post, precedence, auto_submitted, return_path = best.headers
     reason = automated_reason(
         sender=best.from_addr,
@@ -241,6 +240,27 @@ def _make(
     )
 
 
+def message_time(date: datetime | None, received: datetime | None, now: datetime) -> tuple[datetime, bool]:
+    """(the time a message counts at, whether its Date was not trusted).
+
+    Anyone writes the Date header. It is trusted from 1970 up to a day after the arrival time,
+    or, when the provider gave none, up to a day after now; otherwise the arrival time is used,
+    else now, as for a message without a Date. "Now" for this check is the later of the
+    analysis' ``now`` and the clock (an analysis of an earlier day still knows what is
+    impossible), and an arrival time outside the same range is no arrival time. So nothing the
+    analysis computes from a time can overflow (``Date: 31 Dec 9999`` once stopped every run)
+    or place a message before mail existed.
+    """
+    latest = max(now, datetime.now(UTC)) + CLOCK_SKEW
+    if received is not None and not SANE_START <= received <= latest:
+        received = None
+    if date is None:
+        return received or now, False
+    if SANE_START <= date <= (received + CLOCK_SKEW if received is not None else latest):
+        return date, False
+    return received or now, True
+
+
 def size_broadcast(fact: Fact, cfg: AnalysisConfig) -> bool:
     return fact.outbound and fact.recipients >= cfg.broadcast_min_recipients
 
@@ -259,11 +279,13 @@ def mark_broadcasts(facts: Mapping[str, Fact], merged: set[str], cfg: AnalysisCo
 __all__ = [
     "CLOCK_SKEW",
     "FACT_COLUMNS",
+    "SANE_START",
     "NOT_INTERACTIONS",
     "Copy",
     "Fact",
     "fact_of",
     "mark_broadcasts",
     "merge_copies",
+    "message_time",
     "size_broadcast",
 ]

@@ -109,7 +109,8 @@ def sync(
         )
     else:
         console.print(_sync_table(results))
-    if any(r.status in ("error", "auth") for r in results):
+    # partial too: a stream that did not sync is mail kith has not seen (a script must know)
+    if any(r.status != "ok" for r in results):
         raise typer.Exit(1)
 
 

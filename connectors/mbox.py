@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 from kith.config.mailboxes import MboxMailbox
@@ -29,7 +30,7 @@ from kith.connectors.base import (
     Stream,
     no_known,
 )
-from kith.connectors.headers import parse_header_bytes
+from kith.connectors.headers import parse_date, parse_header_bytes
 from kith.connectors.maildir import MAX_HEADER_BYTES
 from kith.connectors.roles import role_for_name
 from kith.errors import ConfigError, CursorExpired, TransientError
@@ -44,17 +45,23 @@ def _files(root: Path) -> dict[str, Path]:
         return {
             p.relative_to(root).as_posix(): p
             for p in sorted(root.rglob("*"))
-            if p.is_file() and not p.name.startswith(".")
+            # regular files only: a FIFO would block the read, a link lead outside the folder
+            if p.is_file() and not p.is_symlink() and not p.name.startswith(".")
         }
     return {}
 
 
-def scan(path: Path, start: int = 0) -> Iterator[tuple[int, bytes]]:
-    """(offset, header block) for every message that begins at or after ``start``."""
+def scan(path: Path, start: int = 0) -> Iterator[tuple[int, bytes, datetime | None]]:
+    """(offset, header block, arrival time) for every message that begins at or after ``start``.
+
+    The arrival time is the date of the ``From `` separator line (the envelope line the local
+    delivery agent writes, RFC 4155), the fallback when a message's own Date is not trusted.
+    """
     with open(path, "rb") as fh:
         fh.seek(start)
         offset = start
         header: list[bytes] | None = None
+        arrived: datetime | None = None
         msg_start = start
         size = 0
         prev_blank = True
@@ -62,8 +69,9 @@ def scan(path: Path, start: int = 0) -> Iterator[tuple[int, bytes]]:
         for line in fh:
             if line.startswith(b"From ") and prev_blank:
                 if header is not None:
-                    yield msg_start, b"".join(header)
+                    yield msg_start, b"".join(header), arrived
                 msg_start, header, size, in_header = offset, [], 0, True
+                arrived = envelope_date(line)
             elif in_header and header is not None:
                 if line in (b"\n", b"\r\n"):
                     in_header = False
@@ -73,7 +81,17 @@ def scan(path: Path, start: int = 0) -> Iterator[tuple[int, bytes]]:
             prev_blank = line in (b"\n", b"\r\n")
             offset += len(line)
         if header is not None:
-            yield msg_start, b"".join(header)
+            yield msg_start, b"".join(header), arrived
+
+
+def envelope_date(line: bytes) -> datetime | None:
+    """The asctime date that ends a ``From sender Sat Jan  3 01:05:34 1996`` line (as UTC: the
+    line has no zone, and a few hours do not matter to an arrival-time fallback)."""
+    words = line.decode("latin-1").split()
+    if len(words) < 7:
+        return None
+    problems: list[str] = []
+    return parse_date(" ".join(words[2:7]), problems)
 
 
 def _tail_digest(path: Path, size: int) -> str:
@@ -135,7 +153,7 @@ class MboxSource(BaseSource):
         listed: set[str] = set()
         upserts: list[MessageRecord] = []
         problems: list[Problem] = []
-        for offset, head in scan(path, start):
+        for offset, head, arrived in scan(path, start):
             digest = hashlib.sha1(head).hexdigest()[:24]
             n = seen.get(digest, 0) if start else sum(1 for k in listed if k.startswith(digest))
             seen[digest] = n + 1
@@ -146,7 +164,7 @@ class MboxSource(BaseSource):
             if not head.strip():
                 problems.append(Problem(key, f"message at byte {offset} has no header"))
                 continue
-            upserts.append(parse_header_bytes(head, key))
+            upserts.append(parse_header_bytes(head, key, received=arrived))
             if len(upserts) >= self.config.batch_size:
                 yield Batch(upserts=tuple(upserts), problems=tuple(problems))
                 upserts, problems = [], []

@@ -25,7 +25,7 @@ def mbox_bytes(items: list) -> bytes:  # type: ignore[type-arg]
 def test_scan_finds_each_header_block(tmp_path: Path) -> None:
     p = tmp_path / "inbox"
     p.write_bytes(mbox_bytes(messages(3)))
-    heads = [h for _o, h in scan(p)]
+    heads = [h for _o, h, _t in scan(p)]
     assert len(heads) == 3 and all(h.startswith(b"Message-ID: <m") for h in heads)
 
 
