@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 from kith.analysis.broadcasts import Outbound, mail_merges
 from kith.analysis.contacts import group_contacts
 from kith.analysis.copies import Part, copy_groups
-from kith.analysis.evaluate import evaluate
+from kith.analysis.evaluate import evaluate_isolated
 from kith.analysis.facts import Fact, fact_of, mark_broadcasts
 from kith.analysis.identity import Identities
 from kith.analysis.load import load_meetings, outbound_recipients, participant_rows, stored_flag_keys
@@ -163,7 +163,7 @@ def derive(
         part = [datas.pop() for _ in range(min(EVALUATE_SLICE, len(datas)))]
         # only the resolved findings of stored flags: the others (most of a contact's inbound
         # mail) were a third of the bytes a helper handed over, pickled and read
-        results = [evaluate(d, cfg, now, flagged) for d in part]
+        results = [evaluate_isolated(d, cfg, now, flagged) for d in part]
         del part
         yield "results", results
     phase("evaluate")

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, func, select, text, update
 from kith.analysis.broadcasts import Outbound, mail_merges
 from kith.analysis.contacts import group_contacts
 from kith.analysis.copies import copy_groups
-from kith.analysis.evaluate import evaluate
+from kith.analysis.evaluate import evaluate_isolated
 from kith.analysis.facts import Fact, mark_broadcasts, merge_copies
 from kith.analysis.identity import Identities, identities_from
 from kith.analysis.intake import take_queue
@@ -45,7 +45,7 @@ from kith.analysis.load import (
     stored_facts,
     stored_flag_keys,
 )
-from kith.analysis.persist import contact_ids, write_facts, write_results
+from kith.analysis.persist import contact_ids, record_failures, stored_failures, write_facts, write_results
 from kith.analysis.rebuild import rebuild as rebuild_all
 from kith.analysis.threads import UnionFind
 from kith.config.models import AnalysisConfig
@@ -137,6 +137,8 @@ def _run(conn: Connection, config: Any, *, now: datetime | None, rebuild: bool) 
         conn.execute(select(func.count()).select_from(FACT)).scalar() or 0
     )
     if rebuild or stored_fp != fp or big:
+        if stored_failures(conn):  # every contact is evaluated again (written only if any: a
+            record_failures(conn, {}, (), now, reset=True)  # first write keeps the rebuild inline)
         mode, counts = "rebuild", rebuild_all(conn, ident, cfg, now)  # (it takes the queue itself)
     else:
         ids, addresses = take_queue(conn)
@@ -150,6 +152,7 @@ def _run(conn: Connection, config: Any, *, now: datetime | None, rebuild: bool) 
     summary = {
         "mode": mode,
         **counts,
+        "failed_contacts": len(stored_failures(conn)),
         "open_flags": dict(sorted(flags.items())),
         "seconds": round(time.perf_counter() - started, 3),
     }
@@ -185,6 +188,7 @@ def _incremental(
             q = select(FACT.c.sender).where(FACT.c.thread_key.in_(chunk), ~FACT.c.outbound).distinct()
             touched.update(s for (s,) in conn.execute(q))
     touched |= _due(conn, now)
+    touched |= set(stored_failures(conn))  # tried again on every run until they evaluate
     contacts = touched - ident.me - {""}
     if not contacts:
         return {"messages": len(new), "contacts": 0}
@@ -211,7 +215,7 @@ def _incremental(
         history=history.mails,
     )
     flagged = stored_flag_keys(conn, sorted(contacts))
-    results = [evaluate(d, cfg, now, flagged) for d in datas]
+    results = [evaluate_isolated(d, cfg, now, flagged) for d in datas]
     write_results(conn, results, now, scope=contacts, history=history)
     return {"messages": len(new), "contacts": len(results)}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Container
 from datetime import datetime
 
@@ -15,6 +16,8 @@ from kith.analysis.schedule import next_check
 from kith.analysis.stages import stage
 from kith.analysis.stats import contact_stats
 from kith.config.models import AnalysisConfig
+
+log = logging.getLogger(__name__)
 
 
 def evaluate(
@@ -44,4 +47,18 @@ def evaluate(
     return ContactResult(data.address, data.name, automated, why, findings, stats, interactions, data.raw_addresses)
 
 
-__all__ = ["evaluate"]
+def evaluate_isolated(
+    data: ContactData, cfg: AnalysisConfig, now: datetime, flagged: Container[str] | None = None
+) -> ContactResult:
+    """``evaluate``, but a contact whose data makes it fail is logged and returned as ``failed``:
+    one contact's data (a stranger's, perhaps) never stops the analysis of all the others, and
+    what is stored for that contact stays as it was until it evaluates again."""
+    try:
+        return evaluate(data, cfg, now, flagged)
+    except Exception as exc:
+        log.exception("analysis of contact %s failed; kept as it was, retried on the next run", data.address)
+        why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+        return ContactResult(data.address, data.name, False, None, [], {}, [], data.raw_addresses, failed=why)
+
+
+__all__ = ["evaluate", "evaluate_isolated"]

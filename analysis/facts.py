@@ -55,6 +55,22 @@ class Copy:
     cc_me: bool = False
 
 
+#: Labels by which a provider says I sent a message: Gmail's system label id ``SENT`` (API) and
+#: ``\\Sent`` (IMAP ``X-GM-LABELS``), matched without case.
+SENT_LABELS = frozenset({"sent", "\\sent"})
+
+
+def sent_by_me(roles: str, labels: str) -> bool:
+    """The provider's word that I sent a message: a copy in a Sent-role folder (IMAP ``\\Sent``,
+    Graph ``sentitems``, a Maildir/mbox folder named so) or Gmail's SENT label.
+
+    A From of mine is not enough (anyone can write it): a message from my address found only
+    in inbound folders is a forgery, never my reply (DESIGN: "Me"), and ``kith status`` counts
+    them (a fact from one of my addresses that is not outbound).
+    """
+    return "sent" in roles.split() or any(label.lower() in SENT_LABELS for label in labels.split())
+
+
 def is_personal(automated: bool, recipients: int, broadcast: bool, cfg: AnalysisConfig) -> bool:
     """Mail written to a person: not automated, not to a crowd, not one copy of a mail merge."""
     return not automated and recipients <= cfg.personal_max_recipients and not broadcast
@@ -172,6 +188,7 @@ def _fact(copies: list[Copy], ident: Identities, now: datetime) -> Fact:
             message_nodes(c.key, c.in_reply_to, c.references, c.thread_id, c.mailbox_id),
             ident,
             now,
+            sent_by_me(c.roles, c.labels),
         )
     live = [c for c in copies if not c.deleted] or copies
     best = max(live, key=lambda c: (c.recipients, c.date is not None, -c.row_id))
@@ -189,6 +206,7 @@ def _fact(copies: list[Copy], ident: Identities, now: datetime) -> Fact:
         list(dict.fromkeys(nodes)),
         ident,
         now,
+        any(sent_by_me(c.roles, c.labels) for c in live),
     )
 
 
@@ -203,8 +221,10 @@ def _make(
     nodes: list[str],
     ident: Identities,
     now: datetime,
+    sent: bool,
 ) -> Fact:
-    """The fact from the chosen copy and what all the copies say together."""
+    """The fact from the chosen copy and what all the copies say together; ``sent``: the
+    provider says I sent it (see ``sent_by_me``)."""
     time, future = message_time(best.date, received, now)
     list_id, list_unsubscribe, list_post, precedence, auto_submitted, return_path = best.headers
     reason = automated_reason(
@@ -227,7 +247,7 @@ def _make(
         # 20k subjects): one string each, not one per fact (sys.intern lets go of unused ones)
         subject=None if best.subject is None else sys.intern(best.subject),
         subject_norm=norm_subject(best.subject),
-        outbound=ident.is_me(best.from_addr),
+        outbound=sent and ident.is_me(best.from_addr),
         automated=reason is not None,
         automated_why=None if reason is None else sys.intern(reason),
         recipients=best.recipients,
@@ -280,6 +300,7 @@ __all__ = [
     "CLOCK_SKEW",
     "FACT_COLUMNS",
     "SANE_START",
+    "SENT_LABELS",
     "NOT_INTERACTIONS",
     "Copy",
     "Fact",
@@ -287,5 +308,6 @@ __all__ = [
     "mark_broadcasts",
     "merge_copies",
     "message_time",
+    "sent_by_me",
     "size_broadcast",
 ]

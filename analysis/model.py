@@ -87,6 +87,9 @@ class ContactResult:
     #: (time, kind, personal, broadcast, message key, event key, subject, name)
     interactions: list[tuple[datetime, str, bool, bool, str | None, str | None, str | None, str | None]]
     raw_addresses: set[str] = field(default_factory=set)
+    #: Why evaluating this contact failed (then nothing else here is meaningful, and what is
+    #: stored for the contact is kept as it was); None when it did not.
+    failed: str | None = None
 
 
 __all__ = ["ContactData", "ContactResult", "Finding", "Mail", "Meeting"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ from kith.analysis.load import History, in_chunks
 from kith.analysis.model import ContactResult
 from kith.analysis.rawsql import as_utc, plain_rows
 from kith.store.derived import Contact, ContactAddress, ContactStat, FlagEvent, FlagRow, Interaction, MailFact
+from kith.store.models import MetaRow
 from kith.store.upsert import chunks, upsert, upsert_tuples
 
 CONTACT = Contact.__table__
@@ -24,6 +25,7 @@ INTER = Interaction.__table__
 FLAG = FlagRow.__table__
 FEVENT = FlagEvent.__table__
 FACT = MailFact.__table__
+META = MetaRow.__table__
 
 _STAT_COLUMNS = (
     "stage",
@@ -80,6 +82,11 @@ def write_results(
     ``history``: what an incremental run read of the stored interactions of ``scope`` (see
     ``load.contact_history``); required unless ``fresh``.
     """
+    failed = {r.address: r.failed for r in results if r.failed}
+    record_failures(conn, failed, [r.address for r in results if not r.failed], now)
+    if failed:  # what is stored for them stays as it was (kith.analysis.evaluate.evaluate_isolated)
+        results = [r for r in results if not r.failed]
+        scope = None if scope is None else [a for a in scope if a not in failed]
     # contact addresses stay upserts: an alias chain can give one spelling to two contacts
     contact_keys: tuple[str, ...] = () if fresh else ("address",)
     stat_keys: tuple[str, ...] = () if fresh else ("contact_id",)
@@ -141,7 +148,38 @@ def write_results(
         evaluated = {r.address for r in results}
         for chunk in chunks(sorted(ids[a] for a in scope if a in ids and a not in evaluated)):
             conn.execute(delete(CONTACT).where(CONTACT.c.id.in_(chunk)))
-    _write_flags(conn, results, now, scope)
+    _write_flags(conn, results, now, scope, keep=failed)
+
+
+#: ``kith_meta`` key of the contacts whose last evaluation failed: address -> {error, at}.
+FAILURES_KEY = "analysis_failures"
+#: At most this many failures are kept (each names one contact; status shows the count).
+MAX_FAILURES = 1000
+
+
+def stored_failures(conn: Connection) -> dict[str, Any]:
+    value = conn.execute(select(META.c.value).where(META.c.key == FAILURES_KEY)).scalar()
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def record_failures(
+    conn: Connection, failed: Mapping[str, str], evaluated: Collection[str], now: datetime, *, reset: bool = False
+) -> None:
+    """Keep the contacts whose evaluation failed (for ``kith status`` and the next run's retry);
+    forget those evaluated well since. ``reset``: a rebuild starts from none."""
+    if not failed and not reset:
+        if not evaluated:
+            return
+        known = stored_failures(conn)
+        if not known or not any(a in known for a in evaluated):
+            return
+    current = {} if reset else stored_failures(conn)
+    for a in evaluated:
+        current.pop(a, None)
+    current.update({a: {"error": why, "at": now.isoformat()} for a, why in failed.items()})
+    if len(current) > MAX_FAILURES:
+        current = dict(sorted(current.items())[:MAX_FAILURES])
+    upsert(conn, META, [{"key": FAILURES_KEY, "value": current}], keys=["key"], update=["value"])
 
 
 _INTER_COLUMNS = ("contact_id", "at", "kind", "personal", "broadcast", "message_key", "event_id", "subject", "name")
@@ -169,7 +207,12 @@ def _stored_interactions(conn: Connection, history: History) -> dict[tuple[Any, 
 
 
 def _write_flags(
-    conn: Connection, results: Sequence[ContactResult], now: datetime, scope: Collection[str] | None
+    conn: Connection,
+    results: Sequence[ContactResult],
+    now: datetime,
+    scope: Collection[str] | None,
+    *,
+    keep: Collection[str] = (),
 ) -> None:
     stored: dict[str, dict[str, Stored]] = defaultdict(dict)
     cols = (
@@ -194,7 +237,7 @@ def _write_flags(
     by_contact = {r.address: r for r in results}
     history: list[tuple[int | str, str, str]] = []
     new_rows: list[dict[str, Any]] = []
-    for contact in set(by_contact) | set(stored):
+    for contact in (set(by_contact) | set(stored)) - set(keep):
         r = by_contact.get(contact)
         ch = transitions(contact, r.findings if r else [], stored.get(contact, {}), now)
         new_rows += ch.insert
@@ -215,4 +258,11 @@ def _write_flags(
         conn.execute(insert(FEVENT), list(chunk))
 
 
-__all__ = ["contact_ids", "write_facts", "write_results"]
+__all__ = [
+    "FAILURES_KEY",
+    "contact_ids",
+    "record_failures",
+    "stored_failures",
+    "write_facts",
+    "write_results",
+]

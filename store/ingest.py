@@ -4,14 +4,18 @@ The caller runs this inside one transaction, so a batch and its cursor land toge
 all. Everything here is idempotent: re-applying a batch after a crash changes nothing.
 
 A message is one row per mailbox (``message_key``: the Message-ID, else a digest of the headers);
-each folder copy is a ``message_locations`` row. A message whose last location goes away is
+each folder copy is a ``message_locations`` row. Only true copies share a row: a Message-ID is
+the message's identity together with its From and Date (DESIGN: "A message"), so a message that
+arrives with the Message-ID of a stored one but another From or Date is a different message
+(anyone can copy an id; they would otherwise overwrite, or hide, the real message). It is stored
+under its own key (``reused_key``) with a problem saying so; the first message stored with an id
+keeps the plain key, in every mailbox alike, so copies in two mailboxes still meet. A message whose last location goes away is
 marked ``deleted_at`` rather than removed, so ids, flags and history that point at it survive a
 move between folders that arrives as delete-then-add.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from kith.connectors.base import Batch, EventRecord, MessageRecord
 from kith.store.derived import AnalysisQueue
+from kith.store.identity import identity, message_key, resolve_keys, reused_key
 from kith.store.models import (
     EventAttendee,
     EventRow,
@@ -90,23 +95,6 @@ class Applied:
     touched_messages: set[int] = field(default_factory=set)
     #: people a re-synced message named before and no longer does (queued by address)
     dropped: set[str] = field(default_factory=set)
-
-
-def message_key(rec: MessageRecord) -> str:
-    """Normalised Message-ID, else a stable digest of the headers that identify a message."""
-    if rec.message_id:
-        return rec.message_id
-    parts = [
-        rec.from_.address if rec.from_ else "",
-        rec.date.isoformat() if rec.date else "",
-        rec.subject or "",
-        ",".join(a.address for a in rec.to),
-        ",".join(a.address for a in rec.cc),
-        rec.in_reply_to or "",
-    ]
-    if not any(parts):  # nothing identifies it: the copy itself is the identity
-        parts.append(rec.provider_key)
-    return "hash:" + hashlib.sha1("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()
 
 
 #: Column order of the tuples ``_message_tuple`` builds: the conflict key, then what it updates.
@@ -204,8 +192,7 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
     now = utcnow()
     by_key: dict[str, MessageRecord] = {}
     keys_of: dict[str, str] = {}
-    for rec in recs:
-        key = message_key(rec)
+    for key, rec in resolve_keys(conn, stream.id, stream.mailbox_id, recs):
         keys_of[rec.provider_key] = key
         prev = by_key.get(key)
         # two copies of one message in a batch (INBOX + All Mail): keep the one that knows more
@@ -416,4 +403,13 @@ def enqueue(conn: Connection, message_ids: Iterable[int], addresses: Iterable[st
         upsert(conn, QUEUE, list(chunk), keys=())
 
 
-__all__ = ["Applied", "StreamRef", "apply_batch", "enqueue", "message_key", "sweep_orphans"]
+__all__ = [
+    "Applied",
+    "StreamRef",
+    "apply_batch",
+    "enqueue",
+    "identity",
+    "message_key",
+    "reused_key",
+    "sweep_orphans",
+]

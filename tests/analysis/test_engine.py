@@ -152,10 +152,11 @@ def test_a_run_that_fails_leaves_the_queue_as_it_was(store: Store, monkeypatch: 
     w.analyze(rebuild=True)
     w.mail("bob@client.example", when=ago(5))
 
-    def broken(*args: Any) -> Any:
-        raise RuntimeError("a rule broke")
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the write broke")
 
-    monkeypatch.setattr(engine, "evaluate", broken)
+    # (a rule that breaks fails only its contact: kith.analysis.evaluate.evaluate_isolated)
+    monkeypatch.setattr(engine, "write_results", broken)
     with pytest.raises(RuntimeError):
         w.analyze()
     monkeypatch.undo()
