@@ -58,6 +58,7 @@ from kith.store.derived import (
     MailFact,
     ThreadNode,
 )
+from kith.store.health import clear_analysis_error
 from kith.store.models import MessageRow, MetaRow
 from kith.store.upsert import chunks, upsert
 
@@ -146,6 +147,7 @@ def _run(conn: Connection, config: Any, *, now: datetime | None, rebuild: bool) 
             mode, counts = "incremental", _incremental(conn, ident, cfg, now, ids, addresses)
     upsert(conn, META, [{"key": "analysis_fingerprint", "value": fp}], keys=["key"], update=["value"])
     upsert(conn, META, [{"key": "analysis_at", "value": now.isoformat()}], keys=["key"], update=["value"])
+    clear_analysis_error(conn)
     fl = FlagRow.__table__
     q = select(fl.c.kind, func.count()).where(fl.c.state == "open").group_by(fl.c.kind)
     flags = {kind: n for kind, n in conn.execute(q)}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -14,6 +15,7 @@ from kith.cli.common import console, get_config, get_store, interactive, print_j
 from kith.config.starter import masked, write_starter
 from kith.daemon.status import mailbox_status
 from kith.daemon.sync import MailboxResult, sync_mailboxes
+from kith.store.health import analysis_health
 
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -130,9 +132,10 @@ def _after_sync(ctx: typer.Context) -> None:
 @app.command()
 def status(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every mailbox and stream: last success, lag, counts, last error."""
-    store = get_store(ctx)
+    config, store = get_config(ctx), get_store(ctx)
     with store.engine.connect() as conn:
-        data = mailbox_status(conn)
+        data = mailbox_status(conn, me=config.my_addresses)
+        health = analysis_health(conn)
     if json_out:
         print_json(data)
         return
@@ -172,6 +175,24 @@ def status(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")]
                     st["last_error"] or "",
                 )
     console.print(table)
+    for line in _health_lines(health, sum(mb["forged_from_me"] for mb in data)):
+        console.print(line)
+
+
+def _health_lines(health: dict[str, Any], forged: int) -> list[str]:
+    """What the table does not hold: the analysis backlog and its failures, forgeries."""
+    lines = [f"analysis: {health['queued']} queued, last run {health['last_run'] or 'never'}"]
+    if health["last_error"]:
+        lines.append(f"[red]analysis failed[/red] at {health['last_error_at']}: {escape(health['last_error'])}")
+    if health["failed_contacts"]:
+        named = ", ".join(escape(a) for a in health["failures"])
+        lines.append(f"[yellow]{health['failed_contacts']} contact(s) could not be analysed[/yellow]: {named}")
+    if forged:
+        lines.append(
+            f"[yellow]{forged} message(s) from my address that no provider says I sent[/yellow]"
+            " (forgeries: never counted as my replies)"
+        )
+    return lines
 
 
 def _when(ts: object) -> str:

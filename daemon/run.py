@@ -39,6 +39,8 @@ from kith.daemon.sync import default_worker_id
 from kith.errors import ConfigError, KithError
 from kith.store import leases
 from kith.store.engine import Store, store_for
+from kith.store.faults import describe
+from kith.store.health import record_analysis_error
 from kith.store.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -60,8 +62,16 @@ class Analyzer(threading.Thread):
     while one analysis runs, later requests pile up and are served by one more run. The sync
     writes its analysis queue in the same transaction as each batch, so an analysis skipped at
     shutdown is not lost: the next start drains the queue (one run is requested on start).
+
+    A run that fails (the database went away a moment) is tried again after ``RETRY_FIRST``
+    seconds, doubling up to ``RETRY_MAX``, whether or not new mail comes: the queue it left
+    is work to do. Its error is kept for ``kith status`` until a run succeeds.
     kith.analysis is imported lazily and skipped quietly when it is not installed.
     """
+
+    #: Seconds before the first retry of a failed run, and the longest wait between retries.
+    RETRY_FIRST = 5.0
+    RETRY_MAX = 300.0
 
     def __init__(self, store: Store, config_of: Callable[[], Config], stop: threading.Event) -> None:
         super().__init__(name="analysis", daemon=True)
@@ -69,6 +79,8 @@ class Analyzer(threading.Thread):
         self.pending: set[str] | None = None
         self.lock = threading.Lock()
         self.wanted = threading.Event()
+        #: Seconds until the next retry while the last run failed; None while all is well.
+        self.retry_in: float | None = None
 
     def submit(self, touched: set[str], _now: datetime | None = None) -> None:
         with self.lock:
@@ -82,18 +94,24 @@ class Analyzer(threading.Thread):
             log.debug("kith.analysis is not available; no analysis after syncs")
             return
         while True:
-            self.wanted.wait()
+            asked = self.wanted.wait(self.retry_in)
             if self.stop.is_set():
                 return
             with self.lock:
                 touched, self.pending = self.pending, None
                 self.wanted.clear()
-            if touched is None:
+            if touched is None and asked and self.retry_in is None:
                 continue
             try:
-                analyze_touched(self.store, self.config_of(), touched, now=utcnow())
-            except Exception:
-                log.exception("analysis of %d touched contacts failed; the next sync retries", len(touched))
+                analyze_touched(self.store, self.config_of(), touched or set(), now=utcnow())
+                self.retry_in = None
+            except Exception as exc:
+                self.retry_in = min(self.RETRY_MAX, (self.retry_in or self.RETRY_FIRST / 2) * 2)
+                log.exception("analysis failed; retrying in %.0f s", self.retry_in)
+                try:
+                    record_analysis_error(self.store.engine, describe(exc), utcnow())
+                except Exception as again:  # the database is still away: the log has it
+                    log.debug("cannot record the analysis error: %s", describe(again))
 
 
 class IdleWatcher(threading.Thread):

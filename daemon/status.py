@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from kith.store.health import forged_counts
 from kith.store.models import Lease, MailboxRow, StreamRow, SyncProblem, SyncRun, utcnow
 
 MB = MailboxRow.__table__
@@ -20,9 +22,11 @@ def _age(ts: datetime | None, now: datetime) -> float | None:
     return None if ts is None else round((now - ts).total_seconds(), 1)
 
 
-def mailbox_status(conn: Connection, *, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Every mailbox with its streams: last success, lag, counts, last error, problems."""
+def mailbox_status(conn: Connection, *, now: datetime | None = None, me: Collection[str] = ()) -> list[dict[str, Any]]:
+    """Every mailbox with its streams: last success, lag, counts, last error, problems, and (given
+    my addresses, ``me``) the messages from my address that no provider says I sent."""
     now = now or utcnow()
+    forged = forged_counts(conn, me)
     grouped = conn.execute(select(PROB.c.stream_id, func.count()).group_by(PROB.c.stream_id))
     problems: dict[int, int] = {sid: n for sid, n in grouped}
     last_runs: dict[int, Any] = {}
@@ -68,6 +72,7 @@ def mailbox_status(conn: Connection, *, now: datetime | None = None) -> list[dic
                 "lag_seconds": _age(min(successes), now) if successes else None,
                 "items": sum(s["items"] for s in streams if s["present"]),
                 "problems": sum(s["problems"] for s in streams),
+                "forged_from_me": forged.get(mb.id, 0),
                 "error": mb.auth_error
                 or (run.error if run is not None and run.error else None)
                 or (errors[0]["last_error"] if errors else None),

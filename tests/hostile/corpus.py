@@ -71,11 +71,14 @@ class Place:
         items: Iterable[bytes],
         folder: str = "",
         *,
-        envelope: str = "Sat Jan  3 01:05:34 2026",
+        envelope: str | None = None,
         mtime: float | None = None,
     ) -> None:
-        """Put ``items`` in ``folder``; ``envelope`` is the date of mbox's ``From `` line (empty:
-        none) and ``mtime`` the Maildir files' time (their arrival time)."""
+        """Put ``items`` in ``folder``; ``envelope`` is the date of mbox's ``From `` line (default
+        now, as a delivery agent writes it; empty: none) and ``mtime`` the Maildir files' time
+        (their arrival time)."""
+        if envelope is None:
+            envelope = datetime.now(UTC).strftime("%a %b %d %H:%M:%S %Y")
         items = list(items)
         if self.kind == "imap":
             self.dovecot.seed(self.user, items, folder or "INBOX")
@@ -97,22 +100,23 @@ class Place:
                     line = f"From stranger@x {envelope}".strip().encode()
                     fh.write(line + b"\n" + data.replace(b"\r\n", b"\n") + b"\n")
 
-    def config(self) -> MailboxBase:
+    def config(self, name: str = "hostile") -> MailboxBase:
         if self.kind == "imap":
             from tests.connectors.imap.harness import mailbox_config
 
-            return mailbox_config(self.dovecot, self.user, self.root, name="hostile", addresses=(ME,))
+            return mailbox_config(self.dovecot, self.user, self.root, name=name, addresses=(ME,))
         if self.kind == "maildir":
-            return MaildirMailbox(kind="maildir", name="hostile", path=self.root, addresses=(ME,))
-        return MboxMailbox(kind="mbox", name="hostile", path=self.root, addresses=(ME,))
+            return MaildirMailbox(kind="maildir", name=name, path=self.root, addresses=(ME,))
+        return MboxMailbox(kind="mbox", name=name, path=self.root, addresses=(ME,))
 
 
-def place(kind: str, tmp_path: Path, request: Any) -> Place:
-    """A fresh place of ``kind`` (imap, maildir, mbox)."""
+def place(kind: str, tmp_path: Path, request: Any, sub: str = "") -> Place:
+    """A fresh place of ``kind`` (imap, maildir, mbox); ``sub`` tells two places apart."""
     if kind == "imap":
         server = request.getfixturevalue("dovecot")
-        return Place("imap", tmp_path, dovecot=server, user=server.new_user("h"))
-    root = tmp_path / kind
+        (tmp_path / f"imap{sub}").mkdir()
+        return Place("imap", tmp_path / f"imap{sub}", dovecot=server, user=server.new_user("h"))
+    root = tmp_path / f"{kind}{sub}"
     root.mkdir()
     return Place(kind, root)
 

@@ -1,0 +1,86 @@
+"""What `kith status` tells about the data beyond the sync: forgeries and the analysis' own state.
+
+- **Forgeries**: messages whose From is one of my addresses but that no provider says I sent (no
+  copy in a Sent-role folder, no Gmail SENT label). The analysis never takes them for my replies
+  (``kith.analysis.facts.sent_by_me``); they are counted per mailbox so the owner sees them.
+- **The analysis**: how much the syncs queued and it has not taken yet (the backlog), when it last
+  ran, the error of its last failed run (cleared by the next good one), and the contacts whose
+  evaluation failed (``kith.analysis.persist.record_failures``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, exists, func, not_, or_, select
+
+from kith.store.derived import AnalysisQueue
+from kith.store.models import MessageLocation, MessageRow, MetaRow, StreamRow
+from kith.store.upsert import upsert
+
+MSG = MessageRow.__table__
+LOC = MessageLocation.__table__
+ST = StreamRow.__table__
+META = MetaRow.__table__
+QUEUE = AnalysisQueue.__table__
+
+#: ``kith_meta`` key of the last failed analysis run: {"error", "at"}; removed by a good run.
+ERROR_KEY = "analysis_error"
+
+
+def forged_counts(conn: Connection, me: Collection[str]) -> dict[int, int]:
+    """mailbox id -> live messages from one of ``me`` (lower-case addresses) that no provider
+    says I sent (the same test as ``sent_by_me``, in SQL)."""
+    if not me:
+        return {}
+    # " SENT " or " \\Sent " among the space-separated labels, without case
+    labels = func.lower(func.replace(" " + LOC.c.labels + " ", "\\", ""))
+    sent = exists().where(
+        LOC.c.message_id == MSG.c.id,
+        ST.c.id == LOC.c.stream_id,
+        or_(ST.c.role == "sent", labels.like("% sent %")),
+    )
+    q = (
+        select(MSG.c.mailbox_id, func.count())
+        .where(and_(MSG.c.from_addr.in_(sorted(me)), MSG.c.deleted_at.is_(None), not_(sent)))
+        .group_by(MSG.c.mailbox_id)
+    )
+    return {int(m): int(n) for m, n in conn.execute(q)}
+
+
+def _meta(conn: Connection, key: str) -> Any:
+    return conn.execute(select(META.c.value).where(META.c.key == key)).scalar()
+
+
+def analysis_health(conn: Connection) -> dict[str, Any]:
+    """The analysis' backlog, last run, last error and failed contacts (a few named)."""
+    failures = _meta(conn, "analysis_failures")
+    failures = dict(failures) if isinstance(failures, dict) else {}
+    error = _meta(conn, ERROR_KEY)
+    return {
+        "queued": int(conn.execute(select(func.count()).select_from(QUEUE)).scalar_one()),
+        "last_run": _meta(conn, "analysis_at"),
+        "last_error": error.get("error") if isinstance(error, dict) else None,
+        "last_error_at": error.get("at") if isinstance(error, dict) else None,
+        "failed_contacts": len(failures),
+        "failures": dict(sorted(failures.items())[:5]),
+    }
+
+
+def record_analysis_error(engine: Engine, error: str, now: datetime) -> None:
+    """Keep the error of the last analysis run, in a transaction of its own (the run's rolled
+    back); the next good run clears it (``clear_analysis_error``)."""
+    with engine.begin() as conn:
+        value = {"error": error[:2000], "at": now.isoformat()}
+        upsert(conn, META, [{"key": ERROR_KEY, "value": value}], keys=["key"], update=["value"])
+
+
+def clear_analysis_error(conn: Connection) -> None:
+    """In a good run's transaction: the last error is history (written only when there is one)."""
+    if _meta(conn, ERROR_KEY) is not None:
+        conn.execute(META.delete().where(META.c.key == ERROR_KEY))
+
+
+__all__ = ["ERROR_KEY", "analysis_health", "clear_analysis_error", "forged_counts", "record_analysis_error"]
