@@ -42,6 +42,12 @@ class CalendarBase(Frozen):
     #: Recurring events are expanded inside this window around now.
     window_past: Duration = timedelta(days=365)
     window_future: Duration = timedelta(days=90)
+    #: Occurrences of one recurring event kept in the window (more is a recorded problem).
+    max_occurrences: int = Field(default=5000, ge=1, le=1_000_000)
+    #: Occurrences kept of an event recurring more often than daily (HOURLY, MINUTELY, SECONDLY).
+    max_subdaily_occurrences: int = Field(default=100, ge=1, le=1_000_000)
+    #: Time one calendar object (an .ics file, a CalDAV resource) may take to expand.
+    expand_budget: Duration = timedelta(seconds=5)
 
 
 class IcsCalendar(CalendarBase):

@@ -63,6 +63,7 @@ from kith.connectors.caldav_keys import (
     resource_name,
 )
 from kith.connectors.ics import event_version, expand_calendar
+from kith.connectors.recurrence import Limits
 from kith.errors import AuthError, ConfigError, ConfigProblem, CursorExpired, KithError, TransientError
 
 log = logging.getLogger(__name__)
@@ -258,7 +259,9 @@ class CaldavSource(BaseSource):
                     continue
                 (recurring.add if looks_recurring(data) else recurring.discard)(name)
                 try:
-                    recs, probs = expand_calendar(data, window, self.me, key_prefix=name + KEY_SEP)
+                    recs, probs = expand_calendar(
+                        data, window, self.me, key_prefix=name + KEY_SEP, limits=Limits.of(self.calendar)
+                    )
                     probs += broken_events(data)
                 except Exception as exc:  # any parser failure is this object's, not the calendar's
                     problems.append(Problem(name, f"unreadable calendar object: {type(exc).__name__}: {exc}"))

@@ -15,9 +15,6 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-import icalendar
-import recurring_ical_events
-
 from kith.config.mailboxes import IcsCalendar, MailboxBase
 from kith.connectors.base import (
     JSON,
@@ -32,6 +29,7 @@ from kith.connectors.base import (
     Stream,
     no_known,
 )
+from kith.connectors.recurrence import Limits, occurrences
 from kith.errors import ConfigError, CursorExpired
 
 log = logging.getLogger(__name__)
@@ -105,17 +103,22 @@ def event_version(rec: EventRecord) -> str:
 
 
 def expand_calendar(
-    data: bytes, window: tuple[datetime, datetime], me: Iterable[str], key_prefix: str = ""
+    data: bytes,
+    window: tuple[datetime, datetime],
+    me: Iterable[str],
+    key_prefix: str = "",
+    limits: Limits = Limits(),
 ) -> tuple[list[EventRecord], list[Problem]]:
-    """Every occurrence in ``window`` (recurrences expanded), plus what could not be read.
+    """Every occurrence in ``window`` (recurrences expanded within ``limits``: see
+    ``kith.connectors.recurrence``), plus what could not be read and the limits hit.
 
     ``key_prefix`` goes in front of every provider key (CalDAV: the resource's href), so that all
     occurrences of one stored object can be found, and deleted, by that prefix.
     """
-    cal = icalendar.Calendar.from_ical(data)
+    found, hit = occurrences(data, window, limits)
     records: list[EventRecord] = []
-    problems: list[Problem] = []
-    for comp in recurring_ical_events.of(cal, skip_bad_series=True).between(*window):
+    problems: list[Problem] = [Problem(uid or "?", message) for uid, message in hit]
+    for comp in found:
         if comp.name != "VEVENT":
             continue
         try:
@@ -138,7 +141,10 @@ class IcsSource(BaseSource):
 
     def _files(self) -> list[Path]:
         p = self.calendar.path
-        return sorted(p.rglob("*.ics")) if p.is_dir() else [p]
+        if not p.is_dir():
+            return [p]
+        # regular files only: a FIFO would block the read, a link lead outside the folder
+        return sorted(f for f in p.rglob("*.ics") if f.is_file() and not f.is_symlink())
 
     def pull(self, stream: Stream, cursor: JSON | None, known: Known = no_known) -> Iterator[Batch]:
         files = self._files()
@@ -156,7 +162,9 @@ class IcsSource(BaseSource):
         problems: list[Problem] = []
         for f in files:
             try:
-                recs, probs = expand_calendar(f.read_bytes(), window, self.mailbox.addresses)
+                recs, probs = expand_calendar(
+                    f.read_bytes(), window, self.mailbox.addresses, limits=Limits.of(self.calendar)
+                )
             except (OSError, ValueError) as exc:
                 problems.append(Problem(str(f), f"cannot read calendar file: {exc}"))
                 continue
