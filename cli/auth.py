@@ -24,7 +24,9 @@ def auth(
     mb = config.mailbox(mailbox)
     report = config.settings.report
     sends_report = report.deliver == mb.kind and report.mailbox == mb.name
+    # --headless is the interactive flow without a browser (print the address, read the answer);
     # Microsoft's device-code flow needs no browser here: it prints a code to enter anywhere
-    asks = (interactive() and not headless) or mb.kind == "graph"
-    message = authorize(mb, state_dir=config.state_dir, interactive=asks, send=sends_report)
+    asks = interactive() or headless or mb.kind == "graph"
+    options = {"open_browser": False} if headless and mb.kind == "gmail" else {}
+    message = authorize(mb, state_dir=config.state_dir, interactive=asks, send=sends_report, **options)
     console.print(message)

@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from kith.config.load import Config, default_config_path, load_config
+from kith.daemon.logs import RedactingFormatter, hold_noisy
 from kith.store.engine import Store, store_for
 
 console = Console(highlight=False)
@@ -90,20 +91,10 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in (
-        "alembic",
-        "googleapiclient.discovery_cache",
-        "urllib3",
-        "httpx",
-        "httpcore",
-        "caldav",
-        "msal",
-        "imapclient",
-    ):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    hold_noisy(level)
 
 
-class _SyslogFormatter(logging.Formatter):
+class _SyslogFormatter(RedactingFormatter):
     """Adds %(syslog)d: the syslog priority journald reads from a ``<N>`` prefix."""
 
     _PRIO = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
 from kith.config.load import Config
+from kith.config.redact import mask_url
 from kith.config.secrets import write_private
 
 STARTER = """\
@@ -101,10 +100,7 @@ def masked(config: Config) -> dict[str, Any]:
         if isinstance(data, list | tuple):
             return [scrub(v, key) for v in data]
         if key == "url" and isinstance(data, str) and "://" in data:
-            try:
-                return make_url(data).render_as_string(hide_password=True)
-            except Exception:
-                return "***"
+            return mask_url(data)
         if key == "password_command" and isinstance(data, str):
             return data.split()[0] + " ***" if data.split() else "***"
         return str(data) if isinstance(data, Path) else data

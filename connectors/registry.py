@@ -58,18 +58,20 @@ def make_calendar_source(mailbox: Any, *, state_dir: Path) -> Source | None:
     return mod.make_calendar_source(mailbox, state_dir=state_dir)  # type: ignore[no-any-return]
 
 
-def authorize(mailbox: Any, *, state_dir: Path, interactive: bool = True, send: bool = False) -> str:
+def authorize(mailbox: Any, *, state_dir: Path, interactive: bool = True, send: bool = False, **options: Any) -> str:
     """Run the provider's interactive authorization; returns a line to show the user.
 
-    ``send`` asks for the permission to send mail too (the report goes out through this mailbox).
+    ``send`` asks for the permission to send mail too (the report goes out through this mailbox);
+    ``options`` go to the provider's own ``authorize`` (Gmail: ``open_browser=False`` for
+    ``kith auth --headless``).
     """
     mod = _module(MAIL_KINDS, mailbox.kind, "mailbox")
     fn = getattr(mod, "authorize", None)
     if fn is None:
         return f"mailbox {mailbox.name!r} ({mailbox.kind}) needs no authorization step"
     if send:
-        return fn(mailbox, state_dir=state_dir, interactive=interactive, send=True)  # type: ignore[no-any-return]
-    return fn(mailbox, state_dir=state_dir, interactive=interactive)  # type: ignore[no-any-return]
+        options["send"] = True
+    return fn(mailbox, state_dir=state_dir, interactive=interactive, **options)  # type: ignore[no-any-return]
 
 
 __all__ = ["CALENDAR_KINDS", "MAIL_KINDS", "authorize", "make_calendar_source", "make_source"]

@@ -4,6 +4,8 @@ journald stamps every line itself and reads a leading ``<N>`` as the syslog prio
 journald (``$JOURNAL_STREAM`` names the device:inode of our stderr) lines carry ``<N>`` and no
 time; elsewhere they carry a timestamp and the level name. The worker thread's name (the
 mailbox being synced) is part of every line, so a journal filtered by text finds one mailbox.
+Every line is redacted (``kith.config.redact``) and the loggers of libraries that log secrets at
+DEBUG stay at WARNING.
 """
 
 from __future__ import annotations
@@ -12,9 +14,26 @@ import logging
 import os
 import sys
 
+from kith.config.redact import NOISY_LOGGERS, redact
+
 #: Python level -> syslog priority (sd-daemon(3)).
 PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
-NOISY = ("alembic", "urllib3", "httpx", "httpcore", "caldav", "msal", "imapclient", "googleapiclient.discovery_cache")
+#: Held at WARNING at any verbosity (see ``kith.config.redact``).
+NOISY = NOISY_LOGGERS
+
+
+class RedactingFormatter(logging.Formatter):
+    """Every line (message, arguments and traceback alike) passes ``kith.config.redact``: the
+    second line of defence when a library logs a token or a URL with a password."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def hold_noisy(level: int) -> None:
+    """Third-party loggers at WARNING whatever ``level`` is: at DEBUG they log request bodies."""
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
 def under_journald(stream: object = None) -> bool:
@@ -34,7 +53,7 @@ def under_journald(stream: object = None) -> bool:
     return (st.st_dev, st.st_ino) == (dev, ino)
 
 
-class JournalFormatter(logging.Formatter):
+class JournalFormatter(RedactingFormatter):
     """``<N>logger [thread]: message``; tracebacks are indented on the following lines."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -52,13 +71,12 @@ def configure(verbose: int = 0, quiet: bool = False, *, stream: object = None) -
     if journal:
         handler.setFormatter(JournalFormatter("%(name)s [%(threadName)s]: %(message)s"))
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s"))
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for name in NOISY:
-        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    hold_noisy(level)
     return journal
 
 
-__all__ = ["JournalFormatter", "configure", "under_journald"]
+__all__ = ["NOISY", "JournalFormatter", "RedactingFormatter", "configure", "hold_noisy", "under_journald"]

@@ -32,6 +32,7 @@ from typing import Any
 
 from kith.config.load import Config, load_config
 from kith.config.mailboxes import MailboxBase
+from kith.config.redact import mask_url
 from kith.connectors.registry import make_source
 from kith.daemon.notify import Notifier, Waker
 from kith.daemon.scheduler import Scheduler
@@ -257,7 +258,7 @@ class Daemon:
             "kith run: worker %s, %d mailboxes, database %s",
             self.worker,
             len(self.scheduler.slots),
-            self.store.url.render_as_string(hide_password=True),
+            mask_url(self.store.url.render_as_string(hide_password=False)),
         )
         self.notifier.ready(f"ready; {len(self.scheduler.slots)} mailboxes")
         interval = self.notifier.watchdog_interval

@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from kith.config.redact import mask_url
 from kith.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ def open_store(url: str | URL, *, upgrade: bool = True, echo: bool = False) -> S
             store.upgrade()
         except OperationalError as exc:
             raise StoreError(
-                f"cannot open the database {u.render_as_string(hide_password=True)}: {exc.orig}",
+                f"cannot open the database {mask_url(u.render_as_string(hide_password=False))}: {exc.orig}",
                 hint="check [database] url/path in kith.toml and that the server is running",
             ) from exc
     return store
