@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 
 from kith.cli.app import app
 from kith.cli.common import setup_logging, state
+from kith.config.secrets import PRIVATE_UMASK
 
 #: Command modules; each attaches its commands to ``app`` when imported.
 COMMAND_MODULES = (
@@ -47,6 +49,7 @@ def _load_commands() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `kith` command."""
+    os.umask(PRIVATE_UMASK)  # new files 0600, directories 0700: the database says who writes to whom
     _load_commands()
     app(args=argv, prog_name="kith")
 

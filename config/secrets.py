@@ -112,4 +112,22 @@ def write_private(path: Path, data: str | bytes) -> None:
         raise
 
 
-__all__ = ["SecretRef", "check_secret_file", "read_secret_file", "write_private"]
+def make_private(path: Path, *, directory: bool = False) -> bool:
+    """Take group and other permissions away from an existing file (0600) or directory (0700)
+    that kith owns; True when it had to (the caller says so in a warning). What kith stores
+    (who writes to whom, when) is for its owner alone."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if not mode & 0o077:
+            return False
+        os.chmod(path, 0o700 if directory else 0o600)
+    except OSError:  # gone, or not ours to change: nothing kith can do about it here
+        return False
+    return True
+
+
+#: The umask of every kith process (CLI and daemon): new files 0600, new directories 0700.
+PRIVATE_UMASK = 0o077
+
+
+__all__ = ["PRIVATE_UMASK", "SecretRef", "check_secret_file", "make_private", "read_secret_file", "write_private"]

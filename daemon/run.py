@@ -33,6 +33,7 @@ from typing import Any
 from kith.config.load import Config, load_config
 from kith.config.mailboxes import MailboxBase
 from kith.config.redact import mask_url
+from kith.config.secrets import PRIVATE_UMASK
 from kith.connectors.registry import make_source
 from kith.daemon.notify import Notifier, Waker
 from kith.daemon.scheduler import Scheduler
@@ -435,6 +436,7 @@ class Daemon:
 
 def run(config: Config, *, config_path: Path | None = None) -> int:
     """Run the daemon until SIGTERM/SIGINT; returns the exit status."""
+    os.umask(PRIVATE_UMASK)  # as the units' UMask=0077, also when started by hand
     daemon = Daemon(config, config_path=config_path)
     try:
         return daemon.run()

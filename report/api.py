@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kith.config.load import Config
+from kith.config.secrets import write_private
 from kith.errors import ConfigError, KithError
 from kith.report import ledger
 from kith.report.data import Built, build, recipient_of
@@ -68,12 +69,12 @@ def write_files(rendered: Rendered, *, day: date, directory: Path, stem: str | N
     names = {}
     for cid, png in rendered.images.items():
         name = f"{stem}-{cid.split('@')[0]}.png"
-        (directory / name).write_bytes(png)
+        write_private(directory / name, png)
         names[cid] = name
     html_path = directory / f"{stem}.html"
     text_path = directory / f"{stem}.txt"
-    html_path.write_text(html_with_files(rendered, names), encoding="utf-8")
-    text_path.write_text(rendered.text, encoding="utf-8")
+    write_private(html_path, html_with_files(rendered, names))
+    write_private(text_path, rendered.text)
     return html_path, text_path
 
 
@@ -83,9 +84,9 @@ def write_html(rendered: Rendered, path: Path) -> Path:
     names = {}
     for cid, png in rendered.images.items():
         name = f"{path.stem}-{cid.split('@')[0]}.png"
-        (path.parent / name).write_bytes(png)
+        write_private(path.parent / name, png)
         names[cid] = name
-    path.write_text(html_with_files(rendered, names), encoding="utf-8")
+    write_private(path, html_with_files(rendered, names))
     return path
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kith.config.redact import mask_url
+from kith.config.secrets import make_private
 from kith.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,8 @@ def open_store(url: str | URL, *, upgrade: bool = True, echo: bool = False) -> S
     engine = create_engine(u, **kwargs)
     if u.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        if u.database and u.database != ":memory:":
+            private_database(Path(u.database).expanduser())
     store = Store(engine)
     if upgrade:
         try:
@@ -117,8 +120,23 @@ def open_store(url: str | URL, *, upgrade: bool = True, echo: bool = False) -> S
     return store
 
 
+#: The files SQLite and kith keep beside a database (WAL, shared memory, the migration lock).
+SIDE_FILES = ("-wal", "-shm", ".migrate-lock")
+
+
+def private_database(path: Path) -> None:
+    """A database that exists already with wider modes (made before kith set its umask, or by
+    hand) is tightened to 0600, and its WAL, SHM and lock files with it; said in a warning.
+    SQLite creates the WAL and SHM with the database's own mode, so they stay private after."""
+    for file in (path, *(path.with_name(path.name + side) for side in SIDE_FILES)):
+        if make_private(file):
+            log.warning("%s was readable by others; made it private (mode 0600)", file)
+
+
 def store_for(config: Any, *, upgrade: bool = True) -> Store:
-    """The store a loaded ``kith.config.Config`` points at."""
+    """The store a loaded ``kith.config.Config`` points at (its state directory made private)."""
+    if make_private(config.state_dir, directory=True):
+        log.warning("state directory %s was open to others; made it private (mode 0700)", config.state_dir)
     db = config.settings.database
     url = db.url or sqlite_url(db.path or (config.state_dir / "kith.db"))
     return open_store(url, upgrade=upgrade, echo=db.echo)
