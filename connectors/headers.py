@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from kith.connectors.base import Address, MessageRecord
-from kith.connectors.sanitize import clean_text
+from kith.text import clean_text
 
 #: The header fields the records need, for IMAP ``BODY.PEEK[HEADER.FIELDS (...)]``.
 HEADER_FIELDS: tuple[str, ...] = (

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kith.connectors.base import Address, Attendee, Batch, EventRecord, FlagUpdate, MessageRecord, Problem
+from kith.text import UNSAFE, clean_text, is_clean
 
 #: Before this a Date is not a mail date (a 1 January 0001 is Graph's "no date"; 1 Jan 1970 the
 #: zero of a broken clock).
@@ -35,35 +36,12 @@ SANE_START = datetime(1970, 1, 1, tzinfo=UTC)
 #: A Date this far after the arrival time (or after now) is a wrong clock or a forgery.
 CLOCK_SKEW = timedelta(days=1)
 
-#: C0 and C1 controls, DEL, and the surrogate range (only lone surrogates can occur in a ``str``).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_AS_SPACE = frozenset("\t\n\r")
-
-
-def _replace(m: re.Match[str]) -> str:
-    return " " if m.group(0) in _AS_SPACE else ""
-
-
-def clean_text(text: str) -> str:
-    """``text`` without NUL, lone surrogates or C0/C1 controls (TAB, CR, LF become a space).
-
-    ``str.isprintable`` is the fast path: it is False for every character removed here (and
-    for a few harmless ones, such as a no-break space, which the slow path then keeps).
-    """
-    if text.isprintable():
-        return text
-    return _UNSAFE.sub(_replace, text)
-
-
-def is_clean(text: str) -> bool:
-    return text.isprintable() or _UNSAFE.search(text) is None
-
 
 def escape_key(key: str) -> str:
     """A provider key made storable: what the store refuses becomes a ``\\xNN``/``\\uNNNN`` escape."""
     if is_clean(key):
         return key
-    return _UNSAFE.sub(_escape, key)
+    return UNSAFE.sub(_escape, key)
 
 
 def _escape(m: re.Match[str]) -> str:

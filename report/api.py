@@ -166,17 +166,32 @@ def send_built(
     return claim.message_id
 
 
+class ReportNotSent(KithError):
+    """A send was asked for but did not happen: another process is sending that report."""
+
+
 def send_report(store: Store, config: Config, *, day: date, now: datetime, force: bool = False) -> str:
     """Send the report for ``day`` unless it was sent already; ``force`` sends another on purpose.
 
-    Returns the Message-ID of the report for that day (the one just sent, or the earlier one).
+    Returns the Message-ID of the report for that day (the one just sent, or, without ``force``,
+    the earlier one). Raises ``ReportNotSent`` when another process holds the send: never a
+    Message-ID that was not sent.
     """
     sent = _send(store, config, day=day, now=now, force=force, respect_backoff=False)
     if sent is not None:
         return sent
     with store.session() as session:
         row = ledger.row_for(session, day=day, recipient=recipient_of(config))
-    return str(row["message_id"]) if row and row.get("message_id") else ""
+    if row and row["status"] == "sent" and not force:
+        return str(row.get("message_id") or "")
+    # nothing went out now: another process holds the send (or won the race for it)
+    status = row["status"] if row else "unknown"
+    until = row.get("next_attempt_at") if row else None
+    raise ReportNotSent(
+        f"the report for {day} was not sent now: another process is sending it (status {status}"
+        + (f", its lease runs until {until:%Y-%m-%d %H:%M} UTC)" if until else ")"),
+        hint="`kith status` and the log of `kith run` say how it went; a send that died is taken over when its lease ends",
+    )
 
 
 def is_due(config: Config, *, now: datetime, row: dict[str, Any] | None) -> bool:
@@ -222,6 +237,7 @@ def deliver_due(store: Store, config: Config, *, now: datetime) -> str | None:
 
 
 __all__ = [
+    "ReportNotSent",
     "build_report",
     "deliver_due",
     "is_due",

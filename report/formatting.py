@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kith.errors import ConfigError
+from kith.text import clean_text
 
 
 def zone(name: str) -> ZoneInfo:
@@ -100,9 +101,12 @@ def who(contact: dict[str, Any] | None) -> str:
 
 
 def display_name(contact: dict[str, Any] | None) -> str:
+    """A contact's name as the report shows it (in its subject too): no control character, so a
+    name stored with a CR/LF (by an older kith) cannot break the report's own headers."""
     if not contact:
         return "someone"
-    return (contact.get("name") or "").strip() or contact.get("address") or "someone"
+    name = " ".join(clean_text(contact.get("name") or "").split())
+    return name or clean_text(contact.get("address") or "") or "someone"
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

@@ -35,6 +35,7 @@ from email.utils import format_datetime
 from kith.errors import ConfigError
 from kith.report.formatting import zone
 from kith.report.render import Rendered
+from kith.text import clean_text
 
 REPORT_HEADER = "X-Kith-Report"
 
@@ -72,7 +73,7 @@ def build_message(
     msg = EmailMessage(policy=SMTP)
     msg["From"] = sender
     msg["To"] = recipient
-    msg["Subject"] = rendered.subject
+    msg["Subject"] = " ".join(clean_text(rendered.subject).split())  # a header: one line, whatever it holds
     msg["Date"] = format_datetime(now.astimezone(zone(timezone)))
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
