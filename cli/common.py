@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -21,9 +22,30 @@ from rich.console import Console
 from kith.config.load import Config, default_config_path, load_config
 from kith.daemon.logs import RedactingFormatter, hold_noisy
 from kith.store.engine import Store, store_for
+from kith.text import terminal_text
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class SafeConsole(Console):
+    """A Rich console that never lets data drive the terminal.
+
+    Every string Rich renders (``print`` arguments, table cells, progress descriptions) passes
+    ``render_str``: control characters are removed there (ESC sequences, OSC 52 clipboard
+    writes, a CR that overwrites a line, from a stranger's Subject or display name), and a
+    ``[link=...]`` tag in the data is escaped, so no hyperlink escape can be made of one either.
+    kith's own styling (``[red]…[/red]``) is markup Rich turns into colours, as before.
+    """
+
+    def render_str(self, text: str, **kwargs: Any) -> Any:
+        text = terminal_text(text)
+        if kwargs.get("markup", self._markup) is not False:
+            text = _LINK_TAG.sub(r"\\\1", text)
+        return super().render_str(text, **kwargs)
+
+
+_LINK_TAG = re.compile(r"(\[/?link\b)")
+
+console = SafeConsole(highlight=False)
+err_console = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 @dataclass
@@ -72,9 +94,20 @@ def _default(value: Any) -> Any:
 
 
 def print_json(obj: Any) -> None:
-    """JSON on stdout, nothing else: other tools parse it."""
-    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=_default) + "\n")
+    """JSON on stdout, nothing else: other tools parse it. ``json`` escapes C0 controls itself;
+    C1 controls and lone surrogates (which it would write raw) are removed from every string."""
+    sys.stdout.write(json.dumps(_safe(obj), indent=2, ensure_ascii=False, default=_default) + "\n")
     sys.stdout.flush()
+
+
+def _safe(obj: Any) -> Any:
+    if isinstance(obj, str):
+        return terminal_text(obj)
+    if isinstance(obj, dict):
+        return {_safe(k): _safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_safe(v) for v in obj]
+    return obj
 
 
 def interactive() -> bool:

@@ -37,4 +37,17 @@ def is_clean(text: str) -> bool:
     return text.isprintable() or UNSAFE.search(text) is None
 
 
-__all__ = ["UNSAFE", "clean_text", "is_clean"]
+#: What a terminal must not receive from data: as ``UNSAFE``, but line breaks and tabs of a
+#: multi-line text (the report's text version) are layout, not data.
+_TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def terminal_text(text: str) -> str:
+    """``text`` fit for a terminal: every control character but LF and TAB removed (a CR would
+    let a line overwrite itself), lone surrogates too."""
+    if text.isprintable():
+        return text
+    return _TERMINAL_UNSAFE.sub("", text)
+
+
+__all__ = ["UNSAFE", "clean_text", "is_clean", "terminal_text"]
