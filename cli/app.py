@@ -12,10 +12,11 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from kith.errors import AuthError, ConfigError, KithError
+from kith.errors import AuthError, ConfigError, KithError, UnusableDatabase
 
-#: sysexits.h: EX_CONFIG for configuration, EX_NOPERM for refused credentials.
-EXIT_CODES: dict[type[KithError], int] = {ConfigError: 78, AuthError: 77}
+#: sysexits.h: EX_CONFIG for configuration, EX_NOPERM for refused credentials, EX_IOERR for a
+#: database that cannot be read (the units do not restart on 78 and 74: a restart cannot help).
+EXIT_CODES: dict[type[KithError], int] = {ConfigError: 78, AuthError: 77, UnusableDatabase: 74}
 
 
 def exit_code(exc: KithError) -> int:
@@ -27,14 +28,30 @@ class KithGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except KithError as exc:
-            from rich.markup import escape
+            self._fail(exc)
+        except Exception as exc:  # a database error from any command: one line, not a traceback
+            mapped = _store_error(ctx, exc)
+            if mapped is None:
+                raise
+            self._fail(mapped, exc)
 
-            from kith.cli.common import err_console
+    @staticmethod
+    def _fail(exc: KithError, cause: BaseException | None = None) -> None:
+        from rich.markup import escape
 
-            err_console.print(f"[red]error:[/red] {escape(str(exc))}")
-            if exc.hint:
-                err_console.print(f"[dim]hint:[/dim] {escape(exc.hint)}")
-            raise typer.Exit(exit_code(exc)) from exc
+        from kith.cli.common import err_console
+
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+        if exc.hint:
+            err_console.print(f"[dim]hint:[/dim] {escape(exc.hint)}")
+        raise typer.Exit(exit_code(exc)) from cause or exc
+
+
+def _store_error(ctx: Any, exc: Exception) -> KithError | None:
+    from kith.store.faults import as_store_error
+
+    store = getattr(getattr(ctx.find_root(), "obj", None), "_store", None)
+    return as_store_error(exc, store.where if store is not None else "")
 
 
 app = typer.Typer(

@@ -36,6 +36,7 @@ from kith.config.load import Config
 from kith.config.mailboxes import MailboxBase
 from kith.config.models import DaemonConfig
 from kith.daemon.sync import MailboxResult, SyncEngine
+from kith.errors import StoreError
 from kith.store import leases
 from kith.store.engine import Store
 from kith.store.models import MailboxRow, utcnow
@@ -273,6 +274,9 @@ class Scheduler:
                 except Exception:
                     log.exception("mailbox %s: analysis of %d contacts failed", job.mailbox.name, len(result.touched))
             job.result = result
+        except StoreError as exc:  # the database failed (full, gone): one line, retried with backoff
+            log.error("mailbox %s: %s", job.mailbox.name, exc)
+            job.result = MailboxResult(job.mailbox.name, status="error", error=str(exc))
         except Exception as exc:
             log.exception("mailbox %s: sync failed outside the engine", job.mailbox.name)
             job.result = MailboxResult(job.mailbox.name, status="error", error=f"{type(exc).__name__}: {exc}")

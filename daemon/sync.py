@@ -19,10 +19,12 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from kith.config.load import Config
@@ -31,9 +33,9 @@ from kith.connectors.base import Source, Stream
 from kith.connectors.registry import make_calendar_source, make_source
 from kith.connectors.sanitize import sanitize_batch
 from kith.daemon.batches import apply_isolating
-from kith.errors import AuthError, ConfigError, CursorExpired, KithError, TransientError
+from kith.errors import AuthError, ConfigError, CursorExpired, KithError, StoreError, TransientError
 from kith.store.engine import Store
-from kith.store.faults import describe
+from kith.store.faults import as_store_error, describe
 from kith.store.state import (
     StreamState,
     ensure_mailbox,
@@ -159,9 +161,13 @@ class SyncEngine:
         except AuthError as exc:
             result.status, result.error = "auth", _describe(exc)
             log.error("mailbox %s: authentication failed: %s", mailbox.name, _describe(exc))
+        except StoreError:
+            raise  # the database itself failed (full, gone, corrupt): nothing more can be recorded
         except KithError as exc:
             result.status, result.error = "error", _describe(exc)
             log.error("mailbox %s: %s", mailbox.name, _describe(exc))
+        except DBAPIError as exc:
+            raise as_store_error(exc, self.store.where) or exc from exc
         except Exception as exc:  # the last line of defence: log it, record it, go on
             result.status, result.error = "error", f"internal error: {describe(exc)}"
             log.exception("mailbox %s: unexpected error", mailbox.name)
@@ -171,7 +177,7 @@ class SyncEngine:
                     source.close()
                 except Exception:
                     log.debug("closing %s failed", mailbox.name, exc_info=True)
-        with self.store.engine.begin() as conn:
+        with self._database(), self.store.engine.begin() as conn:
             finish_run(
                 conn,
                 run_id,
@@ -186,6 +192,17 @@ class SyncEngine:
                 server_alert="; ".join(alerts)[:2000] or None,
             )
         return result
+
+    @contextmanager
+    def _database(self) -> Iterator[None]:
+        """A database error in here is the sync's end, said in one line (``StoreError``)."""
+        try:
+            yield
+        except Exception as exc:
+            mapped = as_store_error(exc, self.store.where)
+            if mapped is None or mapped is exc:
+                raise
+            raise mapped from exc
 
     def _sources(self, mailbox: MailboxBase) -> list[Source]:
         sources = [make_source(mailbox, state_dir=self.state_dir)]
@@ -234,14 +251,18 @@ class SyncEngine:
             with self.store.engine.begin() as conn:
                 finish_stream(conn, state.ref.id, error="authentication failed")
             raise
+        except StoreError:
+            raise
         except KithError as exc:
             error = _describe(exc)
             log.warning("%s/%s: %s", mailbox, stream.name, error)
+        except DBAPIError as exc:  # not a record's fault (those are split out): the database's
+            raise as_store_error(exc, self.store.where) or exc from exc
         except Exception as exc:
             error = f"internal error: {describe(exc)}"
             log.exception("%s/%s: unexpected error", mailbox, stream.name)
         sr.error = error
-        with self.store.engine.begin() as conn:
+        with self._database(), self.store.engine.begin() as conn:
             finish_stream(conn, state.ref.id, error=error)
         return sr
 

@@ -13,7 +13,10 @@
     │                              Gmail 404 history, Graph 410): resync that stream from scratch
     ├── BadRecord                  one message or event could not be parsed: keep what parsed,
     │                              record the problem, go on
-    └── StoreError                 the database refused something (schema too new, lock lost)
+    └── StoreError                 the database refused something (schema too new, lock lost,
+        │                          disk full, server gone)
+        └── UnusableDatabase       the database cannot be read at all (corrupt, not a database,
+                                   unreadable): restarting will not help
 
 Connectors turn their library's exceptions into these at the boundary (``map_errors`` context
 managers, ``raise ... from exc``) so that the sync engine only ever catches kith errors plus one
@@ -99,6 +102,10 @@ class StoreError(KithError):
     """The database cannot be used as it is."""
 
 
+class UnusableDatabase(StoreError):
+    """The database file is corrupt, not a database, or unreadable: a restart cannot fix it."""
+
+
 __all__ = [
     "AuthError",
     "BadRecord",
@@ -108,4 +115,5 @@ __all__ = [
     "KithError",
     "StoreError",
     "TransientError",
+    "UnusableDatabase",
 ]

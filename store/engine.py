@@ -14,12 +14,13 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kith.config.redact import mask_url
 from kith.config.secrets import make_private
-from kith.errors import StoreError
+from kith.errors import StoreError, UnusableDatabase
+from kith.store.faults import as_store_error, describe
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,13 @@ class Store:
     @property
     def url(self) -> URL:
         return self.engine.url
+
+    @property
+    def where(self) -> str:
+        """The database as messages name it: its path (SQLite) or its URL, password masked."""
+        if self.dialect == "sqlite" and self.url.database:
+            return str(Path(self.url.database).expanduser())
+        return mask_url(self.url.render_as_string(hide_password=False))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -112,9 +120,12 @@ def open_store(url: str | URL, *, upgrade: bool = True, echo: bool = False) -> S
     if upgrade:
         try:
             store.upgrade()
-        except OperationalError as exc:
+        except DBAPIError as exc:
+            mapped = as_store_error(exc, store.where)
+            if isinstance(mapped, UnusableDatabase):
+                raise mapped from exc
             raise StoreError(
-                f"cannot open the database {mask_url(u.render_as_string(hide_password=False))}: {exc.orig}",
+                f"cannot open the database {store.where}: {describe(exc)}",
                 hint="check [database] url/path in kith.toml and that the server is running",
             ) from exc
     return store

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from sqlalchemy import exc as sa
 
+from kith.errors import StoreError, UnusableDatabase
+
 #: Errors about the connection or the database itself, never about one value.
 _DATABASE = (sa.OperationalError, sa.InterfaceError, sa.DisconnectionError, sa.TimeoutError, sa.InternalError)
 
@@ -39,4 +41,45 @@ def describe(exc: BaseException) -> str:
     return f"{type(inner).__name__}: {text[0][:300] if text else ''}".rstrip(": ")
 
 
-__all__ = ["describe", "record_fault"]
+#: The database's words for a file it cannot use at all (SQLite's, and the OS's through it).
+_UNUSABLE = (
+    "file is not a database",
+    "database disk image is malformed",
+    "unable to open database file",
+    "attempt to write a readonly database",
+    "disk i/o error",
+    "permission denied",
+)
+_FULL = ("database or disk is full", "no space left on device", "could not extend file")
+
+
+def as_store_error(exc: BaseException, where: str) -> StoreError | None:
+    """The one-line ``StoreError`` for a database error (None for anything else), naming the
+    database (``where``: its path, or its URL with the password masked) and what to do:
+
+    - a file that is corrupt, not a database or unreadable: ``UnusableDatabase`` (exit 74, which
+      the units do not restart on: restarting cannot fix it);
+    - a full disk, a server gone, a lock held too long: ``StoreError`` (worth trying again).
+    """
+    if isinstance(exc, StoreError):
+        return exc
+    if not isinstance(exc, sa.DBAPIError):
+        return None
+    text = describe(exc)
+    low = text.lower()
+    if any(words in low for words in _UNUSABLE):
+        return UnusableDatabase(
+            f"the database {where} cannot be used: {text}",
+            hint="check its owner and mode; if it is corrupt, restore it from a backup, or move it away and run "
+            "`kith sync --full` to build a new one from the mailboxes",
+        )
+    if any(words in low for words in _FULL):
+        return StoreError(
+            f"the database {where} is full: {text}", hint="free disk space there, then run the command again"
+        )
+    return StoreError(
+        f"the database {where} failed: {text}", hint="check that it is reachable, then run the command again"
+    )
+
+
+__all__ = ["as_store_error", "describe", "record_fault"]

@@ -75,8 +75,10 @@ class _Refused:
 
 
 def test_a_record_the_store_refuses_is_split_out_named_and_skipped(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Also finding 11: neither the stream's last error nor the log carries the statement's
+    parameters (the other messages of the batch: their subjects, other people's addresses)."""
     from kith.config.mailboxes import MaildirMailbox
     from kith.daemon import sync as sync_module
 
@@ -95,3 +97,6 @@ def test_a_record_the_store_refuses_is_split_out_named_and_skipped(
     # the problem names that record only: no other message's subject or id
     assert "private" not in problems[0][1] and "<r" not in problems[0][1]
     assert cursor == {"at": 10}
+    with store.engine.connect() as conn:
+        assert conn.execute(select(StreamRow.last_error)).scalar_one() is None
+    assert "private" not in caplog.text and "<r1@x>" not in caplog.text
