@@ -6,7 +6,7 @@ DEMO_DIR ?= $(CURDIR)/.demo
 # Debian packages the integration tests and benchmarks start (installed only when missing).
 TEST_DEBS := dovecot-imapd isync offlineimap chromium systemd
 
-.PHONY: venv demo test test-deps bench lint format clean migration
+.PHONY: venv demo test test-deps fuzz bench lint format clean migration
 
 venv: $(VENV)/.installed
 
@@ -30,6 +30,12 @@ test-deps:
 
 test: venv test-deps
 	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# the hostile-mail fuzz, longer than the bounded run in `make test` (FUZZ_EXAMPLES per test);
+# the counts are printed and written to bench/results/fuzz.json
+fuzz: venv test-deps
+	KITH_FUZZ_PROFILE=fuzz FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-400} KITH_FUZZ_REPORT=$(CURDIR)/bench/results/fuzz.json \
+	  $(BIN)/pytest -p no:cacheprovider tests/hostile/test_fuzz.py $(PYTEST_ARGS)
 
 bench: venv test-deps
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -71,6 +71,9 @@ poll_interval = "5m"
 # url = "https://dav.example.com/calendars/you/"
 # username = "you"
 # password_file = "/etc/kith/caldav.password"
+# max_occurrences = 5000                # occurrences of one recurring event kept in the window
+# max_subdaily_occurrences = 100        # ... of one recurring more often than daily
+# expand_budget = "5s"                  # time one calendar object may take to expand
 """
 
 
