@@ -70,6 +70,11 @@ def flags(
         q = q.where(FLAG.c.kind == kind)
     if contact:
         q = q.where(FLAG.c.contact_address == contact)
+    # narrowed in SQL too (the test below stays the truth): most rows are resolved flags
+    if state == "open":
+        q = q.where((FLAG.c.state == "open") | ((FLAG.c.state == "snoozed") & (FLAG.c.snoozed_until <= now)))
+    elif state:
+        q = q.where(FLAG.c.state == state)
     out = []
     for r in conn.execute(q).mappings():
         st = r["state"]
