@@ -102,7 +102,9 @@ def people(conn: Connection, q: PeopleQuery, *, stage_order: Sequence[str]) -> t
         # a contact is in a mailbox when one of its messages is stored there
         in_box = (
             select(literal(1))
-            .select_from(INTER.join(MSG, MSG.c.message_key == INTER.c.message_key).join(MB, MB.c.id == MSG.c.mailbox_id))
+            .select_from(
+                INTER.join(MSG, MSG.c.message_key == INTER.c.message_key).join(MB, MB.c.id == MSG.c.mailbox_id)
+            )
             .where(INTER.c.contact_id == CONTACT.c.id, MB.c.name == q.mailbox)
         )
         stmt = stmt.where(exists(in_box))

@@ -66,7 +66,8 @@ def weekly_chart(bars: Sequence[Bar], markers: Sequence[Marker], *, ident: str, 
         y = TOP + plot_h - frac * plot_h
         out.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         out.append(f'<text class="tick" x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end">{round(top * frac)}</text>')
-    first_of_quarter = {i for i, b in enumerate(bars) if b.start.month in (1, 4, 7, 10) and b.start.day <= 7}
+    # a label at each January (with its year) and July: few enough to stay apart on a phone
+    first_of_half = {i for i, b in enumerate(bars) if b.start.month in (1, 7) and b.start.day <= 7}
     out.append('<g shape-rendering="crispEdges">')
     for i, b in enumerate(bars):
         x = LEFT + i * slot
@@ -85,12 +86,10 @@ def weekly_chart(bars: Sequence[Bar], markers: Sequence[Marker], *, ident: str, 
             )
         out.append("</g>")
     out.append("</g>")
-    for i in sorted(first_of_quarter):
+    for i in sorted(first_of_half):
         b = bars[i]
         x = LEFT + i * slot
-        label = (
-            b.start.strftime("%b %Y") if b.start.month == 1 or i == min(first_of_quarter) else b.start.strftime("%b")
-        )
+        label = b.start.strftime("%b %Y") if b.start.month == 1 else b.start.strftime("%b")
         out.append(f'<text class="tick" x="{x:.1f}" y="{HEIGHT - 6}">{escape(label)}</text>')
     out.append(
         f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}" '
