@@ -20,6 +20,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "gmail_bench": ([], ["--quick"]),
     "graph_bench": ([], ["--quick"]),
     "daemon_bench": ([], ["--quick"]),
+    "web_bench": ([], ["--quick"]),
 }
 
 
