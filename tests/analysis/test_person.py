@@ -85,5 +85,3 @@ def test_a_stored_merge_is_applied_by_the_analysis_and_undone(store: Store) -> N
     apart = w.contacts()
     assert apart["ann@x.example"]["personal_in"] == 30 == apart["ann.private@y.example"]["personal_in"]
     assert apart["ann@x.example"]["merged"] == []
-
-

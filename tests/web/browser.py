@@ -7,12 +7,13 @@ Chromium or Playwright skips locally with the reason and fails under CI.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.fixtures.chromium import chromium_path
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 FLAGS = [
@@ -25,16 +26,6 @@ FLAGS = [
     "--no-first-run",
     "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
 ]
-
-
-def chromium_path() -> str:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    if os.environ.get("CI"):
-        pytest.fail("chromium is not installed (make test installs the Debian package)")
-    pytest.skip("chromium is not installed; `make test` installs it (apt-get install chromium)")
 
 
 @pytest.fixture(scope="session")
@@ -63,4 +54,4 @@ def axe_violations(page: Any, *, serious_only: bool = True) -> list[dict[str, An
     return [v for v in result if not serious_only or v["impact"] in ("serious", "critical")]
 
 
-__all__ = ["AXE", "FLAGS", "axe_violations", "browser", "chromium_path"]
+__all__ = ["AXE", "FLAGS", "axe_violations", "browser"]

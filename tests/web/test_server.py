@@ -16,7 +16,9 @@ from tests.web.conftest import free_port
 
 
 def _config(tmp_path: Path, web: str) -> object:
-    (tmp_path / "kith.toml").write_text(f'state_dir = "{tmp_path / "state"}"\n[database]\npath = "{tmp_path / "k.db"}"\n[web]\n{web}\n')
+    (tmp_path / "kith.toml").write_text(
+        f'state_dir = "{tmp_path / "state"}"\n[database]\npath = "{tmp_path / "k.db"}"\n[web]\n{web}\n'
+    )
     return load_config(tmp_path / "kith.toml")
 
 
@@ -41,7 +43,7 @@ def test_a_remote_address_needs_allow_remote_and_tls(tmp_path: Path) -> None:
 
 
 def test_a_bad_listen_value_names_the_key(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="web.listen"):
+    with pytest.raises(ConfigError, match=r"web\.listen"):
         bind_address(_config(tmp_path, ""), "localhost")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="listen"):
         _config(tmp_path, 'listen = "127.0.0.1:99999"')
