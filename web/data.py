@@ -56,11 +56,20 @@ def today(db: Session, now: datetime, *, show: str | None = None) -> list[dict[s
         by_kind.setdefault(flag["kind"], []).append(flag)
     out = []
     for key, spec in SECTIONS.items():
-        flags = sorted(by_kind.get(spec.flag_kind, []), key=lambda f: (str(f.get("since") or ""), f["id"]))
+        flags = by_kind.get(spec.flag_kind, [])
+        # the report's order (reconnect: longest silent first; the rest: oldest first), so only
+        # the shown flags need shaping and their messages looked up
+        if key == "reconnect":
+            flags.sort(
+                key=lambda f: (str((f.get("evidence") or {}).get("last_interaction") or ""), f["contact"]["address"])
+            )
+        else:
+            flags.sort(key=lambda f: (str(f.get("since") or ""), f["contact"]["address"]))
         limit = SHOW_ALL_LIMIT if show == key else SECTION_LIMIT
-        shown = [str(f["message_id"]) for f in flags[:limit] if f.get("message_id")]
-        places = message_places(db, shown) if shown else {}
-        items = shape_items(key, flags, now=now, contacts={}, places=places)[:limit]
+        shown = flags[:limit]
+        ids = [str(f["message_id"]) for f in shown if f.get("message_id")]
+        places = message_places(db, ids) if ids else {}
+        items = shape_items(key, shown, now=now, contacts={}, places=places)
         for item in items:
             item["reason"] = reason(key, item)
             item["kind"] = spec.flag_kind
