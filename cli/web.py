@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from kith.cli.app import app
-from kith.cli.common import console, err_console, get_config, get_store
+from kith.cli.common import console, err_console, get_config
 
 
 @app.command()
@@ -29,7 +29,10 @@ def web(
         host, port, tls = bind_address(config, listen)
         console.print(login_url(config, host, port, tls), soft_wrap=True)
         return
-    store = get_store(ctx)
+    from kith.store.engine import store_for
+
+    # the web process reads a few pages a request: a small SQLite page cache keeps it light
+    store = store_for(config, cache_mib=8)
 
     def ready(url: str) -> None:
         err_console.print("kith web is listening; log in once with this link (it works once, for 10 minutes):")
@@ -40,4 +43,7 @@ def web(
 
             webbrowser.open(url)
 
-    serve(config, store, listen=listen, ready=ready)
+    try:
+        serve(config, store, listen=listen, ready=ready)
+    finally:
+        store.dispose()
