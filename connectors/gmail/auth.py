@@ -22,11 +22,13 @@ becomes an ``AuthError`` whose hint is ``kith auth NAME``.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
 import urllib.parse
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +63,30 @@ def token_path(mailbox: GmailMailbox, state_dir: Path) -> Path:
     return mailbox.token_file or state_dir / "google" / f"{mailbox.name or 'gmail'}.json"
 
 
-def save_credentials(credentials: google.oauth2.credentials.Credentials, path: Path) -> None:
-    write_private(path, credentials.to_json())
+#: The token file's own record of when the user consented (google-auth ignores unknown keys):
+#: a refused refresh about 7 days later is the Testing-status trap, and ``kith check`` says when
+#: a Testing client's grant will die.
+CONSENT_KEY = "kith_consented_at"
+
+
+def save_credentials(
+    credentials: google.oauth2.credentials.Credentials, path: Path, *, consented: datetime | None = None
+) -> None:
+    data = json.loads(credentials.to_json())
+    if consented is not None:
+        data[CONSENT_KEY] = consented.astimezone(UTC).isoformat()
+    write_private(path, json.dumps(data))
+
+
+def consent_time(path: Path | None) -> datetime | None:
+    """When the token in ``path`` was granted, if kith wrote it at ``kith auth`` time."""
+    if path is None:
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8")).get(CONSENT_KEY)
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 class TokenKeeper:
@@ -72,13 +96,15 @@ class TokenKeeper:
         self.credentials = credentials
         self.path = path
         self.saved = getattr(credentials, "token", None)
+        #: When the user granted this token (kept across refreshes).
+        self.consented = consent_time(path)
 
     def persist(self) -> None:
         token = getattr(self.credentials, "token", None)
         if self.path is None or token is None or token == self.saved:
             return
         try:
-            save_credentials(self.credentials, self.path)
+            save_credentials(self.credentials, self.path, consented=self.consented)
             self.saved = token
         except OSError as exc:  # the old file still holds a valid refresh token
             log.warning("could not save the refreshed Google token to %s: %s", self.path, exc.strerror)
@@ -147,9 +173,10 @@ def authorize(
     path = token_path(mailbox, state_dir)
     if not interactive:
         creds, _ = load_credentials(mailbox, state_dir)
-        with map_errors(mailbox.name):
+        consented = consent_time(path)
+        with map_errors(mailbox.name, consented=consented):
             creds.refresh(request)
-        save_credentials(creds, path)
+        save_credentials(creds, path, consented=consented)
         return f"the Google token in {path} is valid (refreshed)"
     if mailbox.client_secrets_file is None:
         raise ConfigError(
@@ -183,7 +210,7 @@ def authorize(
             )
         else:
             creds = _paste_flow(flow, prompt=prompt, say=say)
-    save_credentials(creds, path)
+    save_credentials(creds, path, consented=datetime.now(UTC))
     return f"authorized {mailbox.name}; token saved to {path} (mode 0600)"
 
 
@@ -235,10 +262,12 @@ def _has_browser() -> bool:
 
 
 __all__ = [
+    "CONSENT_KEY",
     "SCOPE_CALENDAR",
     "SCOPE_SEND",
     "TokenKeeper",
     "authorize",
+    "consent_time",
     "load_credentials",
     "save_credentials",
     "scopes_for",

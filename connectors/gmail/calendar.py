@@ -54,7 +54,7 @@ class GoogleCalendarSource(BaseSource):
         if credentials is None:
             credentials, token_file = load_credentials(mailbox, state_dir)
         self.tokens = TokenKeeper(credentials, token_file)
-        self.client = GoogleClient(credentials, mailbox=mailbox.name, retry=retry)
+        self.client = GoogleClient(credentials, mailbox=mailbox.name, retry=retry, consented=self.tokens.consented)
         self.endpoint = self.calendar.api_endpoint or CALENDAR_ENDPOINT
         self.now = now
         self._events: Any = None

@@ -29,7 +29,7 @@ on busy mailboxes): ``CursorExpired``, and the engine runs the full sync again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,7 @@ class GmailSource(BaseSource):
             mailbox=mailbox.name,
             retry=retry,
             budget=budget or QuotaBudget(mailbox.quota_units_per_second),
+            consented=self.tokens.consented,
         )
         self.endpoint = mailbox.api_endpoint or GMAIL_ENDPOINT
         self.batch_uri = endpoint_join(self.endpoint, "batch/gmail/v1")
@@ -155,6 +156,7 @@ class GmailSource(BaseSource):
 
     def _incremental(self, start: int) -> Iterator[Batch]:
         page_token: str | None = None
+        position = str(start)  # the history id every change up to which has been yielded
         while True:
             resp = self.client.execute(
                 self.api.history().list(
@@ -167,13 +169,19 @@ class GmailSource(BaseSource):
                 units=UNITS["history.list"],
                 expired_on=(404,),
             )
-            records = resp.get("history") or []
+            records = [r for r in resp.get("history") or () if isinstance(r, Mapping)]
             page_token = resp.get("nextPageToken")
             latest = str(resp.get("historyId") or start)
-            cursor: JSON = {"history_id": latest if not page_token else str(records[-1]["id"])}
-            if not records and not page_token:
-                if int(latest) != start:  # only untracked changes: move the cursor so it does not age out
-                    yield Batch(cursor=cursor)
+            if records and page_token:
+                position = str(records[-1].get("id") or position)
+            # Gmail may answer a page with a nextPageToken and no ``history`` at all (lieer #22,
+            # #24): nothing to apply, the position stays where it is, and the paging goes on
+            cursor: JSON = {"history_id": latest if not page_token else position}
+            if not records:
+                if not page_token and int(latest) != start:
+                    yield Batch(cursor=cursor)  # only untracked changes: move the cursor so it does not age out
+                if page_token:
+                    continue
                 return
             changes = fold(records)
             fetched, problems, gone = self._fetch(changes.fetch)

@@ -98,7 +98,7 @@ def send_message(
     if credentials is None:
         credentials, token_file = send_credentials(mailbox, state_dir)
     tokens = TokenKeeper(credentials, token_file)
-    client = GoogleClient(credentials, mailbox=mailbox.name, retry=retry or SEND_RETRY)
+    client = GoogleClient(credentials, mailbox=mailbox.name, retry=retry or SEND_RETRY, consented=tokens.consented)
     raw = base64.urlsafe_b64encode(wire_bytes(message)).decode("ascii")
     try:
         api = client.service("gmail", "v1", mailbox.api_endpoint or GMAIL_ENDPOINT).users()
