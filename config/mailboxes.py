@@ -172,6 +172,9 @@ class GraphMailbox(MailboxBase):
     #: Fetch List-Id/List-Unsubscribe/Auto-Submitted with ``$batch`` for mail from others (needs
     #: Mail.Read; delta alone does not carry them). Off: fewer requests, weaker automated-sender rules.
     fetch_headers: bool = True
+    #: Requests kith allows itself per 10 minutes for this mailbox (Outlook refuses more than
+    #: 10,000, batch parts counted singly); 0 turns pacing off.
+    requests_per_10_minutes: int = Field(default=9_800, ge=0, le=10_000)
 
 
 Mailbox = Annotated[

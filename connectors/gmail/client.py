@@ -28,8 +28,6 @@ from __future__ import annotations
 import json
 import logging
 import ssl
-import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,7 +42,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
-from kith.connectors.retry import RetryPolicy, retry_after
+from kith.connectors.retry import QuotaBudget, RetryPolicy, retry_after
 from kith.errors import AuthError, CursorExpired, KithError, TransientError
 
 log = logging.getLogger(__name__)
@@ -60,42 +58,6 @@ MAX_BATCH = 100
 BATCH = 25
 MIN_BATCH = 5
 _RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "backendError"})
-
-
-class QuotaBudget:
-    """A token bucket over Gmail quota units (250 a second per user, i.e. 15,000 a minute).
-
-    Spending before each call keeps a long initial sync under the per-user limit instead of
-    discovering it through 429s. The bucket holds four seconds' worth so that a 100-call batch
-    (500 units) goes out at once. ``rate = 0`` turns budgeting off; units are still counted.
-    """
-
-    def __init__(
-        self, rate: float, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
-    ) -> None:
-        self.rate = rate
-        self.capacity = max(rate * 4, 500.0)
-        self.clock = clock
-        self.sleep = sleep
-        self.tokens = self.capacity
-        self.stamp = clock()
-        self.spent = 0
-        self.waited = 0.0
-        self._lock = threading.Lock()
-
-    def spend(self, units: int) -> None:
-        with self._lock:
-            self.spent += units
-            if self.rate <= 0:
-                return
-            now = self.clock()
-            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-            self.tokens -= units
-            debt = -self.tokens / self.rate if self.tokens < 0 else 0.0
-        if debt > 0:
-            self.waited += debt
-            self.sleep(debt)
 
 
 def _reasons(exc: HttpError) -> tuple[set[str], str]:

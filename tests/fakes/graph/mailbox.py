@@ -7,8 +7,9 @@ It follows the documented delta semantics the connector relies on, nothing more:
   ``@odata.nextLink`` (``$skiptoken``), the last with an ``@odata.deltaLink`` (``$deltatoken``);
 - a deltaLink returns what changed in that folder since the round it ends: changed or new
   messages in full (``$select`` fields only, from the token) and ``{"id", "@removed":
-  {"reason": "deleted"}}`` for messages deleted or moved out; no change → an empty page and the
-  same deltaLink;
+  {"reason": "deleted"}}`` for messages deleted or moved out; every round ends with a *fresh*
+  deltaLink, even one that found no change (as Graph does: "Use delta query to track changes in
+  Microsoft Graph data": the deltaLink of each round is the state token for the next);
 - ``expire_tokens()`` makes every token issued so far answer 410 ``syncStateNotFound``;
 - ids are immutable (as with ``Prefer: IdType="ImmutableId"``): a move keeps the id;
 - ``sendMail`` with a MIME body (``send_mime``) keeps the decoded bytes in ``sent`` and files a
@@ -114,7 +115,7 @@ def delta_page(
         out = [view(x) for x in page]
         if more:
             return out, {"next": encode_token({**tok, "after": page[-1].id})}
-        return out, {"delta": encode_token({"k": "delta", **scope, "since": tok["at"]})}
+        return out, {"delta": encode_token({"k": "delta", **scope, "since": tok["at"], "round": next(_ROUNDS)})}
     if tok["k"] == "delta":
         tok = {"k": "chg", **scope, "since": tok["since"], "at": seq, "after": [0, ""]}
     since, at, after = tok["since"], tok["at"], tuple(tok["after"])
@@ -124,7 +125,11 @@ def delta_page(
     if more:
         last = page_c[-1]
         return out, {"next": encode_token({**tok, "after": [last[0], last[1]]})}
-    return out, {"delta": encode_token({"k": "delta", **scope, "since": at})}
+    return out, {"delta": encode_token({"k": "delta", **scope, "since": at, "round": next(_ROUNDS)})}
+
+
+#: Numbers every deltaLink, so that each round's is a new one.
+_ROUNDS = itertools.count(1)
 
 
 def _iso(when: datetime) -> str:
