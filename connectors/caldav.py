@@ -322,15 +322,14 @@ class CaldavSource(BaseSource):
                     raise
                 log.info("%s: no sync-collection support (%s); using ctag and etags", cal.url, exc)
                 result = None
-            if result is not None:
-                if result.sync_token:
-                    path = cal.url.path
-                    etags = {
-                        resource_name(path, str(o.url)): o.props.get(dav.GetEtag.tag)
-                        for o in result
-                        if o.url.canonical() not in result.deleted_urls
-                    }
-                    return _Listing(etags, token=str(result.sync_token))
+            if result is not None and result.sync_token:
+                path = cal.url.path
+                etags = {
+                    resource_name(path, str(o.url)): o.props.get(dav.GetEtag.tag)
+                    for o in result
+                    if o.url.canonical() not in result.deleted_urls
+                }
+                return _Listing(etags, token=str(result.sync_token))
         ctag = self._ctag(cal)
         return _Listing(self._etags(cal), ctag=ctag)
 

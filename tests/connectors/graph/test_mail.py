@@ -150,7 +150,8 @@ def test_throttled_batch_parts_are_retried_alone(graph_env: GraphEnv) -> None:
     rep = Replica().sync(source, inbox(source))
     assert all(isinstance(r, MessageRecord) and r.list_id for r in rep.items.values()) and len(rep.items) == 45
     assert 2.0 in graph_env.sleeps and graph_env.fake.calls["messages.get"] == 45 + 3
-    assert graph_env.fake.batch_sizes[-1] == 3  # only the throttled parts went again
+    # only the 3 throttled parts went again, with the 9 chained behind them (424: never run)
+    assert graph_env.fake.batch_sizes[-1] == 3 + 9
 
 
 def test_persistent_server_errors_become_transient_error(graph_env: GraphEnv) -> None:
