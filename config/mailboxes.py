@@ -150,6 +150,7 @@ class GmailMailbox(MailboxBase):
     api_endpoint: str | None = None
     #: OAuth token endpoint; google-auth ignores the one in a token file on purpose, so it is set here.
     token_uri: str | None = None
+    #: Mail scopes; gmail.metadata (headers and labels, no bodies) is all kith needs.
     scopes: tuple[str, ...] = ("https://www.googleapis.com/auth/gmail.metadata",)
     #: Gmail's per-user budget is 250 quota units a second (15,000 a minute); 0 turns budgeting off.
     quota_units_per_second: float = Field(default=250.0, ge=0)

@@ -30,6 +30,7 @@ from googleapiclient.errors import HttpError
 
 from kith.config.mailboxes import GmailMailbox
 from kith.connectors.gmail.auth import (
+    COVERED_BY,
     SCOPE_SEND,
     TokenKeeper,
     load_credentials,
@@ -42,14 +43,7 @@ from kith.errors import AuthError, ConfigError
 log = logging.getLogger(__name__)
 
 #: Scopes that allow ``users.messages.send`` (Gmail API scope table).
-SEND_SCOPES = frozenset(
-    {
-        SCOPE_SEND,
-        "https://www.googleapis.com/auth/gmail.compose",
-        "https://www.googleapis.com/auth/gmail.modify",
-        "https://mail.google.com/",
-    }
-)
+SEND_SCOPES = frozenset({SCOPE_SEND}) | COVERED_BY[SCOPE_SEND]
 #: Quota units of one ``messages.send`` (Gmail API usage limits).
 SEND_UNITS = 100
 #: Retries within one delivery attempt; the report ledger's backoff is the second line.

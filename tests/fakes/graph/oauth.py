@@ -44,6 +44,8 @@ class LoginEndpoints:
         self.refresh_tokens: dict[str, str] = {}  # token -> user
         self.device_codes: dict[str, bool] = {}  # device code -> approved
         self.device_scopes: dict[str, str] = {}  # device code -> scopes asked for
+        #: The scopes of every device-code sign-in started, in order (what the user was asked to allow).
+        self.scopes_asked: list[str] = []
         self.user_codes: dict[str, str] = {}  # user code -> device code
         self.token_grants: Counter[str] = Counter()
         self.auto_approve = False
@@ -99,6 +101,7 @@ class LoginEndpoints:
             device, user = f"DC-{self._n}-device", f"FAKE{self._n:04d}"
             self.device_codes[device] = self.auto_approve
             self.device_scopes[device] = form.get("scope", "")
+            self.scopes_asked.append(form.get("scope", ""))
             self.user_codes[user] = device
         return Reply.json(
             200,
