@@ -49,6 +49,7 @@ from kith.connectors.base import (
     JSON,
     BaseSource,
     Batch,
+    CheckReport,
     EventRecord,
     Known,
     Problem,
@@ -308,6 +309,25 @@ class CaldavSource(BaseSource):
             if token_refused and token:
                 raise CursorExpired(f"the CalDAV server refused our sync-token ({what})") from exc
             raise _NoSyncCollection from exc
+
+    def describe(self, stream: Stream) -> tuple[int, bool]:
+        """For ``kith check``: how many objects the calendar holds, and whether the server answers
+        an initial ``sync-collection`` for it (else kith uses ctag + etags)."""
+        cal = self._calendar(stream)
+        count = len(self._etags(cal))
+        if not self.use_sync_token:
+            return count, False
+        try:
+            with self._errors("asking for a sync-token"):
+                return count, bool(self._report(cal, None, "asking for a sync-token").sync_token)
+        except _NoSyncCollection:
+            return count, False
+
+    def check(self) -> CheckReport:
+        """``kith check``: login, the calendars found, and whether sync-token works (read-only)."""
+        from kith.connectors.caldav_check import check
+
+        return check(self)
 
     def _list_all(self, cal: Any) -> _Listing:
         """Every member with its etag, plus the position to continue from next time."""

@@ -38,6 +38,7 @@ from kith.connectors.base import (
     JSON,
     BaseSource,
     Batch,
+    CheckReport,
     FlagUpdate,
     Known,
     MessageRecord,
@@ -226,6 +227,15 @@ class GmailSource(BaseSource):
             except BadRecord as exc:
                 problems.append(Problem(mid, str(exc)))
         return records, tuple(problems), gone
+
+    def check(self) -> CheckReport:
+        """``kith check``: the account, granted scopes and what a first sync costs (read-only)."""
+        from kith.connectors.gmail.check import check_mail
+
+        try:
+            return check_mail(self)
+        finally:
+            self.tokens.persist()
 
     def close(self) -> None:
         self.tokens.persist()

@@ -45,6 +45,7 @@ from kith.connectors.base import (
     SKIPPED_BY_DEFAULT,
     BaseSource,
     Batch,
+    CheckReport,
     Known,
     MessageRecord,
     Problem,
@@ -218,6 +219,12 @@ class GraphMailSource(GraphSource):
             what=f"{self.mailbox.name}/{stream.name}",
             stats=self.stats,
         )
+
+    def check(self) -> CheckReport:
+        """``kith check``: account, granted permissions, folders and the first sync's size (read-only)."""
+        from kith.connectors.graph.check import check_mail
+
+        return check_mail(self)
 
     def _wants_headers(self, stream: Stream, rec: MessageRecord) -> bool:
         return stream.role in HEADER_ROLES and rec.from_ is not None and rec.from_.address not in self.me

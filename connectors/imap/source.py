@@ -19,7 +19,7 @@ from pathlib import Path
 from imapclient import IMAPClient
 
 from kith.config.mailboxes import ImapMailbox
-from kith.connectors.base import JSON, BaseSource, Batch, Known, Stream, no_known
+from kith.connectors.base import JSON, BaseSource, Batch, CheckReport, Known, Stream, no_known
 from kith.connectors.imap.connect import Alerts, TokenProvider, connect, logout, map_errors
 from kith.connectors.imap.folders import Folder, parse_list, select_streams
 from kith.connectors.imap.sync import Session, pull_folder
@@ -128,6 +128,13 @@ class ImapSource(BaseSource):
                 last = batch.cursor if batch.cursor is not None else last
                 yield batch
             session.watch(stream.name, last)
+
+    def check(self) -> CheckReport:
+        """``kith check``: login, TLS, capabilities, folders and the first sync's size (read-only)."""
+        from kith.connectors.imap.check import check
+
+        with self._op("checking the account"):
+            return check(self)
 
     def wait_for_changes(self, timeout: float, stop: threading.Event | None = None) -> bool:
         """IDLE on INBOX until something changes (True) or ``timeout`` passes (False); see ``idle``."""

@@ -232,4 +232,15 @@ def enable_extensions(client: Any, caps: set[bytes], use: bool) -> tuple[bool, b
     return condstore, qresync
 
 
-__all__ = ["enable_extensions", "fast_parse", "internaldate", "read_answer"]
+def peer_certificate(client: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """The server's certificate (``ssl.getpeercert()`` shape) and TLS version, if TLS is on."""
+    sock: Any = getattr(client._imap, "sock", None)
+    if not hasattr(sock, "getpeercert"):
+        return None, None
+    try:
+        return sock.getpeercert() or None, sock.version()
+    except (OSError, ValueError):
+        return None, None
+
+
+__all__ = ["enable_extensions", "fast_parse", "internaldate", "peer_certificate", "read_answer"]

@@ -396,6 +396,15 @@ class FakeMailbox:
             + [{"id": lab, "name": lab, "type": "user"} for lab in user]
         }
 
+    def label(self, label_id: str) -> dict[str, Any]:
+        """``users.labels.get``: the label with its message count."""
+        with self.lock:
+            count = sum(1 for m in self.messages.values() if label_id in m.labels)
+            known = label_id in SYSTEM_LABELS or count
+        if not known:
+            raise ApiError(404, "notFound", "Requested entity was not found.")
+        return {"id": label_id, "name": label_id, "messagesTotal": count, "threadsTotal": count}
+
 
 _BASE64URL = re.compile(r"^[A-Za-z0-9_-]*={0,2}$")
 

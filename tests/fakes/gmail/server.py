@@ -6,7 +6,7 @@ is tested is the connector as it will run, minus Google.
 
 Endpoints (paths as the discovery documents and Google's batch guide give them):
 
-- ``GET  /gmail/v1/users/{userId}/profile|messages|messages/{id}|history|labels``
+- ``GET  /gmail/v1/users/{userId}/profile|messages|messages/{id}|history|labels|labels/{id}``
 - ``POST /gmail/v1/users/{userId}/messages/send``: ``{"raw": base64url RFC 822}``; needs a token
   with a scope that may send (gmail.send, gmail.compose, gmail.modify, mail.google.com), else 403
   ``insufficientPermissions``; the message is kept in ``mailbox.sent`` and filed (see
@@ -64,6 +64,7 @@ from tests.fakes.gmail.oauth import OAuthEndpoints, Reply
 UNITS = {
     "getProfile": 1,
     "labels.list": 1,
+    "labels.get": 1,
     "messages.list": 5,
     "messages.get": 5,
     "messages.send": 100,
@@ -91,6 +92,7 @@ _ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
     ("messages.get", "GET", re.compile(r"^/gmail/v1/users/([^/]+)/messages/([^/]+)$")),
     ("history.list", "GET", re.compile(r"^/gmail/v1/users/([^/]+)/history$")),
     ("labels.list", "GET", re.compile(r"^/gmail/v1/users/([^/]+)/labels$")),
+    ("labels.get", "GET", re.compile(r"^/gmail/v1/users/([^/]+)/labels/([^/]+)$")),
     ("events.list", "GET", re.compile(r"^/calendar/v3/calendars/([^/]+)/events$")),
 ]
 
@@ -237,6 +239,8 @@ class FakeGoogle(http.FakeServer, OAuthEndpoints):
                 data = self.mailbox.list_history(params)
             elif op == "labels.list":
                 data = self.mailbox.labels()
+            elif op == "labels.get":
+                data = self.mailbox.label(m.group(2))
             else:
                 data = self.calendar.list_events(m.group(1), params)
         except ApiError as exc:

@@ -39,6 +39,14 @@ from typing import Any
 
 #: Graph's well-known folder names and the ids the fake gives them.
 WELL_KNOWN = ("inbox", "sentitems", "archive", "junkemail", "deleteditems", "drafts")
+WELL_KNOWN_NAMES = {
+    "inbox": "Inbox",
+    "sentitems": "Sent Items",
+    "archive": "Archive",
+    "junkemail": "Junk Email",
+    "deleteditems": "Deleted Items",
+    "drafts": "Drafts",
+}
 SAMPLE_FOLDERS = {
     "": "inbox",
     "Sent": "sentitems",
@@ -421,10 +429,24 @@ class FakeMailbox:
             if self.email.lower() in {a for a, _ in recipients}:
                 self.add("inbox", **filed)
 
-    def list_folders(self, params: dict[str, str]) -> dict[str, Any]:
-        """``GET /mailFolders``; understands ``$filter=displayName eq '...'`` and nothing else."""
+    def folder(self, fid: str) -> dict[str, Any]:
+        """``GET /mailFolders/{id}``: a well-known name or a folder id, with its message count."""
         with self.lock:
-            items = [{"id": fid, "displayName": name} for name, fid in self.folders.items()]
+            names = {**{WELL_KNOWN_NAMES[w]: w for w in WELL_KNOWN}, **self.folders}
+            by_id = {v: k for k, v in names.items()}
+            if fid not in by_id:
+                raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+            count = sum(1 for m in self.messages.values() if m.folder == fid)
+            return {"id": fid, "displayName": by_id[fid], "totalItemCount": count}
+
+    def list_folders(self, params: dict[str, str]) -> dict[str, Any]:
+        """``GET /mailFolders`` (well-known folders too, with counts); understands ``$filter=displayName
+        eq '...'`` and nothing else."""
+        with self.lock:
+            names = {**{WELL_KNOWN_NAMES[w]: w for w in WELL_KNOWN}, **self.folders}
+            items = [self.folder(fid) for fid in names.values()]
+            if "$filter" in params:  # a name lookup: user folders only, as kith resolves them
+                items = [{"id": fid, "displayName": name} for name, fid in self.folders.items()]
         wanted = params.get("$filter", "")
         if wanted:
             prefix = "displayName eq "

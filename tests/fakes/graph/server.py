@@ -11,6 +11,8 @@ Endpoints (``{who}`` is ``me`` or ``users/{address}``):
   (Graph's MIME send): ``202 Accepted``, no body; the message is kept in ``mailbox.sent`` and
   filed (see ``FakeMailbox.send_mime``), ``{who}`` in ``senders``. A From that is not the
   user's address is a 403 ``ErrorSendAsDenied``, as on Graph without send-as rights
+- ``GET  /v1.0/{who}`` (the user), ``/v1.0/{who}/mailFolders`` and ``.../mailFolders/{id}``
+  (``displayName``, ``totalItemCount``; well-known names resolve to their folder)
 - ``POST /v1.0/$batch``: JSON batching, at most 20 requests, answered part by part
 - the login endpoints of ``oauth.LoginEndpoints`` under ``/login/{tenant}/``
 
@@ -52,6 +54,8 @@ _ROUTES: list[tuple[str, re.Pattern[str]]] = [
     ("messages.get", re.compile(rf"^/v1\.0/{_WHO}/messages/([^/]+)$")),
     ("calendar.delta", re.compile(rf"^/v1\.0/{_WHO}/calendarView/delta$")),
     ("folders.list", re.compile(rf"^/v1\.0/{_WHO}/mailFolders$")),
+    ("folders.get", re.compile(rf"^/v1\.0/{_WHO}/mailFolders/([^/]+)$")),
+    ("user.get", re.compile(rf"^/v1\.0/{_WHO}$")),
 ]
 #: Routes answering POST (the others answer GET).
 _POST_ROUTES: list[tuple[str, re.Pattern[str]]] = [
@@ -169,6 +173,12 @@ class FakeGraph(http.FakeServer, LoginEndpoints):
                 return Reply.json(200, self.mailbox.get(m.group(2), params))
             if op == "folders.list":
                 return Reply.json(200, self.mailbox.list_folders(params))
+            if op == "folders.get":
+                return Reply.json(200, self.mailbox.folder(m.group(2)))
+            if op == "user.get":
+                return Reply.json(
+                    200, {"displayName": "Me", "mail": self.user_email, "userPrincipalName": self.user_email}
+                )
             with self._lock:
                 self.page_sizes.append(size)
                 if not ("$skiptoken" in params or "$deltatoken" in params) and op == "messages.delta":
