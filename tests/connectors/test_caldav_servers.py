@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from kith.config.mailboxes import CaldavCalendar, MaildirMailbox
-from kith.config.secrets import write_private
 from kith.connectors.caldav import CaldavSource
 from tests.connectors.contract import Replica
-from tests.connectors.test_caldav import NOW, uids, vevent
+from tests.connectors.test_caldav import NOW, mailbox, source, uids, vevent
 from tests.fakes.davproxy import DavProxy
 from tests.fixtures.radicale import RadicaleCalendar, RadicaleServer
 
@@ -27,18 +25,7 @@ def proxy(radicale: RadicaleServer) -> Iterator[DavProxy]:
 
 
 def proxied_source(proxy: DavProxy, radicale: RadicaleServer, cal: RadicaleCalendar, tmp_path: Path) -> CaldavSource:
-    secret = tmp_path / "cal.pw"
-    write_private(secret, radicale.password)
-    calendar = CaldavCalendar(
-        kind="caldav",
-        url=proxy.url,
-        username=radicale.username,
-        password_file=secret,
-        calendars=(cal.cal_id,),
-        timeout=timedelta(seconds=10),
-    )
-    mb = MaildirMailbox(kind="maildir", name="work", path=tmp_path, addresses=("me@x.com",), calendar=calendar)
-    return CaldavSource(mb, calendar, now=NOW)
+    return source(mailbox(radicale, tmp_path, cal, url=proxy.url))
 
 
 def test_a_server_refusing_its_own_sync_tokens_is_used_by_etags_not_resynced_forever(

@@ -21,12 +21,11 @@ are Radicale's own.
 
 from __future__ import annotations
 
-import http.client
 import re
-import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.client import HTTPConnection
+
+from tests.fakes import http
 
 _TOKEN = re.compile(rb"<(?:[A-Za-z0-9]+:)?sync-token>\s*([^<\s][^<]*)</", re.I)
 _VALID_SYNC_TOKEN = (
@@ -37,41 +36,16 @@ _VALID_SYNC_TOKEN = (
 _HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade"})
 
 
-class DavProxy:
+class DavProxy(http.FakeServer):
     """``start()`` it in front of ``upstream`` (Radicale's base URL); use ``url``; ``stop()``."""
 
     def __init__(self, upstream: str) -> None:
+        super().__init__(_Handler, name="dav-proxy")
         parts = urllib.parse.urlsplit(upstream)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.refuse: str | None = None
         self.refused = 0
         self.reports = 0
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}/"
-
-    def start(self) -> Self:
-        handler = type("Handler", (_Handler,), {"proxy": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def answer(self, method: str, body: bytes) -> tuple[int, bytes] | None:
         """The refusal for this request, or None to pass it through."""
@@ -88,17 +62,12 @@ class DavProxy:
         return int(mode), b""
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    proxy: DavProxy
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
+class _Handler(http.FakeHandler):
+    fake: DavProxy
 
     def _any(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        refusal = self.proxy.answer(self.command, body)
+        body = self._body()
+        refusal = self.fake.answer(self.command, body)
         if refusal is not None:
             status, data = refusal
             self.send_response(status)
@@ -108,7 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(data)
             return
-        conn = http.client.HTTPConnection(self.proxy.host, self.proxy.port, timeout=30)
+        conn = HTTPConnection(self.fake.host, self.fake.port, timeout=30)
         try:
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
             conn.request(self.command, self.path, body=body or None, headers=headers)
