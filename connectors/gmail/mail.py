@@ -51,12 +51,14 @@ from kith.connectors.gmail.auth import TokenKeeper, load_credentials
 from kith.connectors.gmail.client import GMAIL_ENDPOINT, GoogleClient, QuotaBudget, RetryPolicy, endpoint_join
 from kith.connectors.gmail.history import fold
 from kith.connectors.gmail.records import METADATA_HEADERS, excluded, flags_from_labels, message_record
-from kith.errors import BadRecord, CursorExpired
+from kith.errors import BadRecord, CursorExpired, TransientError
 
 log = logging.getLogger(__name__)
 
 #: Quota units per call (Gmail API usage limits).
 UNITS = {"getProfile": 1, "messages.list": 5, "messages.get": 5, "history.list": 2}
+#: History pages in a row without ``history`` that kith follows before trying again later.
+MAX_EMPTY_PAGES = 100
 HISTORY_TYPES = ["messageAdded", "messageDeleted", "labelAdded", "labelRemoved"]
 STREAM = Stream(name="ALL", role=Role.ALL, display_name="All Mail (without Spam, Trash, Drafts)")
 
@@ -158,6 +160,7 @@ class GmailSource(BaseSource):
     def _incremental(self, start: int) -> Iterator[Batch]:
         page_token: str | None = None
         position = str(start)  # the history id every change up to which has been yielded
+        empty = 0
         while True:
             resp = self.client.execute(
                 self.api.history().list(
@@ -181,9 +184,13 @@ class GmailSource(BaseSource):
             if not records:
                 if not page_token and int(latest) != start:
                     yield Batch(cursor=cursor)  # only untracked changes: move the cursor so it does not age out
-                if page_token:
+                empty += 1
+                if page_token and empty <= MAX_EMPTY_PAGES:
                     continue
+                if page_token:  # a paging that never ends: try again later from the same position
+                    raise TransientError(f"Gmail answered {empty} history pages in a row without history")
                 return
+            empty = 0
             changes = fold(records)
             fetched, problems, gone = self._fetch(changes.fetch)
             updates = tuple(
