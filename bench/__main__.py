@@ -19,7 +19,9 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "analysis_bench": ([], ["--quick"]),
     "gmail_bench": ([], ["--quick"]),
     "graph_bench": ([], ["--quick"]),
+    "graph_batching": ([], ["--quick"]),
     "daemon_bench": ([], ["--quick"]),
+    "web_bench": ([], ["--quick"]),
 }
 
 

@@ -109,6 +109,43 @@ class DaemonConfig(Frozen):
     worker_id: str | None = None
 
 
+class WebConfig(Frozen):
+    """The local web app (``kith web``; ``kith run`` serves it too when ``listen`` is set).
+
+    Loopback only unless ``allow_remote`` is set *and* a TLS certificate and key are given: the
+    pages show who you write to, so they never cross a network in clear text. The starter
+    config sets ``listen = "127.0.0.1:8477"``.
+    """
+
+    #: ``HOST:PORT`` (``[::1]:8477`` for IPv6); None: ``kith run`` does not serve the web app.
+    listen: str | None = None
+    allow_remote: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: Host header names accepted besides the listen address and the loopback names (the
+    #: name a remote browser uses); anything else is refused (DNS rebinding).
+    allowed_hosts: tuple[str, ...] = ()
+    #: How long the login cookie holds before a new one-time login URL is needed.
+    session_lifetime: Duration = timedelta(days=30)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str | None) -> str | None:
+        if value is not None:
+            split_listen(value)
+        return value
+
+
+def split_listen(value: str) -> tuple[str, int]:
+    """``"127.0.0.1:8477"`` -> ("127.0.0.1", 8477); ``"[::1]:8477"`` -> ("::1", 8477)."""
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:8477)")
+    if host.startswith("["):
+        host = host.strip("[]")
+    return host, int(port)
+
+
 class GlobalConfig(BaseSettings):
     """``kith.toml``. Environment variables ``KITH_SECTION__KEY`` override the file."""
 
@@ -125,6 +162,7 @@ class GlobalConfig(BaseSettings):
     analysis: AnalysisConfig = AnalysisConfig()
     report: ReportConfig = ReportConfig()
     daemon: DaemonConfig = DaemonConfig()
+    web: WebConfig = WebConfig()
     #: Where per-mailbox files live; relative to the kith.toml folder.
     mailboxes_dir: Path = Path("mailboxes.d")
     state_dir: Path | None = None
@@ -151,4 +189,6 @@ __all__ = [
     "MeConfig",
     "ReportConfig",
     "SmtpConfig",
+    "WebConfig",
+    "split_listen",
 ]

@@ -50,6 +50,13 @@ tls = "starttls"                        # "starttls", "implicit" or "none"
 default_poll_interval = "5m"
 max_backoff = "1h"
 # metrics_port = 9469                   # Prometheus metrics on 127.0.0.1
+
+[web]
+listen = "127.0.0.1:8477"               # `kith web`, and `kith run` serves it too; remove to turn it off
+# allow_remote = false                  # any non-loopback address needs this and TLS:
+# tls_cert = "/etc/kith/web.crt"
+# tls_key = "/etc/kith/web.key"
+# allowed_hosts = ["kith.example.com"]  # Host names a remote browser uses
 """
 
 MAILBOX_EXAMPLE = """\

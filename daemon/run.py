@@ -83,6 +83,8 @@ class Analyzer(threading.Thread):
         self.wanted = threading.Event()
         #: Seconds until the next retry while the last run failed; None while all is well.
         self.retry_in: float | None = None
+        #: set while a run is in flight (the web app says so on the page that asked for it)
+        self.busy = threading.Event()
 
     def submit(self, touched: set[str], _now: datetime | None = None) -> None:
         with self.lock:
@@ -104,6 +106,7 @@ class Analyzer(threading.Thread):
                 self.wanted.clear()
             if touched is None and asked and self.retry_in is None:
                 continue
+            self.busy.set()
             try:
                 analyze_touched(self.store, self.config_of(), touched or set(), now=utcnow())
                 self.retry_in = None
@@ -114,6 +117,8 @@ class Analyzer(threading.Thread):
                     record_analysis_error(self.store.engine, describe(exc), utcnow())
                 except Exception as again:  # the database is still away: the log has it
                     log.debug("cannot record the analysis error: %s", describe(again))
+            finally:
+                self.busy.clear()
 
 
 class IdleWatcher(threading.Thread):
@@ -208,6 +213,7 @@ class Daemon:
         self.store: Store | None = None
         self.scheduler: Scheduler | None = None
         self.metrics: Any = None
+        self.web: Any = None
         self.analyzer: Analyzer | None = None
         self.idle: dict[str, IdleWatcher] = {}
         self._report: threading.Thread | None = None
@@ -254,6 +260,7 @@ class Daemon:
             on_done=self.waker.wake,
         )
         self._start_metrics()
+        self._start_web()
         self._sync_idle_watchers()
         log.info(
             "kith run: worker %s, %d mailboxes, database %s",
@@ -296,6 +303,28 @@ class Daemon:
         self.metrics = metrics
         self.scheduler.observer = metrics.observer()
 
+    def _start_web(self) -> None:
+        """Serve the web app from a thread when ``[web] listen`` is set (a bad setting or a
+        taken port is logged; the mail keeps syncing without it)."""
+        if not self.config.settings.web.listen:
+            return
+        from kith.web.server import WebServer
+
+        assert self.store is not None and self.analyzer is not None
+        analyzer = self.analyzer
+        try:
+            self.web = WebServer(
+                self.config,
+                self.store,
+                analyze=lambda: analyzer.submit(set()),
+                analyzing=lambda: analyzer.busy.is_set() or analyzer.wanted.is_set(),
+            )
+            self.web.start()
+        except KithError as exc:
+            log.error("web app not served: %s%s", exc, f" ({exc.hint})" if exc.hint else "")
+            return
+        log.info("web app on %s:%d; `kith web --url-only` prints a login link", self.web.host, self.web.port)
+
     def step(self) -> bool:
         """One loop pass; False when something failed (then the watchdog is not fed)."""
         assert self.scheduler is not None
@@ -328,6 +357,8 @@ class Daemon:
             self.analyzer.join(max(0.0, STOP_GRACE / 4))
         if self.metrics is not None:
             self.metrics.close()
+        if self.web is not None:
+            self.web.stop()
         if self.store is not None:
             self.store.dispose()
         log.info("kith run: stopped")

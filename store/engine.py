@@ -97,8 +97,11 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(url: str | URL, *, upgrade: bool = True, echo: bool = False) -> Store:
-    """Create the engine for ``url`` and (by default) upgrade the schema."""
+def open_store(url: str | URL, *, upgrade: bool = True, echo: bool = False, cache_mib: int | None = None) -> Store:
+    """Create the engine for ``url`` and (by default) upgrade the schema.
+
+    ``cache_mib``: SQLite's page cache per connection, for a process that only reads a few
+    pages per request (the web app) rather than the 64 MiB a sync or an analysis wants."""
     u = make_url(url)
     # hide_parameters: an error's text (logged, kept in ``streams.last_error``) never carries the
     # values of a statement, which are other people's addresses and subjects
@@ -116,6 +119,9 @@ def open_store(url: str | URL, *, upgrade: bool = True, echo: bool = False) -> S
         event.listen(engine, "connect", _sqlite_pragmas)
         if u.database and u.database != ":memory:":
             private_database(Path(u.database).expanduser())
+        if cache_mib is not None:
+            pragma = f"PRAGMA cache_size=-{int(cache_mib) * 1024}"
+            event.listen(engine, "connect", lambda dbapi_conn, _record: dbapi_conn.execute(pragma))
     store = Store(engine)
     if upgrade:
         try:
@@ -144,13 +150,13 @@ def private_database(path: Path) -> None:
             log.warning("%s was readable by others; made it private (mode 0600)", file)
 
 
-def store_for(config: Any, *, upgrade: bool = True) -> Store:
+def store_for(config: Any, *, upgrade: bool = True, cache_mib: int | None = None) -> Store:
     """The store a loaded ``kith.config.Config`` points at (its state directory made private)."""
     if make_private(config.state_dir, directory=True):
         log.warning("state directory %s was open to others; made it private (mode 0700)", config.state_dir)
     db = config.settings.database
     url = db.url or sqlite_url(db.path or (config.state_dir / "kith.db"))
-    return open_store(url, upgrade=upgrade, echo=db.echo)
+    return open_store(url, upgrade=upgrade, echo=db.echo, cache_mib=cache_mib)
 
 
 __all__ = ["Store", "open_store", "sqlite_url", "store_for"]

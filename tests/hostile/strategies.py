@@ -22,7 +22,33 @@ CODECS: tuple[str, ...] = tuple(
 #: Characters a stranger may put anywhere: controls of both ranges, lone surrogates, NUL, bidi
 #: overrides, line and paragraph separators, plus plain text.
 NASTY = st.sampled_from(
-    ["\x00", "\x1b", "\x1b[2J", "\x1b]52;c;aGk=\x07", "\r", "\n", "\r\n", "\t", "\x7f", "\x85", "\x9b", "�", "�", "\u202e", "\u2028", "\ufeff", "�", "[link=https://x]", "=?", "?=", "<", ">", '"', ",", ";"]
+    [
+        "\x00",
+        "\x1b",
+        "\x1b[2J",
+        "\x1b]52;c;aGk=\x07",
+        "\r",
+        "\n",
+        "\r\n",
+        "\t",
+        "\x7f",
+        "\x85",
+        "\x9b",
+        "�",
+        "�",
+        "\u202e",
+        "\u2028",
+        "\ufeff",
+        "�",
+        "[link=https://x]",
+        "=?",
+        "?=",
+        "<",
+        ">",
+        '"',
+        ",",
+        ";",
+    ]
 )
 
 

@@ -6,8 +6,6 @@ checks they are not blank and that every section title is in the DOM text Chromi
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -18,6 +16,7 @@ from matplotlib import image as mpimg
 
 from kith.report.api import write_files
 from kith.report.render import render_report
+from tests.fixtures.chromium import chromium_path
 from tests.report.builders import report_data
 
 pytestmark = pytest.mark.integration
@@ -35,13 +34,7 @@ TITLES = (
 
 
 def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    if os.environ.get("CI"):
-        pytest.fail("chromium is not installed (make test installs the Debian package)")
-    pytest.skip("chromium is not installed; `make test` installs it (apt-get install chromium)")
+    return chromium_path()
 
 
 def _run(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
