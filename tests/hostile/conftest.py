@@ -16,23 +16,15 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 
-_SLOW = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
+_COMMON: dict[str, Any] = {
+    "deadline": None,
+    "print_blob": True,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+}
 settings.register_profile(
-    "bounded",
-    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "12")),
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=_SLOW,
-    print_blob=True,
+    "bounded", max_examples=int(os.environ.get("FUZZ_EXAMPLES", "12")), derandomize=True, database=None, **_COMMON
 )
-settings.register_profile(
-    "fuzz",
-    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "400")),
-    deadline=None,
-    suppress_health_check=_SLOW,
-    print_blob=True,
-)
+settings.register_profile("fuzz", max_examples=int(os.environ.get("FUZZ_EXAMPLES", "400")), **_COMMON)
 #: The profile the fuzz tests use (only they: no other test's settings change).
 FUZZ = settings.get_profile(os.environ.get("KITH_FUZZ_PROFILE", "bounded"))
 

@@ -125,6 +125,17 @@ def sync(store: Store, config: MailboxBase, tmp_path: Path, **kwargs: Any) -> Ma
     return SyncEngine(store, state_dir=tmp_path, attempts=1).sync_mailbox(config, **kwargs)
 
 
+def cli_config(tmp_path: Path, n: int = 3) -> tuple[Path, Path]:
+    """A ``kith.toml`` (state in ``tmp_path/state``) with one Maildir mailbox holding ``n``
+    messages, as ``kith init`` and an edit make it; returns the file and the Maildir."""
+    where = place("maildir", tmp_path, None)
+    where.deliver([message(i) for i in range(n)])
+    (tmp_path / "mailboxes.d").mkdir()
+    (tmp_path / "kith.toml").write_text(f'state_dir = "{tmp_path / "state"}"\n[me]\naddresses = ["{ME}"]\n')
+    (tmp_path / "mailboxes.d" / "local.toml").write_text(f'kind = "maildir"\npath = "{where.root}"\n')
+    return tmp_path / "kith.toml", where.root
+
+
 def config_of(*mailboxes: MailboxBase, state_dir: Path | None = None) -> Config:
     """The whole config an analysis or a report needs, for these mailboxes."""
     extra: dict[str, Any] = {"state_dir": state_dir} if state_dir is not None else {}
@@ -149,6 +160,7 @@ __all__ = [
     "Place",
     "analyze",
     "blocking_messages",
+    "cli_config",
     "config_of",
     "message",
     "place",

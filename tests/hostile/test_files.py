@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.hostile.corpus import message, place
+from tests.hostile.corpus import cli_config
 
 
 def kith(config: Path, *args: str, umask: int = 0o022) -> subprocess.CompletedProcess[str]:
@@ -32,18 +32,9 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def configured(tmp_path: Path) -> tuple[Path, Path]:
-    where = place("maildir", tmp_path, None)
-    where.deliver([message(i) for i in range(3)])
-    (tmp_path / "mailboxes.d").mkdir()
-    state = tmp_path / "state"
-    (tmp_path / "kith.toml").write_text(f'state_dir = "{state}"\n[me]\naddresses = ["me@example.com"]\n')
-    (tmp_path / "mailboxes.d" / "local.toml").write_text(f'kind = "maildir"\npath = "{where.root}"\n')
-    return tmp_path / "kith.toml", state
-
-
 def test_what_the_cli_writes_is_private_and_what_is_open_is_tightened(tmp_path: Path) -> None:
-    config, state = configured(tmp_path)
+    config, _maildir = cli_config(tmp_path)
+    state = tmp_path / "state"
     synced = kith(config, "sync")
     assert synced.returncode == 0, synced.stderr
     assert mode(state) == 0o700

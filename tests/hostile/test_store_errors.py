@@ -14,26 +14,16 @@ from typer.testing import CliRunner
 
 import kith.store.engine as engine_module
 from kith.cli import app
-from tests.hostile.corpus import message, place
+from tests.hostile.corpus import cli_config, message
 
 UNITS = Path(__file__).parents[2] / "systemd"
-
-
-def configured(tmp_path: Path) -> tuple[Path, Path]:
-    where = place("maildir", tmp_path, None)
-    where.deliver([message(i) for i in range(3)])
-    (tmp_path / "mailboxes.d").mkdir()
-    state = tmp_path / "state"
-    (tmp_path / "kith.toml").write_text(f'state_dir = "{state}"\n[me]\naddresses = ["me@example.com"]\n')
-    (tmp_path / "mailboxes.d" / "local.toml").write_text(f'kind = "maildir"\npath = "{where.root}"\n')
-    return tmp_path / "kith.toml", where.root
 
 
 @pytest.mark.parametrize("command", [["status"], ["run"]])
 def test_a_corrupt_database_is_one_line_naming_it_and_an_exit_the_units_do_not_restart_on(
     tmp_path: Path, command: list[str]
 ) -> None:
-    config, _ = configured(tmp_path)
+    config, _ = cli_config(tmp_path)
     db = tmp_path / "state" / "kith.db"
     db.parent.mkdir(mode=0o700)
     db.write_bytes(b"this is not an SQLite database, whatever its name says\n" * 200)
@@ -52,7 +42,7 @@ def test_a_corrupt_database_is_one_line_naming_it_and_an_exit_the_units_do_not_r
 
 
 def test_a_full_disk_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config, maildir = configured(tmp_path)
+    config, maildir = cli_config(tmp_path)
     runner = CliRunner()
     assert runner.invoke(app, ["--config", str(config), "sync"]).exit_code == 0
     pragmas = engine_module._sqlite_pragmas
