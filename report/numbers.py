@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, func, inspect, or_, select
 from sqlalchemy.orm import Session
 
+from kith.analysis.facts import SANE_START
 from kith.store.models import MessageRow
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ def reply_times(
             or_(parent.c.auto_submitted.is_(None), func.lower(parent.c.auto_submitted) == "no"),
             or_(parent.c.precedence.is_(None), func.lower(parent.c.precedence).not_in(AUTOMATED_PRECEDENCE)),
             parent.c.date.is_not(None),
+            parent.c.date >= SANE_START,  # a stranger's Date of 1900 is no time they asked
         )
     )
     seen: set[str] = set()

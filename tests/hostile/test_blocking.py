@@ -100,3 +100,19 @@ def test_a_record_the_store_refuses_is_split_out_named_and_skipped(
     with store.engine.connect() as conn:
         assert conn.execute(select(StreamRow.last_error)).scalar_one() is None
     assert "private" not in caplog.text and "<r1@x>" not in caplog.text
+
+
+def test_kith_sync_exits_non_zero_when_a_stream_is_partial(tmp_path: Path) -> None:
+    """Finding 1's last part: a sync that left a stream behind said "partial" and exited 0."""
+    from typer.testing import CliRunner
+
+    from kith.cli import app
+    from tests.hostile.corpus import cli_config
+
+    config, maildir = cli_config(tmp_path)
+    broken = maildir / ".Broken"
+    (broken / "new").mkdir(parents=True)
+    (broken / "cur").write_text("a file where a folder must be: this folder cannot be listed\n")
+    res = CliRunner().invoke(app, ["--config", str(config), "sync", "--json"])
+    assert '"status": "partial"' in res.stdout
+    assert res.exit_code == 1
