@@ -115,13 +115,13 @@ def test_cli_flags_dismiss_snooze_contacts_timeline(w: World, tmp_path) -> None:
     base = ["--config", str(tmp_path / "kith.toml")]
     out = run(app, [*base, "flags", "--json"])
     assert out.exit_code == 0, out.output
-    (f,) = json.loads(out.output)
+    (f,) = json.loads(out.stdout)
     assert set(f) >= {"id", "kind", "state", "contact", "message_id", "since", "age_days", "evidence"}
     assert f["message_id"].startswith("<") and f["contact"]["address"] == ANN
     assert run(app, [*base, "flags", "snooze", str(f["id"]), "--until", "2099-01-01"]).exit_code == 0
-    assert json.loads(run(app, [*base, "flags", "--json"]).output) == []
+    assert json.loads(run(app, [*base, "flags", "--json"]).stdout) == []
     assert run(app, [*base, "flags", "dismiss", "424242"]).exit_code != 0
-    people = json.loads(run(app, [*base, "contacts", "--json"]).output)
+    people = json.loads(run(app, [*base, "contacts", "--json"]).stdout)
     assert {
         "address",
         "name",

@@ -33,6 +33,7 @@ from tests.connectors.contract import messages
 from tests.connectors.test_maildir import MaildirHarness
 from tests.fixtures import free_port
 from tests.fixtures.dovecot import PASSWORD, Dovecot
+from tests.fixtures.silent import SilentServer
 
 pytestmark = pytest.mark.integration
 
@@ -258,12 +259,17 @@ def test_sighup_adds_and_removes_mailboxes_and_keeps_the_old_config_when_broken(
     assert "removed: a" in k.logs()
 
 
-def test_a_hung_mailbox_does_not_stop_the_watchdog_or_the_others(tmp_path: Path, kiths: list[Kith]) -> None:
+def test_a_hung_mailbox_does_not_stop_the_watchdog_or_the_others(
+    tmp_path: Path, kiths: list[Kith], silent_server: SilentServer
+) -> None:
     url = sqlite_url(tmp_path / "kith.db")
-    stuck, good = mailbox(tmp_path, "stuck"), mailbox(tmp_path, "good")
-    fifo = stuck.root / "cur" / "hangs:2,S"
-    os.mkfifo(fifo)  # reading it blocks forever: a server that stopped answering mid-sync
-    cfg = write_config(tmp_path, url, {"stuck": stuck.root, "good": good.root}, daemon='sync_timeout = "1s"\n')
+    good = mailbox(tmp_path, "good")
+    cfg = write_config(tmp_path, url, {"good": good.root}, daemon='sync_timeout = "1s"\n')
+    write_private(tmp_path / "stuck.pw", "x")
+    (tmp_path / "mailboxes.d" / "stuck.toml").write_text(  # a server that stopped answering
+        f'kind = "imap"\nhost = "{silent_server.host}"\nport = {silent_server.port}\ntls = "none"\n'
+        f'username = "stuck"\npassword_file = "{tmp_path / "stuck.pw"}"\ntimeout = "5m"\nidle = false\n'
+    )
     k = Kith(cfg)
     kiths.append(k)
     k.status("stuck stuck")
@@ -274,7 +280,6 @@ def test_a_hung_mailbox_does_not_stop_the_watchdog_or_the_others(tmp_path: Path,
     assert "abandoned" in k.logs()
     code, took = k.stop()
     assert code == 0 and took < 5, k.logs()
-    os.unlink(fifo)
 
 
 def test_broken_config_at_start_exits_78(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
@@ -15,8 +14,9 @@ import pytest
 from sqlalchemy import select, update
 
 from kith.config.load import Config
-from kith.config.mailboxes import MaildirMailbox
+from kith.config.mailboxes import ImapMailbox, MailboxBase, MaildirMailbox
 from kith.config.models import DaemonConfig, GlobalConfig
+from kith.config.secrets import write_private
 from kith.connectors.base import Batch
 from kith.daemon import run
 from kith.daemon.scheduler import Scheduler, plan_next
@@ -25,11 +25,12 @@ from kith.store.engine import Store
 from kith.store.models import Lease, MailboxRow, SyncRun, utcnow
 from tests.connectors.contract import messages
 from tests.connectors.test_maildir import MaildirHarness
+from tests.fixtures.silent import SilentServer
 
 FAST = DaemonConfig(default_poll_interval=timedelta(seconds=0.2), jitter=0, max_backoff=timedelta(seconds=30))
 
 
-def config(tmp_path: Path, *mailboxes: MaildirMailbox, daemon: DaemonConfig = FAST) -> Config:
+def config(tmp_path: Path, *mailboxes: MailboxBase, daemon: DaemonConfig = FAST) -> Config:
     settings = GlobalConfig(daemon=daemon, state_dir=tmp_path / "state")  # type: ignore[call-arg]
     return Config(settings=settings, mailboxes=mailboxes)
 
@@ -38,6 +39,23 @@ def maildir(tmp_path: Path, name: str, n: int = 3) -> MaildirMailbox:
     h = MaildirHarness(tmp_path / name)
     h.deliver(messages(n, prefix=name))
     return MaildirMailbox(kind="maildir", name=name, path=h.root, addresses=("me@example.com",))
+
+
+def silent_imap(tmp_path: Path, name: str, server: SilentServer) -> ImapMailbox:
+    """An IMAP mailbox on a server that accepts and never answers (its timeout outlasts the test)."""
+    secret = tmp_path / f"{name}.pw"
+    write_private(secret, "x")
+    return ImapMailbox(
+        kind="imap",
+        name=name,
+        host=server.host,
+        port=server.port,
+        tls="none",
+        username=name,
+        password_file=secret,
+        timeout=timedelta(minutes=5),
+        idle=False,
+    )
 
 
 def run_until(sched: Scheduler, done: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -94,10 +112,10 @@ def test_polls_every_mailbox_and_backs_off_the_failing_one(sqlite_store: Store, 
     assert leases.holders(sqlite_store.engine) == {}
 
 
-def test_a_stuck_mailbox_is_abandoned_and_the_others_go_on(sqlite_store: Store, tmp_path: Path) -> None:
-    stuck = maildir(tmp_path, "stuck")
-    fifo = stuck.path / "cur" / "blocks-forever:2,S"
-    os.mkfifo(fifo)  # opening it for reading blocks until someone writes: a hung "server"
+def test_a_stuck_mailbox_is_abandoned_and_the_others_go_on(
+    sqlite_store: Store, tmp_path: Path, silent_server: SilentServer
+) -> None:
+    stuck = silent_imap(tmp_path, "stuck", silent_server)  # a server that stopped answering
     good = maildir(tmp_path, "good")
     daemon = FAST.model_copy(update={"sync_timeout": timedelta(seconds=0.5), "workers": 1})
     sched = Scheduler(sqlite_store, config(tmp_path, stuck, good, daemon=daemon), worker="t", stop=threading.Event())
@@ -109,10 +127,8 @@ def test_a_stuck_mailbox_is_abandoned_and_the_others_go_on(sqlite_store: Store, 
         # the abandoned sync keeps its lease until its thread ends: nobody else may sync it meanwhile
         assert leases.holders(sqlite_store.engine).get("mailbox:stuck") == "t"
     finally:
-        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)  # let the reader go
-        os.close(fd)
-        os.unlink(fifo)
-    run_until(sched, lambda: "stuck" not in sched.jobs)
+        silent_server.close()  # let the reader go
+    run_until(sched, lambda: "stuck" not in sched.jobs, timeout=60)  # (its connection retries end first)
     sched.shutdown(5)
 
 
