@@ -143,18 +143,18 @@ def _first(one: Any, window: tuple[datetime, datetime], cap: int, dense: bool) -
     """The first ``cap`` occurrences of one event in ``window`` (in start order), and whether
     there were more.
 
-    The window is walked from the event's first start in slices that start at ``SLICE`` and
-    double while a slice holds few occurrences (halve while it holds many; at most
-    ``DENSE_SLICE`` for an event recurring more often than daily, ``dense``), so a dense rule is
-    never expanded much beyond what is kept: ``between`` builds every occurrence of its range at
-    once, and ``after`` expands the series again from its start for each of its slices.
+    The window is walked from the event's first start in slices that start at ``SLICE`` (a
+    minute for an event recurring more often than daily, ``dense``) and double while a slice
+    holds few occurrences, halve while it holds many (at most ``DENSE_SLICE`` when dense), so a
+    dense rule is never expanded much beyond what is kept: ``between`` builds every occurrence of
+    its range at once, and ``after`` expands the series again from its start for each slice.
     """
     lo, hi = window
     query = recurring_ical_events.of(one, skip_bad_series=True)
     taken: list[Any] = []
     first = _earliest(one, lo.tzinfo)
-    at = lo if first is None or first - timedelta(days=1) <= lo else first - timedelta(days=1)
-    span = SLICE
+    at = lo if first is None or first <= lo else first
+    span = DENSE_SLICE / 60 if dense else SLICE
     while at < hi:
         end = min(at + span, hi)
         found = query.between(at, end)
@@ -164,9 +164,8 @@ def _first(one: Any, window: tuple[datetime, datetime], cap: int, dense: bool) -
             found.sort(key=lambda o: _start_of(o, lo.tzinfo) or lo)
             return taken + found[: cap - len(taken)], True
         taken += found
-        span = span * 2 if len(found) < cap // 4 else max(SLICE, span / 2)
-        if dense:
-            span = min(span, DENSE_SLICE)
+        span = span * 2 if len(found) < cap // 4 else span / 2
+        span = min(max(span, timedelta(seconds=1)), DENSE_SLICE) if dense else max(span, SLICE)
         at = end
     return taken, False
 

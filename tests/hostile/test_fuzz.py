@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -34,7 +34,7 @@ from typer.testing import CliRunner
 from kith.cli import app
 from kith.config.secrets import write_private
 from kith.store.engine import Store, open_store
-from kith.store.models import EventRow, MailboxRow, MessageParticipant, MessageRow, StreamRow
+from kith.store.models import EventRow, MailboxRow, MessageParticipant, MessageRow, StreamRow, SyncProblem
 from tests.fixtures.smtp import SMTP_PASSWORD, SMTP_USER, SmtpServer
 from tests.hostile.conftest import COUNTS, FUZZ
 from tests.hostile.strategies import hostile_message, rrule
@@ -121,6 +121,12 @@ def stored(world: World, name: str) -> tuple[dict[str, str | None], list[str], l
             streams = conn.execute(
                 select(StreamRow.cursor, StreamRow.last_error).where(StreamRow.mailbox_id == mb)
             ).all()
+            COUNTS["items recorded as problems"] += conn.execute(
+                select(func.count())
+                .select_from(SyncProblem)
+                .join(StreamRow, StreamRow.id == SyncProblem.stream_id)
+                .where(StreamRow.mailbox_id == mb)
+            ).scalar_one()
     finally:
         store.dispose()
     stalled = [f"{err}" for cursor, err in streams if err is not None or cursor is None]
@@ -172,6 +178,7 @@ def vevent(uid: str, rule: str, start: datetime) -> str:
 
 
 @given(rules=st.lists(rrule(), min_size=1, max_size=3), offset=st.integers(-800, 60))
+@example(rules=["FREQ=SECONDLY", "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "FREQ=HOURLY;COUNT=100000"], offset=-10)
 @FUZZ
 def test_any_rrule_costs_a_bounded_expansion(world: World, rules: list[str], offset: int) -> None:
     COUNTS["examples"] += 1
