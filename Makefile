@@ -35,7 +35,7 @@ test: venv test-deps
 # the counts are printed and written to bench/results/fuzz.json
 fuzz: venv test-deps
 	KITH_FUZZ_PROFILE=fuzz FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-400} KITH_FUZZ_REPORT=$(CURDIR)/bench/results/fuzz.json \
-	  $(BIN)/pytest -p no:cacheprovider tests/hostile/test_fuzz.py $(PYTEST_ARGS)
+	  $(BIN)/pytest -p no:cacheprovider --timeout=0 tests/hostile/test_fuzz.py $(PYTEST_ARGS)
 
 bench: venv test-deps
 	$(BIN)/python -m bench $(BENCH_ARGS)

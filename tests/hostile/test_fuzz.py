@@ -177,6 +177,7 @@ def vevent(uid: str, rule: str, start: datetime) -> str:
     )
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")  # a budget hit in a GC callback
 @given(rules=st.lists(rrule(), min_size=1, max_size=3), offset=st.integers(-800, 60))
 @example(rules=["FREQ=SECONDLY", "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "FREQ=HOURLY;COUNT=100000"], offset=-10)
 @FUZZ
