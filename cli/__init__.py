@@ -9,13 +9,15 @@ from typing import Annotated
 import typer
 
 from kith.cli.app import app
-from kith.cli.common import setup_logging, state
+from kith.cli.common import console, setup_logging, state
 
 #: Command modules; each attaches its commands to ``app`` when imported.
 COMMAND_MODULES = (
     "kith.cli.core",
+    "kith.cli.status",
     "kith.cli.demo",
     "kith.cli.analysis",
+    "kith.cli.people",
     "kith.cli.report",
     "kith.cli.daemon",
     "kith.cli.auth",
@@ -26,13 +28,28 @@ COMMAND_MODULES = (
 def _root(
     ctx: typer.Context,
     config: Annotated[
-        Path | None, typer.Option("--config", "-c", envvar="KITH_CONFIG", help="kith.toml to use")
+        Path | None,
+        typer.Option("--config", "-c", envvar="KITH_CONFIG", help="kith.toml to use (before or after the command)"),
     ] = None,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            metavar="",
+            show_default=False,
+            help="More log detail: -v says what kith does, -vv adds debugging (a flag; repeat it)",
+        ),
+    ] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr; no progress bars")] = False,
 ) -> None:
     setup_logging(verbose, quiet)
+    # a terminal wraps sentences between words at its width; a pipe (`kith report | less`) gets
+    # them whole, never hard-wrapped mid-sentence at a guessed 80 columns
+    console.soft_wrap = not console.is_terminal
     state(ctx).config_path = config
+    state(ctx).quiet = quiet
     ctx.call_on_close(state(ctx).close)
 
 

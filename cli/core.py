@@ -10,10 +10,11 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from kith.cli.app import app
-from kith.cli.common import console, get_config, get_store, interactive, print_json
+from kith.cli.common import config_check_command, console, get_config, get_store, interactive, print_json, state
+from kith.config.load import load_config
 from kith.config.starter import masked, write_starter
-from kith.daemon.status import mailbox_status
 from kith.daemon.sync import MailboxResult, sync_mailboxes
+from kith.text import plural
 
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -28,20 +29,26 @@ def init(
     ),
     force: Annotated[bool, typer.Option(help="Overwrite existing files")] = False,
 ) -> None:
-    """Write a commented starter configuration."""
-    for path in write_starter(directory.expanduser(), force=force):
-        console.print(f"wrote {path}")
-    console.print("next: edit the files, then run `kith config check`")
+    """Write a commented starter configuration: every key, its default and what it does."""
+    written = write_starter(directory.expanduser(), force=force)
+    for path in written:
+        console.print(f"wrote {path}", soft_wrap=True)
+    console.print(
+        f"next: edit {written[-1]} (and rename it after the mailbox), then run `{config_check_command(written[0])}`",
+        soft_wrap=True,
+    )
 
 
 @config_app.command("check")
 def config_check(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Validate every config file and print the resolved settings (secrets masked)."""
-    data = masked(get_config(ctx))
+    """Validate every config file, the paths and URLs they name, and print the resolved settings
+    (secrets masked). Every problem of every file is listed at once."""
+    data = masked(load_config(state(ctx).path, thorough=True))
     if json_out:
         print_json(data)
         return
-    console.print(f"[green]ok[/green] {data['file']} and {len(data['mailboxes'])} mailbox file(s)")
+    files = plural(len(data["mailboxes"]), "mailbox file")
+    console.print(f"[green]ok[/green] {data['file']} and {files}", soft_wrap=True)
     console.print_json(data=data)
 
 
@@ -124,77 +131,3 @@ def _after_sync(ctx: typer.Context) -> None:
 
     with store.session() as session:
         analyze(session, config, now=utcnow())
-
-
-@app.command()
-def status(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Every mailbox and stream: last success, lag, counts, last error."""
-    store = get_store(ctx)
-    with store.engine.connect() as conn:
-        data = mailbox_status(conn)
-    if json_out:
-        print_json(data)
-        return
-    if not data:
-        console.print("no mailbox has been synced yet; run `kith sync`")
-        return
-    table = Table(
-        "mailbox", "stream", "role", "items", "last success", "next run", "failures", "syncing on", "problems", "error"
-    )
-    for mb in data:
-        colour = {"ok": "green", "partial": "yellow", "syncing": "cyan"}.get(mb["state"], "red")
-        failures = mb["failures"] or 0
-        table.add_row(
-            f"[bold]{mb['name']}[/bold] ({mb['kind']})",
-            f"[{colour}]{mb['state']}[/{colour}]",
-            "",
-            str(mb["items"]),
-            _when(mb["last_success"]),
-            _next_run(mb["next_run_in_seconds"]),
-            f"[red]{failures}[/red]" if failures else "0",
-            mb["syncing_on"] or "",
-            str(mb["problems"]),
-            mb["error"] or mb["server_alert"] or "",
-        )
-        for st in mb["streams"]:
-            if st["present"]:
-                table.add_row(
-                    "",
-                    st["name"],
-                    st["role"],
-                    str(st["items"]),
-                    _when(st["last_success"]),
-                    "",
-                    "",
-                    "",
-                    str(st["problems"]),
-                    st["last_error"] or "",
-                )
-    console.print(table)
-
-
-def _when(ts: object) -> str:
-    return ts.strftime("%Y-%m-%d %H:%M UTC") if hasattr(ts, "strftime") else "never"
-
-
-def _duration(seconds: float) -> str:
-    """``42s``, ``4m30s``, ``3h05m``, ``2d04h``: short enough for a table cell."""
-    s = round(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
-
-
-def _next_run(seconds: float | None) -> str:
-    """When the daemon syncs the mailbox next, from ``next_run_in_seconds`` (negative: overdue)."""
-    if seconds is None:
-        return "not scheduled"
-    if seconds >= 1:
-        return f"in {_duration(seconds)}"
-    if seconds > -60:
-        return "due now"
-    return f"[yellow]overdue {_duration(-seconds)}[/yellow]"

@@ -37,9 +37,10 @@ from kith.daemon.notify import Notifier, Waker
 from kith.daemon.scheduler import Scheduler
 from kith.daemon.sync import default_worker_id
 from kith.errors import ConfigError, KithError
-from kith.store import leases
+from kith.store import daemons, leases
 from kith.store.engine import Store, store_for
 from kith.store.models import utcnow
+from kith.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +193,7 @@ class Daemon:
         self.idle: dict[str, IdleWatcher] = {}
         self._report: threading.Thread | None = None
         self._report_checked = float("-inf")
+        self._beaten = float("-inf")
 
     # -- signals ----------------------------------------------------------------------------
 
@@ -236,12 +238,12 @@ class Daemon:
         self._start_metrics()
         self._sync_idle_watchers()
         log.info(
-            "kith run: worker %s, %d mailboxes, database %s",
+            "kith run: worker %s, %s, database %s",
             self.worker,
-            len(self.scheduler.slots),
+            plural(len(self.scheduler.slots), "mailbox", "mailboxes"),
             self.store.url.render_as_string(hide_password=True),
         )
-        self.notifier.ready(f"ready; {len(self.scheduler.slots)} mailboxes")
+        self.notifier.ready(f"ready; {plural(len(self.scheduler.slots), 'mailbox', 'mailboxes')}")
         interval = self.notifier.watchdog_interval
         tick = min(TICK, interval / 4) if interval else TICK
         failures = 0
@@ -283,6 +285,7 @@ class Daemon:
             if self.reload_requested:
                 self.reload_requested = False
                 self.reload()
+            self._beat()
             self.scheduler.tick()
             self._kick_report()
             self.notifier.status(self.scheduler.summary())
@@ -290,6 +293,16 @@ class Daemon:
         except Exception:
             log.exception("main loop pass failed; retrying")
             return False
+
+    def _beat(self) -> None:
+        """Tell `kith status` this worker is alive (a lease renewed three times per period)."""
+        lease = self.config.settings.daemon.lease
+        now = time.monotonic()
+        if now - self._beaten < lease.total_seconds() / 3:
+            return
+        assert self.store is not None
+        daemons.beat(self.store.engine, self.worker, lease)
+        self._beaten = now
 
     def shutdown(self) -> None:
         self.notifier.stopping("stopping: letting the batches in flight finish")
@@ -340,13 +353,13 @@ class Daemon:
         added, removed, changed = self.scheduler.set_config(new)
         self._sync_idle_watchers()
         log.info(
-            "config reloaded: %d mailboxes (added: %s; removed: %s; changed: %s)",
-            len(self.scheduler.slots),
+            "config reloaded: %s (added: %s; removed: %s; changed: %s)",
+            plural(len(self.scheduler.slots), "mailbox", "mailboxes"),
             ", ".join(added) or "none",
             ", ".join(removed) or "none",
             ", ".join(changed) or "none",
         )
-        self.notifier.ready(f"reloaded; {len(self.scheduler.slots)} mailboxes")
+        self.notifier.ready(f"reloaded; {plural(len(self.scheduler.slots), 'mailbox', 'mailboxes')}")
         return True
 
     def _sync_idle_watchers(self) -> None:

@@ -9,6 +9,8 @@
     │                              never retry in a loop (the fix is ``kith auth MAILBOX``)
     ├── TransientError             network trouble, throttling, 5xx: retry with backoff and
     │                              jitter; ``retry_after`` carries the server's hint (seconds)
+    ├── UsageError                 the command line asked for what cannot be: an unknown mailbox,
+    │                              a date in the past, ``init`` over existing files (exit 64)
     ├── CursorExpired              the provider forgot our sync position (UIDVALIDITY change,
     │                              Gmail 404 history, Graph 410): resync that stream from scratch
     ├── BadRecord                  one message or event could not be parsed: keep what parsed,
@@ -47,8 +49,10 @@ class ConfigProblem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}: {self.key}" if self.key else self.file
-        return f"{where}: {self.message}"
+        # a problem found outside any file (an environment variable, a cross-check) has no file:
+        # it must not print as ": key: message"
+        where = ": ".join(part for part in (self.file, self.key) if part)
+        return f"{where}: {self.message}" if where else self.message
 
 
 class ConfigError(KithError):
@@ -63,6 +67,14 @@ class ConfigError(KithError):
         lines = [str(p) for p in self.problems]
         head = lines[0] if len(lines) == 1 else f"{len(lines)} configuration problems:\n  " + "\n  ".join(lines)
         super().__init__(head, hint=hint)
+
+
+class UsageError(KithError):
+    """The command line asked for something that cannot be done (``EX_USAGE``, exit 64).
+
+    Not a configuration error: the config is fine and ``kith config check`` would not help. The
+    message names the argument or option and what it accepts.
+    """
 
 
 class AuthError(KithError):
@@ -108,4 +120,5 @@ __all__ = [
     "KithError",
     "StoreError",
     "TransientError",
+    "UsageError",
 ]

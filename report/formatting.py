@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kith.errors import ConfigError
+from kith.text import plural
 
 
 def zone(name: str) -> ZoneInfo:
@@ -103,10 +104,6 @@ def display_name(contact: dict[str, Any] | None) -> str:
     if not contact:
         return "someone"
     return (contact.get("name") or "").strip() or contact.get("address") or "someone"
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
 def change(current: float | None, baseline: float | None) -> str:

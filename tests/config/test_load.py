@@ -11,7 +11,7 @@ import pytest
 from kith.config import ImapMailbox, MaildirMailbox, load_config, parse_duration
 from kith.config.secrets import SecretRef
 from kith.config.starter import masked, write_starter
-from kith.errors import AuthError, ConfigError
+from kith.errors import AuthError, ConfigError, UsageError
 
 
 def write(path: Path, text: str, mode: int = 0o600) -> Path:
@@ -129,5 +129,5 @@ def test_starter_config_is_valid_and_private(tmp_path: Path) -> None:
     assert all(os.stat(p).st_mode & 0o777 == 0o600 for p in paths)
     cfg = load_config(tmp_path / "kith.toml")
     assert [m.name for m in cfg.mailboxes] == ["example"] and not cfg.mailboxes[0].enabled
-    with pytest.raises(ConfigError, match="already exists"):
+    with pytest.raises(UsageError, match="already holds a configuration"):
         write_starter(tmp_path)

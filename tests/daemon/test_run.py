@@ -248,7 +248,7 @@ def test_sighup_adds_and_removes_mailboxes_and_keeps_the_old_config_when_broken(
     k.status("2 mailboxes;")
     write_config(tmp_path, url, {"b": b.root})
     k.kill(signal.SIGHUP)
-    k.status("reloaded; 1 mailboxes")
+    k.status("reloaded; 1 mailbox")  # not "1 mailboxes"
     for _ in range(30):  # a burst of signals at random points of the loop never wedges it
         k.kill(signal.SIGHUP)
         time.sleep(0.01)
