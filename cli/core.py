@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from kith.cli.app import app
 from kith.cli.common import config_check_command, console, get_config, get_store, interactive, print_json, state
+from kith.cli.tables import Column, print_table
 from kith.config.load import load_config
 from kith.config.starter import masked, write_starter
 from kith.daemon.sync import MailboxResult, sync_mailboxes
@@ -61,14 +62,29 @@ def db_upgrade(ctx: typer.Context) -> None:
     console.print(f"database at revision {current_revision(store.engine)} ({store.dialect})")
 
 
-def _sync_table(results: list[MailboxResult]) -> Table:
-    table = Table("mailbox", "status", "new/updated", "deleted", "problems", "error")
+def _sync_rows(results: list[MailboxResult]) -> tuple[list[Column], list[list[str]]]:
+    columns = [
+        Column("mailbox"),
+        Column("status"),
+        Column("new/updated", justify="right"),
+        Column("deleted", justify="right", drop=2),
+        Column("problems", justify="right", drop=1),
+        Column("error", flex=True),
+    ]
+    rows = []
     for r in results:
         colour = {"ok": "green", "partial": "yellow"}.get(r.status, "red")
-        table.add_row(
-            r.name, f"[{colour}]{r.status}[/{colour}]", str(r.upserts), str(r.deletions), str(r.problems), r.error or ""
+        rows.append(
+            [
+                escape(r.name),
+                f"[{colour}]{r.status}[/{colour}]",
+                str(r.upserts),
+                str(r.deletions),
+                str(r.problems),
+                escape(r.error or ""),
+            ]
         )
-    return table
+    return columns, rows
 
 
 @app.command()
@@ -80,7 +96,7 @@ def sync(
 ) -> None:
     """Sync mailboxes once, then update the analysis of the contacts that changed."""
     config, store = get_config(ctx), get_store(ctx)
-    if interactive() and not json_out:
+    if interactive() and not json_out and not state(ctx).quiet:
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -115,7 +131,7 @@ def sync(
             ]
         )
     else:
-        console.print(_sync_table(results))
+        print_table(console, *_sync_rows(results))
     if any(r.status in ("error", "auth") for r in results):
         raise typer.Exit(1)
 

@@ -22,9 +22,7 @@ def report(
     send: Annotated[
         bool, typer.Option("--send", help="Send it now, even if that day's report went out already")
     ] = False,
-    html: Annotated[
-        Path | None, typer.Option("--html", help="Write the HTML version (charts as PNGs beside it)")
-    ] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write the HTML version to this file")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report data as JSON")] = False,
 ) -> None:
     """The nightly report: what needs attention, the numbers, sync health."""

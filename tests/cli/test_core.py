@@ -51,8 +51,6 @@ def test_config_errors_name_file_and_key_and_exit_78(configured: Path) -> None:
     assert f"kith --config {configured} config check" in res.stderr  # the exact command, with its --config
 
 
-
-
 def test_init_and_config_check(tmp_path: Path) -> None:
     res = kith("init", str(tmp_path / "cfg"))
     assert res.exit_code == 0 and "kith.toml" in res.stdout
