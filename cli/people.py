@@ -119,13 +119,15 @@ def timeline(
         else f"[bold]{escape(c['address'])}[/bold]"
     )
     console.print(title)
-    for label, value in _summary(c):
-        console.print(f"  {label:<11} {value}")
+    record = [Column("label"), Column("value", flex=True, min_width=30)]
+    print_table(console, record, [[f"  {label}", value] for label, value in _summary(c)], header=False)
     if out["flags"]:
         console.print("\n[bold]flags[/bold]")
-        for f in out["flags"]:
-            kind = KIND_LABEL.get(f["kind"], f["kind"])
-            console.print(f"  {f['id']} {kind} ({f['state']}): {escape(what(f))}")
+        rows = [
+            [f"  {f['id']}", f"{KIND_LABEL.get(f['kind'], f['kind'])} ({f['state']})", escape(what(f))]
+            for f in out["flags"]
+        ]
+        print_table(console, [Column("id"), Column("kind"), Column("what", flex=True)], rows, header=False)
     talks = out["conversations"][: max(0, recent)]
     if not talks:
         console.print("\nno personal conversations yet")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from kith.cli.app import app
 from kith.cli.common import console, get_config, get_store, print_json
@@ -47,5 +48,5 @@ def report(
         write_html(rendered, html)
         console.print(f"wrote {html}")
         return
-    console.print(f"[bold]{rendered.subject}[/bold]", markup=True)
+    console.print(f"[bold]{escape(rendered.subject)}[/bold]")
     console.print(rendered.text, markup=False, highlight=False)

@@ -5,7 +5,8 @@ Rich shrinks every column of a table that is too wide, so at 80 columns ``kith s
 
 - a *fixed* column (ids, names, addresses, dates, counts) is never wrapped or cut;
 - at most one *flex* column (a subject, an explanation, an error) takes the width left and wraps
-  between words (a word longer than the column, such as a Message-ID, is folded);
+  between words; it is given at least its longest word (an address), so words are not folded
+  unless the terminal is narrower than that word;
 - when even that does not fit, whole columns go, least important first (``drop`` order), so a
   narrow terminal shows fewer columns, each of them whole. A wide one shows them all.
 """
@@ -17,9 +18,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 #: Narrowest a flex column may become before lower-priority columns are dropped for it.
 FLEX_MIN = 16
@@ -38,16 +41,27 @@ class Column:
 
 
 def _build(
-    columns: Sequence[Column], rows: Sequence[Sequence[str]], keep: Sequence[int], *, measuring: bool = False
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[str]],
+    keep: Sequence[int],
+    *,
+    measuring: bool = False,
+    header: bool = True,
 ) -> Table:
     """The table of the ``keep`` columns. ``measuring``: the flex column capped at its ``min_width``,
     to measure the least width the table needs (Rich measures a no-wrap column by its longest
     word, not by its longest cell, so its own minimum would not do)."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, header_style="bold")
+    table = Table(
+        box=box.SIMPLE_HEAD if header else None,
+        pad_edge=False,
+        show_edge=False,
+        show_header=header,
+        header_style="bold",
+    )
     for i in keep:
         col = columns[i]
         if col.flex:
-            cap = col.min_width if measuring else None
+            cap = max(col.min_width, _longest_word(rows, i)) if measuring else None
             table.add_column(col.header, justify=col.justify, overflow="fold", max_width=cap, ratio=1)
         else:
             table.add_column(col.header, justify=col.justify, no_wrap=True, overflow="fold")
@@ -56,15 +70,23 @@ def _build(
     return table
 
 
-def fit_table(console: Console, columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> Table:
-    """The table with as many of ``columns`` as fit ``console.width``, each one whole."""
+def _longest_word(rows: Sequence[Sequence[str]], i: int) -> int:
+    """The widest whitespace-free run in column ``i`` (markup removed), in terminal cells."""
+    return max((cell_len(w) for row in rows for w in Text.from_markup(row[i]).plain.split()), default=0)
+
+
+def fit_table(
+    console: Console, columns: Sequence[Column], rows: Sequence[Sequence[str]], *, header: bool = True
+) -> Table:
+    """The table with as many of ``columns`` as fit ``console.width``, each one whole (``header``
+    False: a grid of label and value, for a record rather than a list)."""
     keep = list(range(len(columns)))
     order = sorted((c.drop, i) for i, c in enumerate(columns) if c.drop)
     wide = console.options.update(width=100_000)
     while True:
-        least = Measurement.get(console, wide, _build(columns, rows, keep, measuring=True)).maximum
+        least = Measurement.get(console, wide, _build(columns, rows, keep, measuring=True, header=header)).maximum
         if least <= console.width or not order:
-            table = _build(columns, rows, keep)
+            table = _build(columns, rows, keep, header=header)
             # a flex column takes the width left over; without one the table is as wide as its cells
             natural = Measurement.get(console, wide, table).maximum
             table.expand = natural > console.width
@@ -72,8 +94,10 @@ def fit_table(console: Console, columns: Sequence[Column], rows: Sequence[Sequen
         keep.remove(order.pop()[1])
 
 
-def print_table(console: Console, columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> None:
-    console.print(fit_table(console, columns, rows))
+def print_table(
+    console: Console, columns: Sequence[Column], rows: Sequence[Sequence[str]], *, header: bool = True
+) -> None:
+    console.print(fit_table(console, columns, rows, header=header))
 
 
 __all__ = ["FLEX_MIN", "Column", "fit_table", "print_table"]
