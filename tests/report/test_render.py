@@ -72,3 +72,27 @@ def test_times_in_the_configured_zone_across_the_dst_change() -> None:
         report_data(day=date(2026, 10, 20), now=datetime(2026, 10, 20, 5, 0, tzinfo=UTC)), timezone="Europe/Berlin"
     )
     assert "Sent by kith at 07:00 CEST" in summer.text
+
+
+def test_reconnect_rows_carry_their_date_like_the_other_sections() -> None:
+    data = report_data()
+    r = render_report(data, timezone="UTC")
+    (item,) = next(s for s in data["sections"] if s["key"] == "reconnect")["items"]
+    html = r.html.split("Time to reconnect", 1)[1].split("</table>", 1)[0]
+    right = html.split('align="right"', 1)[1]  # the column with the age, as in every section
+    last = datetime.fromisoformat(item["last_interaction"]).strftime("%d %b %Y")
+    assert last in right
+
+
+def test_the_footer_names_the_time_zone_once() -> None:
+    r = render_report(report_data(), timezone="UTC")
+    assert "Sent by kith at 06:00 UTC." in r.text and "UTC (UTC)" not in r.text + r.html
+
+
+def test_message_ids_wrap_only_between_their_parts() -> None:
+    from kith.report.formatting import breakable
+
+    html = str(breakable("Message-ID: <CAF=x7Kq9x7Kq9x7Kq9x7Kq9@mail.gmail.com>"))
+    assert html.startswith("Message-ID: &lt;CAF=<wbr>")
+    assert html.endswith("gmail.<wbr>com&gt;")  # no break opportunity before the closing '>'
+    assert "break-all" not in render_report(report_data(), timezone="UTC").html
