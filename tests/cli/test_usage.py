@@ -13,24 +13,9 @@ from typer.testing import CliRunner
 
 from kith.cli import app
 from kith.cli.app import hoist_global_options
-from tests.connectors.contract import messages
-from tests.connectors.test_maildir import MaildirHarness
+from tests.cli.conftest import kith
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def configured(tmp_path: Path) -> Path:
-    h = MaildirHarness(tmp_path / "Mail")
-    h.deliver(messages(3))
-    (tmp_path / "mailboxes.d").mkdir()
-    (tmp_path / "kith.toml").write_text(f'state_dir = "{tmp_path / "state"}"\n[me]\naddresses = ["me@example.com"]\n')
-    (tmp_path / "mailboxes.d" / "local.toml").write_text(f'kind = "maildir"\npath = "{h.root}"\n')
-    return tmp_path / "kith.toml"
-
-
-def kith(*args: str) -> object:
-    return runner.invoke(app, list(args), catch_exceptions=False)
 
 
 def _usage_error(res: object, *words: str) -> str:

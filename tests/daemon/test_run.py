@@ -212,7 +212,9 @@ def test_notify_backoff_new_mail_metrics_status_and_clean_sigterm(tmp_path: Path
     assert re.search(r'kith_mailbox_failures\{mailbox="bad"\} [1-9]', metrics)
     assert "process_resident_memory_bytes" in metrics
     status = cli("--config", str(cfg), "status", "--json")
-    by_name = {m["name"]: m for m in json.loads(status.stdout)}
+    data = json.loads(status.stdout)
+    assert [w["worker"] for w in data["daemon"]["running"]], "the running daemon's heartbeat"
+    by_name = {m["name"]: m for m in data["mailboxes"]}
     assert by_name["bad"]["failures"] >= 1 and by_name["bad"]["next_run_in_seconds"] is not None
     assert by_name["good"]["lag_seconds"] is not None and by_name["good"]["state"] in ("ok", "syncing")
     code, took = k.stop()
