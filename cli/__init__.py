@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "kith.cli.report",
     "kith.cli.daemon",
     "kith.cli.auth",
+    "kith.cli.check",
 )
 
 
