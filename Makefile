@@ -37,7 +37,7 @@ bench: venv test-deps
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --config-file pyproject.toml kith config connectors store analysis report daemon cli
+	$(BIN)/mypy --config-file pyproject.toml kith config connectors store analysis report daemon cli web
 
 format: venv
 	$(BIN)/ruff format .

@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session
 from kith.analysis.conversations import conversations
 from kith.analysis.engine import run
 from kith.analysis.identity import normalise
+from kith.analysis.search import fold, like_pattern
 from kith.errors import KithError, UsageError
 from kith.store.derived import Contact, ContactAddress, ContactStat, FlagEvent, FlagRow, Interaction
-from kith.store.people import named
+from kith.store.merges import merges_in_force
+from kith.store.people import PeopleQuery, people
 
 FLAG = FlagRow.__table__
 FEVENT = FlagEvent.__table__
@@ -72,6 +74,11 @@ def flags(
         q = q.where(FLAG.c.kind == kind)
     if contact:
         q = q.where(FLAG.c.contact_address == contact)
+    # narrowed in SQL too (the test below stays the truth): most rows are resolved flags
+    if state == "open":
+        q = q.where((FLAG.c.state == "open") | ((FLAG.c.state == "snoozed") & (FLAG.c.snoozed_until <= now)))
+    elif state:
+        q = q.where(FLAG.c.state == state)
     out = []
     for r in conn.execute(q).mappings():
         st = r["state"]
@@ -163,6 +170,7 @@ def contacts(
         q = q.where(CONTACT.c.automated == automated)
     if address:
         q = q.where(CONTACT.c.address == address)
+    merged = _merged_into(conn)
     open_flags: dict[str, int] = {}
     for (a,) in conn.execute(select(FLAG.c.contact_address).where(FLAG.c.state == "open")):
         open_flags[a] = open_flags.get(a, 0) + 1
@@ -190,10 +198,25 @@ def contacts(
                 },
                 "reciprocity": r["reciprocity"],
                 "open_flags": open_flags.get(r["address"], 0),
+                "merged": merged.get(r["address"], []),
             }
         )
     out.sort(key=lambda c: (-c["open_flags"], c["automated"], -(c["strength"] or 0), c["address"]))
     return out
+
+
+def _merged_into(conn: Connection) -> dict[str, list[str]]:
+    """Contact -> the addresses merged into it (the web app's *Merge*, in force), following a
+    merge into a contact that was itself merged on."""
+    target = dict(merges_in_force(conn))
+    out: dict[str, list[str]] = {}
+    for address in target:
+        owner, seen = address, {address}
+        while owner in target and target[owner] not in seen:
+            owner = target[owner]
+            seen.add(owner)
+        out.setdefault(owner, []).append(address)
+    return {k: sorted(v) for k, v in out.items()}
 
 
 def resolve_contact(target: Session | Connection, address: str) -> str | None:
@@ -211,12 +234,17 @@ def find_contact(target: Session | Connection, who: str) -> str:
     canonical = resolve_contact(conn, who)
     if canonical is not None:
         return canonical
-    found = named(conn, who)
+    like = like_pattern(who)
+    rows = (
+        people(conn, PeopleQuery(like=like, sort="name", automated=None, limit=20), stage_order=())[0] if like else []
+    )
+    exact = [r for r in rows if fold(r["name"] or "") == fold(who)]
+    found = exact if len(exact) == 1 else rows
     if len(found) == 1:
-        return found[0][0]
+        return str(found[0]["address"])
     if not found:
         raise UsageError(f"no contact {who!r} (by address or name)", hint="`kith contacts` lists them")
-    listed = "".join(f"\n  {name} <{address}>" for address, name in found)
+    listed = "".join(f"\n  {r['name']} <{r['address']}>" for r in found)
     raise UsageError(f"{who!r} names {len(found)} contacts:{listed}", hint="give the address of the one you mean")
 
 

@@ -58,6 +58,7 @@ from kith.store.derived import (
     MailFact,
     ThreadNode,
 )
+from kith.store.merges import merges_in_force
 from kith.store.models import MessageRow, MetaRow
 from kith.store.upsert import chunks, upsert
 
@@ -127,7 +128,7 @@ def _run(conn: Connection, config: Any, *, now: datetime | None, rebuild: bool) 
     now = now or datetime.now(UTC)
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK})
-    ident = identities_from(config)
+    ident = identities_from(config, merges_in_force(conn))
     cfg = config.settings.analysis
     fp = _fingerprint(ident, cfg)
     stored_fp = conn.execute(select(META.c.value).where(META.c.key == "analysis_fingerprint")).scalar()

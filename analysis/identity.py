@@ -38,14 +38,21 @@ class Identities:
 
     @classmethod
     def build(
-        cls, me: Iterable[str], aliases: Mapping[str, Iterable[str]] | None = None, gmail_domains: Iterable[str] = ()
+        cls,
+        me: Iterable[str],
+        aliases: Mapping[str, Iterable[str]] | None = None,
+        gmail_domains: Iterable[str] = (),
+        merges: Iterable[tuple[str, str]] = (),
     ) -> Identities:
+        """``merges``: (address, target) pairs, oldest first, each joining every address of
+        ``address``'s contact to ``target``'s (the web app's *Merge*, kept in the store)."""
         gd = frozenset(d.lower() for d in gmail_domains)
         amap: dict[str, str] = {}
         for canonical, others in (aliases or {}).items():
             c = normalise(canonical, gd)
             for o in others:
                 amap[normalise(o, gd)] = c
+        amap = _merged(amap, merges, gd)
         mine = {amap.get(normalise(a, gd), normalise(a, gd)) for a in me if a}
         return cls(frozenset(mine), amap, gd)
 
@@ -67,11 +74,38 @@ class Identities:
         return hashlib.sha1(json.dumps(doc).encode()).hexdigest()[:16]
 
 
-def identities_from(config: Any) -> Identities:
-    """[me] addresses plus every mailbox's own, and ``[analysis] aliases``."""
+def _merged(amap: dict[str, str], merges: Iterable[tuple[str, str]], gd: frozenset[str]) -> dict[str, str]:
+    """The alias map with the stored merges applied on top of the configured aliases.
+
+    A merge moves a whole contact: the address merged away and every alias that pointed at it.
+    A merge into a contact that was itself merged away follows it to where it went; one that
+    would close a circle (A into B after B into A) is ignored, so every address has one owner.
+    """
+    out = dict(amap)
+
+    def owner(a: str) -> str:
+        seen = {a}
+        while a in out and out[a] not in seen:
+            a = out[a]
+            seen.add(a)
+        return a
+
+    for address, target in merges:
+        src, dst = owner(normalise(address, gd)), owner(normalise(target, gd))
+        if src == dst:
+            continue
+        out[src] = dst
+        for k, v in list(out.items()):
+            if v == src:
+                out[k] = dst
+    return {k: owner(v) for k, v in out.items()}
+
+
+def identities_from(config: Any, merges: Iterable[tuple[str, str]] = ()) -> Identities:
+    """[me] addresses plus every mailbox's own, ``[analysis] aliases`` and the stored merges."""
     settings = config.settings
     me = [*settings.me.addresses, *(a for mb in config.mailboxes for a in mb.addresses)]
-    return Identities.build(me, settings.analysis.aliases, settings.analysis.gmail_domains)
+    return Identities.build(me, settings.analysis.aliases, settings.analysis.gmail_domains, merges)
 
 
 __all__ = ["Identities", "identities_from", "normalise"]

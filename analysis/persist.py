@@ -14,6 +14,7 @@ from kith.analysis.lifecycle import Stored, transitions
 from kith.analysis.load import History, in_chunks
 from kith.analysis.model import ContactResult
 from kith.analysis.rawsql import as_utc, plain_rows
+from kith.analysis.search import search_key
 from kith.store.derived import Contact, ContactAddress, ContactStat, FlagEvent, FlagRow, Interaction, MailFact
 from kith.store.upsert import chunks, upsert, upsert_tuples
 
@@ -90,6 +91,7 @@ def write_results(
             "automated": r.automated,
             "automated_why": r.automated_why,
             "updated_at": now,
+            "search": search_key(r.name, r.raw_addresses | {r.address}),
         }
         for r in results
     ]
@@ -99,7 +101,7 @@ def write_results(
             CONTACT,
             list(chunk),
             keys=contact_keys,
-            update=["name", "automated", "automated_why", "updated_at"],
+            update=["name", "automated", "automated_why", "updated_at", "search"],
         )
     ids = contact_ids(conn, [r.address for r in results] + list(scope or ()))
     stored_interactions: dict[tuple[Any, ...], list[int]] = {}

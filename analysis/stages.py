@@ -24,6 +24,8 @@ from kith.analysis.rules.reconnect import threshold
 from kith.analysis.timeline import after, meeting_ahead, personal_until
 from kith.config.models import AnalysisConfig
 
+#: Levinger's stages in the order a relationship lives them (lists sort by it).
+STAGES = ("acquaintance", "build-up", "continuation", "deterioration", "ending")
 ENDING_AFTER = timedelta(days=365)
 NEW = timedelta(days=180)
 YOUNG = timedelta(days=30)
@@ -65,4 +67,4 @@ def stage(data: ContactData, cfg: AnalysisConfig, now: datetime) -> tuple[str, d
     return "continuation", {**ev, "why": "steady two-way contact"}
 
 
-__all__ = ["stage"]
+__all__ = ["STAGES", "stage"]

@@ -92,10 +92,14 @@ def cadence_gaps(personal: list[Point]) -> list[float]:
     return [(b - a).total_seconds() / 86400 for a, b in itertools.pairwise(starts)]
 
 
-def strength(personal: list[Point], now: datetime) -> int:
-    """``personal``: time-ordered, as ``personal_until`` gives it."""
+def strength_parts(personal: list[Point], now: datetime) -> dict[str, float]:
+    """The four parts of the 0–100 strength score, each with its own ceiling:
+    recency (35, halving every 30 days since the last personal interaction), frequency (30, on a
+    log scale up to 24 interactions in 90 days), reciprocity (20, the smaller of in and out over
+    the larger, last 12 months) and meetings (15, six in 180 days). ``personal``: time-ordered,
+    as ``personal_until`` gives it."""
     if not personal:
-        return 0
+        return {"recency": 0.0, "frequency": 0.0, "reciprocity": 0.0, "meetings": 0.0}
     days = (now - personal[-1].time).total_seconds() / 86400
     recency = 35 * 0.5 ** (days / 30)
     n90 = len(since(personal, now - timedelta(days=90)))
@@ -106,7 +110,12 @@ def strength(personal: list[Point], now: datetime) -> int:
     reciprocity = 20 * (min(n_in, n_out) / max(n_in, n_out)) if max(n_in, n_out) else 0.0
     n_meet = sum(1 for p in since(personal, now - timedelta(days=180)) if p.kind == "meeting")
     meetings = 15 * min(1.0, n_meet / 6)
-    return round(recency + frequency + reciprocity + meetings)
+    return {"recency": recency, "frequency": frequency, "reciprocity": reciprocity, "meetings": meetings}
+
+
+def strength(personal: list[Point], now: datetime) -> int:
+    """The strength score: the sum of ``strength_parts``, rounded."""
+    return round(sum(strength_parts(personal, now).values()))
 
 
 def contact_stats(data: ContactData, now: datetime) -> dict[str, Any]:
@@ -141,4 +150,4 @@ def _round(v: float | None) -> float | None:
     return None if v is None else round(v, 2)
 
 
-__all__ = ["REPLY_HORIZON", "contact_stats", "percentile", "reply_latencies", "strength"]
+__all__ = ["REPLY_HORIZON", "contact_stats", "percentile", "reply_latencies", "strength", "strength_parts"]

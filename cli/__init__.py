@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "kith.cli.daemon",
     "kith.cli.auth",
     "kith.cli.check",
+    "kith.cli.web",
 )
 
 

@@ -33,6 +33,8 @@ _PATH_KEYS = {
     "output_dir",
     "mailboxes_dir",
     "state_dir",
+    "tls_cert",
+    "tls_key",
 }
 
 

@@ -179,6 +179,45 @@ class DaemonConfig(Frozen):
     """This worker's name in leases and `kith status`; default: host:pid."""
 
 
+class WebConfig(Frozen):
+    """The local web app (`kith web`; `kith run` serves it too when `listen` is set).
+
+    Loopback only unless `allow_remote` is set and a TLS certificate and key are given: the
+    pages show who you write to, so they never cross a network in clear text. The starter
+    config sets listen = "127.0.0.1:8477"."""
+
+    listen: str | None = Field(default=None, examples=["127.0.0.1:8477"])
+    """HOST:PORT of `kith web` ([::1]:8477 for IPv6); `kith run` serves it too when set."""
+    allow_remote: bool = False
+    """Listen on a non-loopback address (needs tls_cert and tls_key too)."""
+    tls_cert: Path | None = Field(default=None, examples=["/etc/kith/web.crt"])
+    """The TLS certificate for a non-loopback listen address."""
+    tls_key: Path | None = Field(default=None, examples=["/etc/kith/web.key"])
+    """Its private key (mode 600)."""
+    allowed_hosts: tuple[str, ...] = Field(default=(), examples=[["kith.example.com"]])
+    """Host names a remote browser uses, accepted besides the listen address and the loopback
+    names; any other Host header is refused (DNS rebinding)."""
+    session_lifetime: Duration = timedelta(days=30)
+    """How long the login cookie holds before a new one-time login URL is needed."""
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str | None) -> str | None:
+        if value is not None:
+            split_listen(value)
+        return value
+
+
+def split_listen(value: str) -> tuple[str, int]:
+    """``"127.0.0.1:8477"`` -> ("127.0.0.1", 8477); ``"[::1]:8477"`` -> ("::1", 8477)."""
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:8477)")
+    if host.startswith("["):
+        host = host.strip("[]")
+    return host, int(port)
+
+
 class GlobalConfig(BaseSettings):
     """``kith.toml``. Environment variables ``KITH_SECTION__KEY`` override the file."""
 
@@ -196,6 +235,7 @@ class GlobalConfig(BaseSettings):
     analysis: AnalysisConfig = AnalysisConfig()
     report: ReportConfig = ReportConfig()
     daemon: DaemonConfig = DaemonConfig()
+    web: WebConfig = WebConfig()
     mailboxes_dir: Path = Path("mailboxes.d")
     """The folder of the mailbox files (one NAME.toml each), relative to this file."""
     state_dir: Path | None = Field(default=None, examples=["/var/lib/kith"])
@@ -224,4 +264,6 @@ __all__ = [
     "MeConfig",
     "ReportConfig",
     "SmtpConfig",
+    "WebConfig",
+    "split_listen",
 ]

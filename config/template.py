@@ -107,11 +107,16 @@ def model_lines(model: type[BaseModel], table: str) -> Iterator[str]:
     for name, field in fields.items():
         if not is_section(field):
             yield ""
-            yield from key_lines(name, field)
+            yield from key_lines(name, field, value=STARTER_VALUES.get(f"{table}.{key_of(name, field)}"))
     for name, field in fields.items():
         if is_section(field):
             assert isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
             yield from model_lines(field.annotation, f"{table}.{key_of(name, field)}")
+
+
+#: Keys the starter sets to something other than their default, and why: the web app is on for a
+#: new setup (on loopback), but off for a config that does not mention it.
+STARTER_VALUES: dict[str, Any] = {"web.listen": "127.0.0.1:8477"}
 
 
 def starter_text() -> str:
@@ -122,7 +127,7 @@ def starter_text() -> str:
         if is_section(field):
             sections.append((name, field))
             continue
-        lines += ["", *key_lines(name, field)]
+        lines += ["", *key_lines(name, field, value=STARTER_VALUES.get(name))]
     for name, field in sections:
         assert isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
         lines += list(model_lines(field.annotation, key_of(name, field)))
@@ -178,4 +183,4 @@ def mailbox_example_text() -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["is_section", "key_of", "mailbox_example_text", "starter_text", "toml_value"]
+__all__ = ["STARTER_VALUES", "is_section", "key_of", "mailbox_example_text", "starter_text", "toml_value"]

@@ -70,6 +70,8 @@ class Analyzer(threading.Thread):
         self.pending: set[str] | None = None
         self.lock = threading.Lock()
         self.wanted = threading.Event()
+        #: set while a run is in flight (the web app says so on the page that asked for it)
+        self.busy = threading.Event()
 
     def submit(self, touched: set[str], _now: datetime | None = None) -> None:
         with self.lock:
@@ -91,10 +93,13 @@ class Analyzer(threading.Thread):
                 self.wanted.clear()
             if touched is None:
                 continue
+            self.busy.set()
             try:
                 analyze_touched(self.store, self.config_of(), touched, now=utcnow())
             except Exception:
                 log.exception("analysis of %d touched contacts failed; the next sync retries", len(touched))
+            finally:
+                self.busy.clear()
 
 
 class IdleWatcher(threading.Thread):
@@ -189,6 +194,7 @@ class Daemon:
         self.store: Store | None = None
         self.scheduler: Scheduler | None = None
         self.metrics: Any = None
+        self.web: Any = None
         self.analyzer: Analyzer | None = None
         self.idle: dict[str, IdleWatcher] = {}
         self._report: threading.Thread | None = None
@@ -236,6 +242,7 @@ class Daemon:
             on_done=self.waker.wake,
         )
         self._start_metrics()
+        self._start_web()
         self._sync_idle_watchers()
         log.info(
             "kith run: worker %s, %s, database %s",
@@ -277,6 +284,28 @@ class Daemon:
             return
         self.metrics = metrics
         self.scheduler.observer = metrics.observer()
+
+    def _start_web(self) -> None:
+        """Serve the web app from a thread when ``[web] listen`` is set (a bad setting or a
+        taken port is logged; the mail keeps syncing without it)."""
+        if not self.config.settings.web.listen:
+            return
+        from kith.web.server import WebServer
+
+        assert self.store is not None and self.analyzer is not None
+        analyzer = self.analyzer
+        try:
+            self.web = WebServer(
+                self.config,
+                self.store,
+                analyze=lambda: analyzer.submit(set()),
+                analyzing=lambda: analyzer.busy.is_set() or analyzer.wanted.is_set(),
+            )
+            self.web.start()
+        except KithError as exc:
+            log.error("web app not served: %s%s", exc, f" ({exc.hint})" if exc.hint else "")
+            return
+        log.info("web app on %s:%d; `kith web --url-only` prints a login link", self.web.host, self.web.port)
 
     def step(self) -> bool:
         """One loop pass; False when something failed (then the watchdog is not fed)."""
@@ -321,6 +350,8 @@ class Daemon:
             self.analyzer.join(max(0.0, STOP_GRACE / 4))
         if self.metrics is not None:
             self.metrics.close()
+        if self.web is not None:
+            self.web.stop()
         if self.store is not None:
             self.store.dispose()
         log.info("kith run: stopped")

@@ -87,6 +87,28 @@ class Contact(Base):
     automated: Mapped[bool] = mapped_column(Boolean, default=False)
     automated_why: Mapped[Any | None] = mapped_column(JsonText)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The name and every address, accents and case folded (``kith.analysis.search``): what the
+    #: web app's people search matches with LIKE, on both dialects alike.
+    search: Mapped[str] = mapped_column(Text, default="")
+
+
+class ContactMerge(Base):
+    """The user's decision that two contacts are one person (the web app's *Merge*).
+
+    Not derived: a rebuild keeps it. The analysis reads the merges in force (``undone_at`` is
+    NULL) with the configured aliases: every address of ``address``'s contact then belongs to
+    ``target``'s. *Undo* sets ``undone_at``, so what was merged and when stays on record.
+    """
+
+    __tablename__ = "contact_merges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The canonical address of the contact merged away.
+    address: Mapped[str] = mapped_column(String(500), index=True)
+    #: The canonical address of the contact it joined.
+    target: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None]
 
 
 class ContactAddress(Base):
@@ -188,6 +210,7 @@ __all__ = [
     "AnalysisQueue",
     "Contact",
     "ContactAddress",
+    "ContactMerge",
     "ContactStat",
     "FlagEvent",
     "FlagRow",

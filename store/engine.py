@@ -87,8 +87,11 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(url: str | URL, *, upgrade: bool = True, echo: bool = False) -> Store:
-    """Create the engine for ``url`` and (by default) upgrade the schema."""
+def open_store(url: str | URL, *, upgrade: bool = True, echo: bool = False, cache_mib: int | None = None) -> Store:
+    """Create the engine for ``url`` and (by default) upgrade the schema.
+
+    ``cache_mib``: SQLite's page cache per connection, for a process that only reads a few
+    pages per request (the web app) rather than the 64 MiB a sync or an analysis wants."""
     u = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if u.get_backend_name() == "sqlite":
@@ -102,6 +105,9 @@ def open_store(url: str | URL, *, upgrade: bool = True, echo: bool = False) -> S
     engine = create_engine(u, **kwargs)
     if u.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        if cache_mib is not None:
+            pragma = f"PRAGMA cache_size=-{int(cache_mib) * 1024}"
+            event.listen(engine, "connect", lambda dbapi_conn, _record: dbapi_conn.execute(pragma))
     store = Store(engine)
     if upgrade:
         try:
@@ -114,11 +120,11 @@ def open_store(url: str | URL, *, upgrade: bool = True, echo: bool = False) -> S
     return store
 
 
-def store_for(config: Any, *, upgrade: bool = True) -> Store:
+def store_for(config: Any, *, upgrade: bool = True, cache_mib: int | None = None) -> Store:
     """The store a loaded ``kith.config.Config`` points at."""
     db = config.settings.database
     url = db.url or sqlite_url(db.path or (config.state_dir / "kith.db"))
-    return open_store(url, upgrade=upgrade, echo=db.echo)
+    return open_store(url, upgrade=upgrade, echo=db.echo, cache_mib=cache_mib)
 
 
 __all__ = ["Store", "open_store", "sqlite_url", "store_for"]

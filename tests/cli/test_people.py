@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from kith.analysis.conversations import conversations
+from kith.analysis.search import fold
 from kith.cli import app
 from kith.daemon.demo import DemoResult
-from kith.store.people import fold
 
 pytestmark = pytest.mark.integration
 

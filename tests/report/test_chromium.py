@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import html as htmllib
 import json
-import os
 import re
-import shutil
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -24,6 +22,7 @@ import pytest
 
 from kith.report.api import write_files
 from kith.report.render import render_report
+from tests.fixtures.chromium import chromium_path
 from tests.report.builders import report_data
 
 pytestmark = pytest.mark.integration
@@ -100,13 +99,7 @@ function measure(document, window) {
 
 
 def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    if os.environ.get("CI"):
-        pytest.fail("chromium is not installed (make test installs the Debian package)")
-    pytest.skip("chromium is not installed; `make test` installs it (apt-get install chromium)")
+    return chromium_path()
 
 
 def _run(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:

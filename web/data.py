@@ -1,0 +1,248 @@
+"""Every read and write the web app makes, each a thin call into store, analysis or report.
+
+The pages never touch a table or decide a rule: they call these functions, which hand back plain
+dicts and records. Keeping them here, few and named for what a page needs, keeps the web app a
+view of what the analysis found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kith.analysis import api as analysis
+from kith.analysis.identity import normalise
+from kith.analysis.person import (
+    Row,
+    contact_data,
+    conversations,
+    stage_history,
+    strength_now,
+    summary,
+    weekly,
+)
+from kith.analysis.search import like_pattern
+from kith.analysis.stages import STAGES
+from kith.config.load import Config
+from kith.report.data import message_places, shape_items
+from kith.report.links import open_url
+from kith.report.render import render_report
+from kith.report.sections import SECTIONS, MessageWhere
+from kith.store import activity, merges, people
+from kith.web.words import reason
+
+#: Items shown per Today section before "show all".
+SECTION_LIMIT = 30
+SHOW_ALL_LIMIT = 500
+CONVERSATIONS = 50
+
+
+class NotFound(LookupError):
+    """The page asked for a person, flag or report that does not exist."""
+
+
+# -- Today --------------------------------------------------------------------------------------
+
+
+def today(db: Session, now: datetime, *, show: str | None = None) -> list[dict[str, Any]]:
+    """The open flags in the report's sections and order, each item with its words and links."""
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for flag in analysis.flags(db, state="open", now=now):
+        by_kind.setdefault(flag["kind"], []).append(flag)
+    out = []
+    for key, spec in SECTIONS.items():
+        flags = by_kind.get(spec.flag_kind, [])
+        # the report's order (reconnect: longest silent first; the rest: oldest first), so only
+        # the shown flags need shaping and their messages looked up
+        if key == "reconnect":
+            flags.sort(
+                key=lambda f: (str((f.get("evidence") or {}).get("last_interaction") or ""), f["contact"]["address"])
+            )
+        else:
+            flags.sort(key=lambda f: (str(f.get("since") or ""), f["contact"]["address"]))
+        limit = SHOW_ALL_LIMIT if show == key else SECTION_LIMIT
+        shown = flags[:limit]
+        ids = [str(f["message_id"]) for f in shown if f.get("message_id")]
+        places = message_places(db, ids) if ids else {}
+        items = shape_items(key, shown, now=now, contacts={}, places=places)
+        for item in items:
+            item["reason"] = reason(key, item)
+            item["kind"] = spec.flag_kind
+            mid = item.get("message_id")
+            where = places.get(mid, (None, MessageWhere(mid)))[1] if mid else None
+            item["open_url"] = open_url(where) if where else None
+        out.append({"key": key, "title": spec.title, "advice": spec.advice, "total": len(flags), "items": items})
+    return out
+
+
+def dismiss(db: Session, flag_id: int, now: datetime) -> dict[str, Any]:
+    try:
+        return analysis.dismiss(db, flag_id, now=now)
+    except analysis.UnknownFlag as exc:
+        raise NotFound(str(exc)) from exc
+
+
+def snooze(db: Session, flag_id: int, until: datetime, now: datetime) -> dict[str, Any]:
+    try:
+        return analysis.snooze(db, flag_id, until, now=now)
+    except analysis.UnknownFlag as exc:
+        raise NotFound(str(exc)) from exc
+
+
+# -- People -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PeoplePage:
+    rows: list[dict[str, Any]]
+    more: bool
+    mailboxes: list[str]
+    stages: dict[str, int]
+    query: people.PeopleQuery = field(default_factory=people.PeopleQuery)
+
+
+def people_page(
+    db: Session,
+    *,
+    text: str = "",
+    sort: str = "attention",
+    stage: str = "",
+    mailbox: str = "",
+    automated: str = "no",
+    page: int = 1,
+) -> PeoplePage:
+    q = people.PeopleQuery(
+        like=like_pattern(text),
+        sort=sort if sort in people.SORTS else "attention",
+        stage=stage if stage in STAGES else None,
+        mailbox=mailbox or None,
+        automated={"no": False, "yes": True}.get(automated),
+        offset=(max(1, page) - 1) * 50,
+    )
+    rows, more = people.people(db.connection(), q, stage_order=STAGES)
+    return PeoplePage(rows, more, people.mailbox_names(db.connection()), people.stage_counts(db.connection()), q)
+
+
+# -- Person -------------------------------------------------------------------------------------
+
+
+def person(
+    db: Session, config: Config, address: str, now: datetime, *, all_conversations: bool = False
+) -> dict[str, Any]:
+    """Everything the Person page shows, from the stored analysis and the analysis' functions."""
+    canonical = people.canonical(db.connection(), normalise(address))
+    if canonical is None:
+        raise NotFound(f"no contact {address!r}")
+    contact = analysis.contacts(db, automated=None, address=canonical)[0]
+    rows = [Row(*r) for r in people.interactions_of(db.connection(), canonical)]
+    at = people.analysed_at(db.connection()) or now
+    data = contact_data(canonical, rows)
+    weeks = weekly(rows, at)
+    convs = conversations(rows, people.thread_sizes(db.connection(), [r.thread_key for r in rows if r.thread_key]))
+    flags = analysis.flags(db, state=None, now=now, contact=canonical)
+    addresses = people.addresses_of(db.connection(), canonical)
+    return {
+        "contact": contact,
+        "addresses": addresses,
+        "analysed_at": at,
+        "weeks": weeks,
+        "totals": summary(weeks),
+        "stage_changes": stage_history(data, config.settings.analysis, at),
+        "strength": strength_now(data, at),
+        "conversations": convs if all_conversations else convs[:CONVERSATIONS],
+        "conversations_total": len(convs),
+        "flags": [{**f, "history": analysis.history(db, f["id"])["history"]} for f in flags],
+        "merges": merges.merges_into(db.connection(), addresses),
+        "overdue_since": people.overdue_since(db.connection(), canonical),
+    }
+
+
+def merge(db: Session, address: str, target: str, now: datetime) -> int:
+    """Record that ``address``'s contact is ``target``'s; the next analysis applies it."""
+    a, t = people.canonical(db.connection(), normalise(address)), people.canonical(db.connection(), normalise(target))
+    if a is None:
+        raise NotFound(f"no contact {address!r} to merge")
+    if t is None:
+        raise NotFound(f"no contact {target!r}")
+    if a == t:
+        raise ValueError("that is the same person already")
+    return merges.record_merge(db.connection(), a, t, now)
+
+
+def undo_merge(db: Session, merge_id: int, now: datetime) -> dict[str, Any]:
+    found = merges.undo_merge(db.connection(), merge_id, now)
+    if found is None:
+        raise NotFound(f"no merge {merge_id} in force")
+    return found
+
+
+# -- Sync health and reports -------------------------------------------------------------------
+
+
+def health(db: Session, config: Config, now: datetime) -> dict[str, Any]:
+    """Mailboxes and streams, the problems the report would name with their fixes, runs, items."""
+    from kith.daemon.status import mailbox_status  # moves to kith.store with issue 24
+    from kith.report.data import sync_health
+
+    problems, total = activity.recorded_problems(db.connection())
+    return {
+        "mailboxes": mailbox_status(db.connection(), now=now),
+        "attention": sync_health(db, config, now=now)["problems"],
+        "runs": activity.recent_runs(db.connection()),
+        "problems": problems,
+        "problems_total": total,
+    }
+
+
+def reports(db: Session) -> list[dict[str, Any]]:
+    return activity.sent_reports(db.connection())
+
+
+def report(db: Session, report_id: int) -> dict[str, Any]:
+    row = activity.report_payload(db.connection(), report_id)
+    if row is None or not isinstance(row.get("payload"), dict) or "report" not in row["payload"]:
+        raise NotFound(f"no report {report_id}")
+    return row
+
+
+@lru_cache(maxsize=16)
+def _rendered(report_id: int, message_id: str, payload_json: str, timezone: str) -> tuple[str, str]:
+    import json
+
+    rendered = render_report(json.loads(payload_json)["report"], timezone=timezone)
+    return rendered.html, rendered.text  # its charts are HTML bars: nothing to inline
+
+
+def report_html(row: dict[str, Any], timezone: str) -> tuple[str, str]:
+    """The report's HTML and text, rendered from what it was built from; a sent report never
+    changes, so renderings are kept."""
+    import json
+
+    data = row["payload"]["report"]
+    return _rendered(
+        row["id"],
+        str(row.get("message_id")),
+        json.dumps(row["payload"], sort_keys=True),
+        data.get("timezone") or timezone,
+    )
+
+
+__all__ = [
+    "NotFound",
+    "PeoplePage",
+    "dismiss",
+    "health",
+    "merge",
+    "people_page",
+    "person",
+    "report",
+    "report_html",
+    "reports",
+    "snooze",
+    "today",
+    "undo_merge",
+]
