@@ -22,6 +22,15 @@ COMMAND_MODULES = (
 )
 
 
+def _print_version(value: bool) -> None:
+    """``kith --version``: the package's one version string (also in the report footer and ``status --json``)."""
+    if value:
+        from kith import __version__
+
+        typer.echo(f"kith {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
@@ -30,6 +39,9 @@ def _root(
     ] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print kith's version and exit")
+    ] = False,
 ) -> None:
     setup_logging(verbose, quiet)
     state(ctx).config_path = config

@@ -212,7 +212,7 @@ def test_notify_backoff_new_mail_metrics_status_and_clean_sigterm(tmp_path: Path
     assert re.search(r'kith_mailbox_failures\{mailbox="bad"\} [1-9]', metrics)
     assert "process_resident_memory_bytes" in metrics
     status = cli("--config", str(cfg), "status", "--json")
-    by_name = {m["name"]: m for m in json.loads(status.stdout)}
+    by_name = {m["name"]: m for m in json.loads(status.stdout)["mailboxes"]}
     assert by_name["bad"]["failures"] >= 1 and by_name["bad"]["next_run_in_seconds"] is not None
     assert by_name["good"]["lag_seconds"] is not None and by_name["good"]["state"] in ("ok", "syncing")
     code, took = k.stop()
