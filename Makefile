@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= $(CURDIR)/.demo
 # Debian packages the integration tests and benchmarks start (installed only when missing).
-TEST_DEBS := dovecot-imapd isync offlineimap chromium systemd
+TEST_DEBS := dovecot-imapd isync offlineimap chromium systemd postgresql
 
 .PHONY: venv demo test test-deps bench lint format clean migration
 
