@@ -147,14 +147,15 @@ def _check_reachable(lay: Layout, exe: Path, out: Outcome) -> None:
             continue
         message = f"{what} is {path}, which the system service cannot see ({why})"
         hint = (
-            "install kith system-wide (sudo python3 -m venv /opt/kith && sudo /opt/kith/bin/pip install kithd), "
-            "then run /opt/kith/bin/kith service install --system; or use --user"
+            "install kith where the service can see it (sudo python3 -m venv /opt/kith && "
+            "sudo /opt/kith/bin/pip install KITH_FOLDER_OR_WHEEL), then run "
+            "sudo /opt/kith/bin/kith service install --system; or install a --user service"
         )
         if lay.root == Path("/"):
             raise ServiceError(message, hint=hint)
         out.warnings.append(f"{message}: {hint}")
     for path in (Path(sys.executable).resolve(), Path(kith.__file__).parent):
-        if not os.stat(path).st_mode & stat.S_IROTH:
+        if path.exists() and not path.stat().st_mode & stat.S_IROTH:
             out.warnings.append(
                 f"{path} is not readable by others: the service's DynamicUser= cannot run it (chmod -R o+rX on it)"
             )
