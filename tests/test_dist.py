@@ -69,7 +69,7 @@ def test_the_installed_wheel_runs_version_demo_and_db_upgrade(image: Image, tmp_
     undeclared = subprocess.run([str(image.python), "-c", "import radicale"], capture_output=True, timeout=60)
     assert undeclared.returncode != 0, "only the wheel's declared dependencies are visible in its venv"
 
-    demo = image.run("demo", "--dir", str(tmp_path / "demo"), "--messages", "300", cwd=tmp_path)
+    demo = image.run("demo", "--dir", str(tmp_path / "demo"), "--messages", "150", cwd=tmp_path)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert (tmp_path / "demo" / "report.html").exists() or any((tmp_path / "demo").glob("**/*.html")), demo.stdout
     config = str(tmp_path / "demo" / "kith.toml")
