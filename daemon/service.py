@@ -154,11 +154,25 @@ def _check_reachable(lay: Layout, exe: Path, out: Outcome) -> None:
         if lay.root == Path("/"):
             raise ServiceError(message, hint=hint)
         out.warnings.append(f"{message}: {hint}")
-    for path in (Path(sys.executable).resolve(), Path(kith.__file__).parent):
-        if path.exists() and not path.stat().st_mode & stat.S_IROTH:
+    for path in (Path(sys.executable), Path(sys.executable).resolve(), Path(kith.__file__).parent):
+        if blocked := _closed_to_others(path, lay.root):
             out.warnings.append(
-                f"{path} is not readable by others: the service's DynamicUser= cannot run it (chmod -R o+rX on it)"
+                f"{blocked} is mode {stat.S_IMODE(blocked.stat().st_mode):04o}: the service's DynamicUser= cannot "
+                f"reach {path} (chmod o+rX {blocked})"
             )
+
+
+def _closed_to_others(path: Path, root: Path = Path("/")) -> Path | None:
+    """The first of ``path`` and its folders below ``root`` that a user other than the owner
+    cannot get through (folders need o+x, the last one o+r too), or None."""
+    if not path.exists():
+        return None
+    for folder in reversed(path.parents):
+        inside = root == Path("/") or (folder.is_relative_to(root) and folder != root)
+        if inside and not folder.stat().st_mode & stat.S_IXOTH:
+            return folder
+    needed = stat.S_IROTH | (stat.S_IXOTH if path.is_dir() else 0)
+    return path if path.stat().st_mode & needed != needed else None
 
 
 def _write(path: Path, text: str, mode: int) -> None:
@@ -176,7 +190,7 @@ def _starter_config(lay: Layout, out: Outcome, dry_run: bool) -> None:
     if (folder / "kith.toml").exists():
         out.done.append(f"kept the config in {folder}")
         if lay.scope == "system":
-            _check_readable(folder, out)
+            _check_readable(folder, lay.root, out)
         return
     if dry_run:
         out.done.append(f"would write a starter config (kith init) to {folder}")
@@ -192,17 +206,15 @@ def _starter_config(lay: Layout, out: Outcome, dry_run: bool) -> None:
     out.done.extend(f"wrote {p}" for p in written)
 
 
-def _check_readable(folder: Path, out: Outcome) -> None:
+def _check_readable(folder: Path, root: Path, out: Outcome) -> None:
     """An existing system config must be readable by the service's transient user (DynamicUser=)."""
-    for path in (folder, folder / "kith.toml", folder / "mailboxes.d", *sorted(folder.glob("mailboxes.d/*.toml"))):
-        if not path.exists():
-            continue
-        needed = stat.S_IROTH | (stat.S_IXOTH if path.is_dir() else 0)
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & needed != needed:
+    for path in (folder / "kith.toml", folder / "mailboxes.d", *sorted(folder.glob("mailboxes.d/*.toml"))):
+        if blocked := _closed_to_others(path, root):
+            mode = stat.S_IMODE(blocked.stat().st_mode)
+            fix = "0755" if blocked.is_dir() else "0644"
             out.warnings.append(
-                f"{path} is mode {mode:04o}: the service (DynamicUser=) cannot read it; "
-                f"chmod {'0755' if path.is_dir() else '0644'} {path} (secrets go in LoadCredential=, not the config)"
+                f"{blocked} is mode {mode:04o}: the service (DynamicUser=) cannot read it; "
+                f"chmod {fix} {blocked} (secrets go in LoadCredential=, not the config)"
             )
 
 

@@ -84,3 +84,13 @@ def test_the_user_unit_may_write_the_configured_state_dir(monkeypatch: pytest.Mo
     out = service.install("user", Path("/"))
     assert f"ReadWritePaths={tmp_path / 'elsewhere'}\n" in out.unit_text
     assert (tmp_path / "elsewhere").is_dir() and (tmp_path / "home/.config/systemd/user/kith.service").exists()
+
+
+def test_a_venv_the_dynamic_user_cannot_enter_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    python = tmp_path / "opt/kith/bin/python"
+    python.parent.mkdir(parents=True)
+    python.touch(mode=0o755)
+    (tmp_path / "opt/kith").chmod(0o700)  # a venv made under umask 077
+    monkeypatch.setattr(sys, "executable", str(python))
+    out = service.install("system", tmp_path, dry_run=True)
+    assert any(f"chmod o+rX {tmp_path / 'opt/kith'}" in w for w in out.warnings), out.warnings
