@@ -19,6 +19,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "analysis_bench": ([], ["--quick"]),
     "gmail_bench": ([], ["--quick"]),
     "graph_bench": ([], ["--quick"]),
+    "graph_batching": ([], ["--quick"]),
     "daemon_bench": ([], ["--quick"]),
 }
 

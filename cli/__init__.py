@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "kith.cli.report",
     "kith.cli.daemon",
     "kith.cli.auth",
+    "kith.cli.check",
     "kith.cli.service",
 )
 

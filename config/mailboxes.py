@@ -150,6 +150,7 @@ class GmailMailbox(MailboxBase):
     api_endpoint: str | None = None
     #: OAuth token endpoint; google-auth ignores the one in a token file on purpose, so it is set here.
     token_uri: str | None = None
+    #: Mail scopes; gmail.metadata (headers and labels, no bodies) is all kith needs.
     scopes: tuple[str, ...] = ("https://www.googleapis.com/auth/gmail.metadata",)
     #: Gmail's per-user budget is 250 quota units a second (15,000 a minute); 0 turns budgeting off.
     quota_units_per_second: float = Field(default=250.0, ge=0)
@@ -172,6 +173,9 @@ class GraphMailbox(MailboxBase):
     #: Fetch List-Id/List-Unsubscribe/Auto-Submitted with ``$batch`` for mail from others (needs
     #: Mail.Read; delta alone does not carry them). Off: fewer requests, weaker automated-sender rules.
     fetch_headers: bool = True
+    #: Requests kith allows itself per 10 minutes for this mailbox (Outlook refuses more than
+    #: 10,000, batch parts counted singly); 0 turns pacing off.
+    requests_per_10_minutes: int = Field(default=9_800, ge=0, le=10_000)
 
 
 Mailbox = Annotated[

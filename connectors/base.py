@@ -222,6 +222,81 @@ class Source(Protocol):
         ...
 
 
+# --- optional capability: check (``kith check``) ----------------------------------------------
+#
+# A read-only look at a real account, in seconds: what the provider offers, what kith will use
+# of it, and every problem with the fix for it. A source that can look says so by having
+# ``check()``; the CLI asks ``isinstance(source, Checkable)``.
+
+
+class Level(enum.StrEnum):
+    """How much a finding matters: ``error`` means kith cannot sync as configured."""
+
+    OK = "ok"
+    INFO = "info"
+    WARN = "warn"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing ``kith check`` found; a ``warn`` or ``error`` always carries its ``fix``."""
+
+    topic: str
+    text: str
+    level: Level = Level.INFO
+    fix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FolderCheck:
+    """A folder, label or calendar as kith sees it: its role, size, and why it is skipped."""
+
+    name: str
+    role: Role | None
+    messages: int | None = None
+    #: None when kith syncs it; else the reason (a skipped role, ``exclude``, not selectable…).
+    skipped: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FirstSync:
+    """The expected size of the first sync: items, provider requests, minutes at the quota."""
+
+    items: int
+    requests: int
+    minutes: float
+    #: What bounds ``minutes`` (the provider's quota, round trips…), said in a few words.
+    basis: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """What one source's ``check()`` found."""
+
+    kind: str
+    account: str
+    findings: tuple[Finding, ...] = ()
+    folders: tuple[FolderCheck, ...] = ()
+    first_sync: FirstSync | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.level is Level.ERROR for f in self.findings)
+
+
+@runtime_checkable
+class Checkable(Protocol):
+    """A source that can look at its account without changing or syncing anything."""
+
+    def check(self) -> CheckReport:
+        """Log in, look, and report; raises only what ``streams()`` would (``AuthError``…)."""
+        ...
+
+
+# --- end of optional capability: check ----------------------------------------------------------
+
+
 class BaseSource:
     """Defaults for the optional parts of the protocol."""
 
@@ -242,9 +317,15 @@ __all__ = [
     "Attendee",
     "BaseSource",
     "Batch",
+    "CheckReport",
+    "Checkable",
     "EventRecord",
+    "Finding",
+    "FirstSync",
     "FlagUpdate",
+    "FolderCheck",
     "Known",
+    "Level",
     "MessageRecord",
     "Problem",
     "Record",

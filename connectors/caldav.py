@@ -5,7 +5,11 @@ and downloads only that:
 
 - **sync-token** (RFC 6578 ``sync-collection``) where the server has it: the server lists the
   members changed or removed since our token. An expired token is answered with 403
-  ``DAV:valid-sync-token``; that becomes ``CursorExpired`` and the engine resyncs the stream.
+  ``DAV:valid-sync-token``; that becomes ``CursorExpired`` and the engine resyncs the stream,
+  by ctag + etags: SabreDAV servers (Nextcloud, Baikal) refuse tokens they handed out
+  themselves, and a resync by token would loop forever. A server that will not answer
+  sync-collection at all for a login that works (a bare 403, 501, or 507 Insufficient Storage,
+  RFC 6578 §3.6) is used by ctag + etags too, never retried or reported as a password problem.
 - **ctag + etags** otherwise: one Depth-0 PROPFIND of the collection's ``CS:getctag`` tells
   whether anything changed at all; if it did, a Depth-1 PROPFIND of every member's etag is
   diffed against the etags kept in the cursor.
@@ -45,6 +49,7 @@ from kith.connectors.base import (
     JSON,
     BaseSource,
     Batch,
+    CheckReport,
     EventRecord,
     Known,
     Problem,
@@ -91,6 +96,8 @@ class CaldavSource(BaseSource):
         self.batch_size = batch_size or mailbox.batch_size
         self._client: Any = None
         self._calendars: dict[str, Any] = {}
+        #: Calendars whose server refused a sync-collection: ctag + etags from here on.
+        self.etags_only: set[str] = set()
         me = list(mailbox.addresses)
         if calendar.username and "@" in calendar.username:
             me.append(calendar.username.lower())
@@ -286,31 +293,73 @@ class CaldavSource(BaseSource):
 
     # -- server conversations ---------------------------------------------------------------
 
+    def _report(self, cal: Any, token: str | None, what: str) -> Any:
+        """``sync-collection`` from ``token``, or ``_NoSyncCollection`` when the server will not
+        answer it for this calendar (see the module docstring); an expired token stays
+        ``CursorExpired``, and the calendar goes on by ctag + etags either way."""
+        try:
+            return cal.objects_by_sync_token(sync_token=token, load_objects=False, disable_fallback=True)
+        except dav_error.DAVError as exc:
+            token_refused = str(dav.ValidSyncToken.tag) in exc.preconditions
+            if not token_refused and exc.status not in (403, 501, 507):
+                with self._errors(what):
+                    raise
+            self.etags_only.add(str(cal.url))
+            log.info("%s: sync-collection refused (%s); using ctag and etags", cal.url, exc.status)
+            if token_refused and token:
+                raise CursorExpired(f"the CalDAV server refused our sync-token ({what})") from exc
+            raise _NoSyncCollection from exc
+
+    def describe(self, stream: Stream) -> tuple[int, bool]:
+        """For ``kith check``: how many objects the calendar holds, and whether the server answers
+        an initial ``sync-collection`` for it (else kith uses ctag + etags)."""
+        cal = self._calendar(stream)
+        count = len(self._etags(cal))
+        if not self.use_sync_token:
+            return count, False
+        try:
+            with self._errors("asking for a sync-token"):
+                return count, bool(self._report(cal, None, "asking for a sync-token").sync_token)
+        except _NoSyncCollection:
+            return count, False
+
+    def check(self) -> CheckReport:
+        """``kith check``: login, the calendars found, and whether sync-token works (read-only)."""
+        from kith.connectors.caldav_check import check
+
+        return check(self)
+
     def _list_all(self, cal: Any) -> _Listing:
         """Every member with its etag, plus the position to continue from next time."""
-        if self.use_sync_token:
+        if self.use_sync_token and str(cal.url) not in self.etags_only:
             try:
                 with self._errors("listing the calendar"):
-                    result = cal.objects_by_sync_token(sync_token=None, load_objects=False, disable_fallback=True)
+                    result = self._report(cal, None, "listing the calendar")
+            except _NoSyncCollection:
+                result = None
             except KithError as exc:
                 if type(exc) is not KithError:  # auth, network, TLS: the fallback would fail alike
                     raise
                 log.info("%s: no sync-collection support (%s); using ctag and etags", cal.url, exc)
-            else:
-                if result.sync_token:
-                    path = cal.url.path
-                    etags = {
-                        resource_name(path, str(o.url)): o.props.get(dav.GetEtag.tag)
-                        for o in result
-                        if o.url.canonical() not in result.deleted_urls
-                    }
-                    return _Listing(etags, token=str(result.sync_token))
+                result = None
+            if result is not None and result.sync_token:
+                path = cal.url.path
+                etags = {
+                    resource_name(path, str(o.url)): o.props.get(dav.GetEtag.tag)
+                    for o in result
+                    if o.url.canonical() not in result.deleted_urls
+                }
+                return _Listing(etags, token=str(result.sync_token))
         ctag = self._ctag(cal)
         return _Listing(self._etags(cal), ctag=ctag)
 
     def _changes_since_token(self, cal: Any, token: str) -> tuple[dict[str, str | None], set[str], str]:
-        with self._errors("asking for changes"):
-            result = cal.objects_by_sync_token(sync_token=token, load_objects=False, disable_fallback=True)
+        try:
+            with self._errors("asking for changes"):
+                result = self._report(cal, token, "asking for changes")
+        except _NoSyncCollection as exc:
+            # no old etags to compare with: list everything again, by etags (nothing unchanged is rewritten)
+            raise CursorExpired("the CalDAV server no longer answers sync-collection") from exc
         path = cal.url.path
         deleted = {o.canonical() for o in result.deleted_urls}
         changed: dict[str, str | None] = {}
@@ -368,6 +417,10 @@ class CaldavSource(BaseSource):
             if data:
                 out[resource_name(path, str(href))] = data.encode() if isinstance(data, str) else data
         return out
+
+
+class _NoSyncCollection(Exception):
+    """The server will not answer ``sync-collection`` for this calendar (internal)."""
 
 
 class _Listing:

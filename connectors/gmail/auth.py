@@ -22,11 +22,13 @@ becomes an ``AuthError`` whose hint is ``kith auth NAME``.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
 import urllib.parse
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +43,31 @@ from kith.errors import AuthError, ConfigError, ConfigProblem, TransientError
 
 log = logging.getLogger(__name__)
 
-SCOPE_CALENDAR = "https://www.googleapis.com/auth/calendar.readonly"
-SCOPE_SEND = "https://www.googleapis.com/auth/gmail.send"
+GOOGLE_SCOPE = "https://www.googleapis.com/auth/"
+SCOPE_METADATA = GOOGLE_SCOPE + "gmail.metadata"
+SCOPE_CALENDAR = GOOGLE_SCOPE + "calendar.events.readonly"
+SCOPE_SEND = GOOGLE_SCOPE + "gmail.send"
+#: Why kith asks for each scope (``kith auth`` and ``kith check`` say it). Least privilege:
+#: headers and labels only, events only, sending only when the report goes out through Gmail.
+WHY: dict[str, str] = {
+    SCOPE_METADATA: "read message headers and labels, never bodies or attachments",
+    SCOPE_CALENDAR: "read your calendar events (meetings count as contact); no other calendar data",
+    SCOPE_SEND: 'send the nightly report from this mailbox ([report] deliver = "gmail")',
+}
+#: Broader scopes a token may carry instead (granted by an older kith, or by hand).
+COVERED_BY: dict[str, frozenset[str]] = {
+    SCOPE_METADATA: frozenset(GOOGLE_SCOPE + s for s in ("gmail.readonly", "gmail.modify"))
+    | {"https://mail.google.com/"},
+    SCOPE_CALENDAR: frozenset(GOOGLE_SCOPE + s for s in ("calendar.readonly", "calendar.events", "calendar")),
+    SCOPE_SEND: frozenset(GOOGLE_SCOPE + s for s in ("gmail.compose", "gmail.modify")) | {"https://mail.google.com/"},
+}
 #: Where the headless flow tells Google to redirect; nothing listens there, the user copies the URL.
 PASTE_REDIRECT = "http://localhost:1/"
 
 
 def scopes_for(mailbox: GmailMailbox, *, send: bool = False) -> list[str]:
-    """The mailbox's read scopes, calendar.readonly with a Google calendar, gmail.send when asked."""
+    """What the configuration needs and no more: the mailbox's read scopes (gmail.metadata),
+    calendar.events.readonly only with a Google calendar, gmail.send only when asked."""
     scopes = list(mailbox.scopes)
     if isinstance(mailbox.calendar, GoogleCalendar) and SCOPE_CALENDAR not in scopes:
         scopes.append(SCOPE_CALENDAR)
@@ -57,12 +76,44 @@ def scopes_for(mailbox: GmailMailbox, *, send: bool = False) -> list[str]:
     return scopes
 
 
+def missing_scopes(needed: list[str], granted: set[str]) -> list[str]:
+    """The needed scopes that neither ``granted`` nor a broader granted scope covers."""
+    return [s for s in needed if s not in granted and not COVERED_BY.get(s, frozenset()) & granted]
+
+
+def explain_scopes(scopes: list[str]) -> str:
+    """One line per scope: what it is and why kith asks for it."""
+    return "\n".join(f"  {s.removeprefix(GOOGLE_SCOPE)}: {WHY.get(s, 'configured in scopes')}" for s in scopes)
+
+
 def token_path(mailbox: GmailMailbox, state_dir: Path) -> Path:
     return mailbox.token_file or state_dir / "google" / f"{mailbox.name or 'gmail'}.json"
 
 
-def save_credentials(credentials: google.oauth2.credentials.Credentials, path: Path) -> None:
-    write_private(path, credentials.to_json())
+#: The token file's own record of when the user consented (google-auth ignores unknown keys):
+#: a refused refresh about 7 days later is the Testing-status trap, and ``kith check`` says when
+#: a Testing client's grant will die.
+CONSENT_KEY = "kith_consented_at"
+
+
+def save_credentials(
+    credentials: google.oauth2.credentials.Credentials, path: Path, *, consented: datetime | None = None
+) -> None:
+    data = json.loads(credentials.to_json())
+    if consented is not None:
+        data[CONSENT_KEY] = consented.astimezone(UTC).isoformat()
+    write_private(path, json.dumps(data))
+
+
+def consent_time(path: Path | None) -> datetime | None:
+    """When the token in ``path`` was granted, if kith wrote it at ``kith auth`` time."""
+    if path is None:
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8")).get(CONSENT_KEY)
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 class TokenKeeper:
@@ -72,13 +123,15 @@ class TokenKeeper:
         self.credentials = credentials
         self.path = path
         self.saved = getattr(credentials, "token", None)
+        #: When the user granted this token (kept across refreshes).
+        self.consented = consent_time(path)
 
     def persist(self) -> None:
         token = getattr(self.credentials, "token", None)
         if self.path is None or token is None or token == self.saved:
             return
         try:
-            save_credentials(self.credentials, self.path)
+            save_credentials(self.credentials, self.path, consented=self.consented)
             self.saved = token
         except OSError as exc:  # the old file still holds a valid refresh token
             log.warning("could not save the refreshed Google token to %s: %s", self.path, exc.strerror)
@@ -104,7 +157,7 @@ def load_credentials(mailbox: GmailMailbox, state_dir: Path) -> tuple[Any, Path 
         expiry = creds.expiry
         creds = creds.with_token_uri(mailbox.token_uri)
         creds.expiry = expiry  # the copy drops it, and an unknown expiry would never refresh
-    missing = set(scopes) - set(creds.scopes or scopes)
+    missing = missing_scopes(scopes, set(creds.scopes or scopes))
     if missing:
         raise AuthError(
             f"the Google token for {mailbox.name!r} lacks scope(s) {', '.join(sorted(missing))}", mailbox=mailbox.name
@@ -140,6 +193,7 @@ def authorize(
     scopes = scopes_for(mailbox, send=send)
     request = google.auth.transport.requests.Request()
     if mailbox.service_account_file is not None:
+        say("The service account's domain-wide delegation must allow:\n" + explain_scopes(scopes))
         creds = service_account_credentials(mailbox, scopes)
         with map_errors(mailbox.name):
             creds.refresh(request)
@@ -147,9 +201,10 @@ def authorize(
     path = token_path(mailbox, state_dir)
     if not interactive:
         creds, _ = load_credentials(mailbox, state_dir)
-        with map_errors(mailbox.name):
+        consented = consent_time(path)
+        with map_errors(mailbox.name, consented=consented):
             creds.refresh(request)
-        save_credentials(creds, path)
+        save_credentials(creds, path, consented=consented)
         return f"the Google token in {path} is valid (refreshed)"
     if mailbox.client_secrets_file is None:
         raise ConfigError(
@@ -167,6 +222,7 @@ def authorize(
         flow = InstalledAppFlow.from_client_secrets_file(str(mailbox.client_secrets_file), scopes=scopes)
     except (ValueError, OSError) as exc:
         raise ConfigError([ConfigProblem(mailbox.name, "client_secrets_file", str(exc))]) from exc
+    say("kith asks Google for these permissions, and no others:\n" + explain_scopes(scopes))
     if open_browser is None:
         open_browser = _has_browser()
     with map_errors(mailbox.name):
@@ -183,7 +239,7 @@ def authorize(
             )
         else:
             creds = _paste_flow(flow, prompt=prompt, say=say)
-    save_credentials(creds, path)
+    save_credentials(creds, path, consented=datetime.now(UTC))
     return f"authorized {mailbox.name}; token saved to {path} (mode 0600)"
 
 
@@ -235,11 +291,18 @@ def _has_browser() -> bool:
 
 
 __all__ = [
+    "CONSENT_KEY",
+    "COVERED_BY",
     "SCOPE_CALENDAR",
+    "SCOPE_METADATA",
     "SCOPE_SEND",
+    "WHY",
     "TokenKeeper",
     "authorize",
+    "consent_time",
+    "explain_scopes",
     "load_credentials",
+    "missing_scopes",
     "save_credentials",
     "scopes_for",
     "service_account_credentials",

@@ -26,7 +26,18 @@ from pathlib import Path
 from typing import Any
 
 from kith.config.mailboxes import GmailMailbox, GoogleCalendar
-from kith.connectors.base import JSON, BaseSource, Batch, EventRecord, Known, Problem, Role, Stream, no_known
+from kith.connectors.base import (
+    JSON,
+    BaseSource,
+    Batch,
+    CheckReport,
+    EventRecord,
+    Known,
+    Problem,
+    Role,
+    Stream,
+    no_known,
+)
 from kith.connectors.gmail.auth import TokenKeeper, load_credentials
 from kith.connectors.gmail.client import CALENDAR_ENDPOINT, GoogleClient, RetryPolicy
 from kith.connectors.gmail.records import event_record
@@ -54,7 +65,7 @@ class GoogleCalendarSource(BaseSource):
         if credentials is None:
             credentials, token_file = load_credentials(mailbox, state_dir)
         self.tokens = TokenKeeper(credentials, token_file)
-        self.client = GoogleClient(credentials, mailbox=mailbox.name, retry=retry)
+        self.client = GoogleClient(credentials, mailbox=mailbox.name, retry=retry, consented=self.tokens.consented)
         self.endpoint = self.calendar.api_endpoint or CALENDAR_ENDPOINT
         self.now = now
         self._events: Any = None
@@ -174,6 +185,15 @@ class GoogleCalendarSource(BaseSource):
             )
             if not page_token:
                 return
+
+    def check(self) -> CheckReport:
+        """``kith check``: the account, granted scopes and what a first sync costs (read-only)."""
+        from kith.connectors.gmail.check import check_calendar
+
+        try:
+            return check_calendar(self)
+        finally:
+            self.tokens.persist()
 
     def close(self) -> None:
         self.tokens.persist()

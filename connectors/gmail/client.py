@@ -28,11 +28,10 @@ from __future__ import annotations
 import json
 import logging
 import ssl
-import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
 
@@ -43,7 +42,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
-from kith.connectors.retry import RetryPolicy, retry_after
+from kith.connectors.retry import QuotaBudget, RetryPolicy, retry_after
 from kith.errors import AuthError, CursorExpired, KithError, TransientError
 
 log = logging.getLogger(__name__)
@@ -52,43 +51,13 @@ GMAIL_ENDPOINT = "https://gmail.googleapis.com/"
 CALENDAR_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
 #: Google refuses batches of more than 100 calls.
 MAX_BATCH = 100
+#: Calls per batch kith sends. The parts of a batch run at once, and Gmail refuses parts beyond a
+#: few concurrent ones per user with 429 "Too many concurrent requests for user" (batching
+#: guide: "Sending batches larger than 50 requests is not recommended"; amd/gaia#2720 measured a
+#: live mailbox refusing 100 and 50 and taking 25). A refusal halves it, down to ``MIN_BATCH``.
+BATCH = 25
+MIN_BATCH = 5
 _RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "backendError"})
-
-
-class QuotaBudget:
-    """A token bucket over Gmail quota units (250 a second per user, i.e. 15,000 a minute).
-
-    Spending before each call keeps a long initial sync under the per-user limit instead of
-    discovering it through 429s. The bucket holds four seconds' worth so that a 100-call batch
-    (500 units) goes out at once. ``rate = 0`` turns budgeting off; units are still counted.
-    """
-
-    def __init__(
-        self, rate: float, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
-    ) -> None:
-        self.rate = rate
-        self.capacity = max(rate * 4, 500.0)
-        self.clock = clock
-        self.sleep = sleep
-        self.tokens = self.capacity
-        self.stamp = clock()
-        self.spent = 0
-        self.waited = 0.0
-        self._lock = threading.Lock()
-
-    def spend(self, units: int) -> None:
-        with self._lock:
-            self.spent += units
-            if self.rate <= 0:
-                return
-            now = self.clock()
-            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-            self.tokens -= units
-            debt = -self.tokens / self.rate if self.tokens < 0 else 0.0
-        if debt > 0:
-            self.waited += debt
-            self.sleep(debt)
 
 
 def _reasons(exc: HttpError) -> tuple[set[str], str]:
@@ -124,9 +93,35 @@ def classify(exc: HttpError, *, mailbox: str, expired_on: Sequence[int] = ()) ->
     return KithError(what)
 
 
+#: Google expires the refresh tokens of an OAuth client in "Testing" publishing status 7 days
+#: after consent (Google's OAuth 2.0 guide, "Refresh token expiration").
+TESTING_LIFETIME = timedelta(days=7)
+
+
+def refused_hint(mailbox: str, consented: datetime | None, now: datetime | None = None) -> str:
+    """The fix for a refused refresh; names the 7-day Testing trap when the grant is that old."""
+    fix = f"run `kith auth {mailbox}`"
+    if consented is None:
+        return fix + (
+            " (if this happens every week, the OAuth client is in Testing publishing status: "
+            "publish it on the Google Cloud console's OAuth consent screen)"
+        )
+    age = (now or datetime.now(UTC)) - consented
+    if age >= TESTING_LIFETIME - timedelta(hours=1):
+        return (
+            f"the grant is {age.days} days old, and Google expires refresh tokens of an OAuth client "
+            "in Testing publishing status after 7 days: publish the app (Google Cloud console → "
+            f"OAuth consent screen → Publish app), then {fix}"
+        )
+    return fix
+
+
 @contextmanager
-def map_errors(mailbox: str, *, expired_on: Sequence[int] = ()) -> Iterator[None]:
-    """Turn googleapiclient / google-auth / network exceptions into kith errors ``from`` them."""
+def map_errors(mailbox: str, *, expired_on: Sequence[int] = (), consented: datetime | None = None) -> Iterator[None]:
+    """Turn googleapiclient / google-auth / network exceptions into kith errors ``from`` them.
+
+    ``consented`` is when the user granted the token (see ``refused_hint``).
+    """
     try:
         yield
     except HttpError as exc:
@@ -135,7 +130,11 @@ def map_errors(mailbox: str, *, expired_on: Sequence[int] = ()) -> Iterator[None
         retryable = getattr(exc, "retryable", False)
         if retryable:
             raise TransientError(f"token refresh failed for now: {exc}") from exc
-        raise AuthError(f"Google refused to refresh the token ({_first(exc)})", mailbox=mailbox) from exc
+        raise AuthError(
+            f"Google refused to refresh the token ({_first(exc)})",
+            mailbox=mailbox,
+            hint=refused_hint(mailbox, consented),
+        ) from exc
     except google.auth.exceptions.TransportError as exc:
         raise TransientError(f"cannot reach Google's token endpoint: {exc}") from exc
     except ssl.SSLCertVerificationError as exc:
@@ -169,8 +168,10 @@ class GoogleClient:
         budget: QuotaBudget | None = None,
         timeout: float = 60.0,
         on_refresh: Callable[[], None] | None = None,
+        consented: datetime | None = None,
     ) -> None:
         self.mailbox = mailbox
+        self.consented = consented
         self.retry = retry or RetryPolicy()
         self.budget = budget or QuotaBudget(0)
         # one refresh on 401, then the 401 stands (→ AuthError): a revoked grant must not loop
@@ -180,6 +181,8 @@ class GoogleClient:
         self.credentials = credentials
         self.http_requests = 0
         self.on_refresh = on_refresh
+        #: Calls per batch request; shrinks when Gmail refuses parts for concurrency.
+        self.batch_size = BATCH
 
     def service(self, api: str, version: str, endpoint: str) -> Any:
         with map_errors(self.mailbox):
@@ -191,14 +194,14 @@ class GoogleClient:
             with attempt:
                 self.budget.spend(units)
                 self.http_requests += 1
-                with map_errors(self.mailbox, expired_on=expired_on):
+                with map_errors(self.mailbox, expired_on=expired_on, consented=self.consented):
                     return request.execute(num_retries=0)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def execute_many(
         self, requests: Mapping[str, Callable[[], HttpRequest]], *, batch_uri: str, units: int = 1
     ) -> Outcome:
-        """Many calls through batch requests of at most 100; throttled parts are retried alone.
+        """Many calls through batch requests of ``batch_size``; throttled parts are retried alone.
 
         A part answering 404 is "missing" (deleted since it was listed); a part failing for good
         is ``failed`` with the reason. An ``AuthError`` in any part stops everything.
@@ -208,8 +211,8 @@ class GoogleClient:
         for attempt in range(1, self.retry.attempts + 1):
             retry_ids: list[str] = []
             hint: float | None = None
-            for start in range(0, len(pending), MAX_BATCH):
-                chunk = pending[start : start + MAX_BATCH]
+            refused = False
+            for chunk in _chunks(pending, self.batch_size):
                 errors: dict[str, HttpError] = {}
 
                 def callback(
@@ -237,11 +240,15 @@ class GoogleClient:
                         raise err from exc
                     elif isinstance(err, TransientError):
                         retry_ids.append(rid)
+                        refused = refused or int(exc.resp.status) == 429
                         hint = max(hint or 0.0, err.retry_after or 0.0) or None
                     else:
                         out.failed[rid] = str(err)
             if not retry_ids:
                 return out
+            if refused and self.batch_size > MIN_BATCH:
+                self.batch_size = max(MIN_BATCH, self.batch_size // 2)
+                log.info("%s: Gmail refused batched calls; batches of %d from now on", self.mailbox, self.batch_size)
             self.retry.throttled(attempt, len(retry_ids), hint, mailbox=self.mailbox, log=log)
             pending = retry_ids
         return out  # pragma: no cover
@@ -251,6 +258,12 @@ class GoogleClient:
             self.http.close()
         except Exception:  # pragma: no cover - closing is best effort
             log.debug("closing the HTTP connection failed", exc_info=True)
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    size = max(1, min(size, MAX_BATCH))
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 class _Deferred:
@@ -268,6 +281,7 @@ def endpoint_join(endpoint: str, path: str) -> str:
 
 
 __all__ = [
+    "BATCH",
     "CALENDAR_ENDPOINT",
     "GMAIL_ENDPOINT",
     "MAX_BATCH",
@@ -278,4 +292,5 @@ __all__ = [
     "classify",
     "endpoint_join",
     "map_errors",
+    "refused_hint",
 ]

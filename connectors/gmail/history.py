@@ -1,9 +1,12 @@
 """Folding a page of Gmail history records into what to fetch, delete and relabel. Pure.
 
 ``users.history.list`` returns, in order, records of four kinds (the ``historyTypes`` we ask for):
-``messagesAdded``, ``messagesDeleted``, ``labelsAdded``, ``labelsRemoved``. Each carries the
-message's ``labelIds`` as they were after that change. Folding them in order gives one final
-action per message:
+``messagesAdded``, ``messagesDeleted``, ``labelsAdded``, ``labelsRemoved``. Each usually carries
+the message's ``labelIds`` as they were after that change, but the reference warns that history
+messages "will typically only have id and threadId fields populated": a message whose
+``labelIds`` are missing is fetched (its labels are unknown, not empty), unless the change
+itself says it went to SPAM/TRASH (a ``labelsAdded`` item names the labels it added). Folding
+them in order gives one final action per message:
 
 - added (not spam/trash/draft) → fetch its metadata;
 - deleted, or moved into SPAM/TRASH → delete from the stream (it is no interaction any more);
@@ -53,15 +56,18 @@ def fold(records: Iterable[Mapping[str, Any]]) -> Changes:
                 mid = msg.get("id")
                 if not mid:
                     continue
+                changed = item.get("labelIds") or ()
+                if "labelIds" not in msg:  # labels unknown: fetch them, unless this change trashed it
+                    trashed = kind == "labelsAdded" and excluded(changed)
+                    state[mid] = DELETE if trashed else FETCH
+                    continue
                 labels = frozenset(msg.get("labelIds") or ())
                 before = state.get(mid)
                 if excluded(labels):
                     state[mid] = DELETE
                 elif before == FETCH:
                     continue  # the fetch brings the latest labels anyway
-                elif before == DELETE or (
-                    kind == "labelsRemoved" and not EXCLUDED_LABELS.isdisjoint(item.get("labelIds") or ())
-                ):
+                elif before == DELETE or (kind == "labelsRemoved" and not EXCLUDED_LABELS.isdisjoint(changed)):
                     state[mid] = FETCH  # restored from trash or spam
                 else:
                     state[mid] = labels

@@ -29,7 +29,7 @@ on busy mailboxes): ``CursorExpired``, and the engine runs the full sync again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from kith.connectors.base import (
     JSON,
     BaseSource,
     Batch,
+    CheckReport,
     FlagUpdate,
     Known,
     MessageRecord,
@@ -50,12 +51,14 @@ from kith.connectors.gmail.auth import TokenKeeper, load_credentials
 from kith.connectors.gmail.client import GMAIL_ENDPOINT, GoogleClient, QuotaBudget, RetryPolicy, endpoint_join
 from kith.connectors.gmail.history import fold
 from kith.connectors.gmail.records import METADATA_HEADERS, excluded, flags_from_labels, message_record
-from kith.errors import BadRecord, CursorExpired
+from kith.errors import BadRecord, CursorExpired, TransientError
 
 log = logging.getLogger(__name__)
 
 #: Quota units per call (Gmail API usage limits).
 UNITS = {"getProfile": 1, "messages.list": 5, "messages.get": 5, "history.list": 2}
+#: History pages in a row without ``history`` that kith follows before trying again later.
+MAX_EMPTY_PAGES = 100
 HISTORY_TYPES = ["messageAdded", "messageDeleted", "labelAdded", "labelRemoved"]
 STREAM = Stream(name="ALL", role=Role.ALL, display_name="All Mail (without Spam, Trash, Drafts)")
 
@@ -80,6 +83,7 @@ class GmailSource(BaseSource):
             mailbox=mailbox.name,
             retry=retry,
             budget=budget or QuotaBudget(mailbox.quota_units_per_second),
+            consented=self.tokens.consented,
         )
         self.endpoint = mailbox.api_endpoint or GMAIL_ENDPOINT
         self.batch_uri = endpoint_join(self.endpoint, "batch/gmail/v1")
@@ -155,6 +159,8 @@ class GmailSource(BaseSource):
 
     def _incremental(self, start: int) -> Iterator[Batch]:
         page_token: str | None = None
+        position = str(start)  # the history id every change up to which has been yielded
+        empty = 0
         while True:
             resp = self.client.execute(
                 self.api.history().list(
@@ -167,14 +173,24 @@ class GmailSource(BaseSource):
                 units=UNITS["history.list"],
                 expired_on=(404,),
             )
-            records = resp.get("history") or []
+            records = [r for r in resp.get("history") or () if isinstance(r, Mapping)]
             page_token = resp.get("nextPageToken")
             latest = str(resp.get("historyId") or start)
-            cursor: JSON = {"history_id": latest if not page_token else str(records[-1]["id"])}
-            if not records and not page_token:
-                if int(latest) != start:  # only untracked changes: move the cursor so it does not age out
-                    yield Batch(cursor=cursor)
+            if records and page_token:
+                position = str(records[-1].get("id") or position)
+            # Gmail may answer a page with a nextPageToken and no ``history`` at all (lieer #22,
+            # #24): nothing to apply, the position stays where it is, and the paging goes on
+            cursor: JSON = {"history_id": latest if not page_token else position}
+            if not records:
+                if not page_token and int(latest) != start:
+                    yield Batch(cursor=cursor)  # only untracked changes: move the cursor so it does not age out
+                empty += 1
+                if page_token and empty <= MAX_EMPTY_PAGES:
+                    continue
+                if page_token:  # a paging that never ends: try again later from the same position
+                    raise TransientError(f"Gmail answered {empty} history pages in a row without history")
                 return
+            empty = 0
             changes = fold(records)
             fetched, problems, gone = self._fetch(changes.fetch)
             updates = tuple(
@@ -218,6 +234,15 @@ class GmailSource(BaseSource):
             except BadRecord as exc:
                 problems.append(Problem(mid, str(exc)))
         return records, tuple(problems), gone
+
+    def check(self) -> CheckReport:
+        """``kith check``: the account, granted scopes and what a first sync costs (read-only)."""
+        from kith.connectors.gmail.check import check_mail
+
+        try:
+            return check_mail(self)
+        finally:
+            self.tokens.persist()
 
     def close(self) -> None:
         self.tokens.persist()

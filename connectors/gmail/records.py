@@ -22,9 +22,25 @@ from kith.connectors.base import Address, Attendee, EventRecord, MessageRecord
 from kith.connectors.headers import HEADER_FIELDS, record_from_message
 from kith.errors import BadRecord
 
+#: How real mail spells each field (RFC 5322 §3.6, RFC 2919 List-Id, RFC 2369, RFC 3834), and the
+#: variants common mailers write (Postfix and Exim stamp ``Message-Id``). Gmail's documentation
+#: names the headers to return "exactly"; a name spelled otherwise (``Message-Id`` for a
+#: ``Message-ID``) may come back empty, so each field is asked for in every spelling seen.
+SPELLINGS: dict[str, tuple[str, ...]] = {
+    "MESSAGE-ID": ("Message-ID", "Message-Id"),
+    "REPLY-TO": ("Reply-To",),
+    "CC": ("Cc", "CC"),
+    "BCC": ("Bcc", "BCC"),
+    "IN-REPLY-TO": ("In-Reply-To",),
+    "LIST-ID": ("List-Id", "List-ID"),
+    "LIST-UNSUBSCRIBE": ("List-Unsubscribe",),
+    "LIST-POST": ("List-Post",),
+    "AUTO-SUBMITTED": ("Auto-Submitted",),
+    "RETURN-PATH": ("Return-Path",),
+}
 #: ``metadataHeaders`` for messages.get: every field a record needs (X-GM-THRID is IMAP-only).
 METADATA_HEADERS: tuple[str, ...] = tuple(
-    "-".join(part.capitalize() for part in name.split("-")) for name in HEADER_FIELDS if name != "X-GM-THRID"
+    spelling for name in HEADER_FIELDS if name != "X-GM-THRID" for spelling in SPELLINGS.get(name, (name.capitalize(),))
 )
 #: Labels whose messages are not interactions: never part of the synced stream.
 EXCLUDED_LABELS = frozenset({"SPAM", "TRASH", "DRAFT"})

@@ -30,6 +30,7 @@ from googleapiclient.errors import HttpError
 
 from kith.config.mailboxes import GmailMailbox
 from kith.connectors.gmail.auth import (
+    COVERED_BY,
     SCOPE_SEND,
     TokenKeeper,
     load_credentials,
@@ -42,14 +43,7 @@ from kith.errors import AuthError, ConfigError
 log = logging.getLogger(__name__)
 
 #: Scopes that allow ``users.messages.send`` (Gmail API scope table).
-SEND_SCOPES = frozenset(
-    {
-        SCOPE_SEND,
-        "https://www.googleapis.com/auth/gmail.compose",
-        "https://www.googleapis.com/auth/gmail.modify",
-        "https://mail.google.com/",
-    }
-)
+SEND_SCOPES = frozenset({SCOPE_SEND}) | COVERED_BY[SCOPE_SEND]
 #: Quota units of one ``messages.send`` (Gmail API usage limits).
 SEND_UNITS = 100
 #: Retries within one delivery attempt; the report ledger's backoff is the second line.
@@ -98,7 +92,7 @@ def send_message(
     if credentials is None:
         credentials, token_file = send_credentials(mailbox, state_dir)
     tokens = TokenKeeper(credentials, token_file)
-    client = GoogleClient(credentials, mailbox=mailbox.name, retry=retry or SEND_RETRY)
+    client = GoogleClient(credentials, mailbox=mailbox.name, retry=retry or SEND_RETRY, consented=tokens.consented)
     raw = base64.urlsafe_b64encode(wire_bytes(message)).decode("ascii")
     try:
         api = client.service("gmail", "v1", mailbox.api_endpoint or GMAIL_ENDPOINT).users()

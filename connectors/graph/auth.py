@@ -5,8 +5,10 @@ Two ways in, both from the mailbox config (``tenant_id``, ``client_id``, ``auth`
 - **Device code** (``auth = "device_code"``, a person's own mailbox): ``kith auth NAME`` prints
   Microsoft's "open https://microsoft.com/devicelogin and enter code XXXX" line; the user signs
   in on any device, msal polls the token endpoint until it is done. Works on a headless server,
-  which is why it is the default. Delegated scopes ``Mail.Read`` (the raw headers need more than
-  ``Mail.ReadBasic``) and ``Calendars.Read``; ``Mail.Send`` only when the report goes out here.
+  which is why it is the default. Delegated scopes, least privilege (``scopes_for``):
+  ``Mail.ReadBasic`` when ``fetch_headers = false``, else ``Mail.Read`` (the raw headers need
+  more than ReadBasic); ``Calendars.Read`` only with a Graph calendar; ``Mail.Send`` only when
+  the report goes out here.
 - **Client credentials** (``auth = "client_credentials"``, an admin syncing a team): app-only
   access with ``https://graph.microsoft.com/.default`` (the application permissions the admin
   consented to), the secret from ``client_secret_file`` or a systemd credential; ``user`` names
@@ -34,7 +36,7 @@ from typing import Any
 
 import msal
 
-from kith.config.mailboxes import GraphMailbox
+from kith.config.mailboxes import GraphCalendar, GraphMailbox
 from kith.config.secrets import SecretRef, check_secret_file, write_private
 from kith.errors import AuthError, ConfigError, ConfigProblem, TransientError
 
@@ -43,6 +45,13 @@ log = logging.getLogger(__name__)
 LOGIN = "https://login.microsoftonline.com"
 DELEGATED_SCOPES: tuple[str, ...] = ("Mail.Read", "Calendars.Read")
 SEND_SCOPE = "Mail.Send"
+#: Why kith asks for each permission (``kith auth`` and ``kith check`` say it).
+WHY: dict[str, str] = {
+    "Mail.ReadBasic": "read message headers as Graph types them (no bodies, no raw headers)",
+    "Mail.Read": "also read the raw List-Id/Auto-Submitted headers that tell newsletters apart (fetch_headers)",
+    "Calendars.Read": "read your calendar events (meetings count as contact)",
+    "Mail.Send": 'send the nightly report from this mailbox ([report] deliver = "graph")',
+}
 APP_SCOPES: tuple[str, ...] = ("https://graph.microsoft.com/.default",)
 #: Token endpoint errors that mean "sign in again"; anything else is worth another try later.
 #: Seconds before expiry at which a held access token is no longer handed out.
@@ -73,9 +82,20 @@ def authority(mailbox: GraphMailbox) -> str:
 
 
 def scopes_for(mailbox: GraphMailbox, *, send: bool = False) -> list[str]:
+    """What the configuration needs and no more (app-only: what the admin consented to)."""
     if mailbox.auth == "client_credentials":
         return list(APP_SCOPES)
-    return [*DELEGATED_SCOPES, *([SEND_SCOPE] if send else [])]
+    scopes = ["Mail.Read" if mailbox.fetch_headers else "Mail.ReadBasic"]
+    if isinstance(mailbox.calendar, GraphCalendar):
+        scopes.append("Calendars.Read")
+    if send:
+        scopes.append(SEND_SCOPE)
+    return scopes
+
+
+def explain_scopes(scopes: list[str]) -> str:
+    """One line per permission: what it is and why kith asks for it."""
+    return "\n".join(f"  {s}: {WHY.get(s, 'the application permissions an admin consented to')}" for s in scopes)
 
 
 def client_secret(mailbox: GraphMailbox) -> str:
@@ -251,7 +271,12 @@ def authorize(
                 f"cannot start the Microsoft device sign-in: {flow.get('error_description') or flow.get('error')}",
                 hint="check tenant_id and client_id, and that the app allows public client flows",
             )
-        say(str(flow.get("message") or f"Open {flow.get('verification_uri')} and enter the code {flow['user_code']}"))
+        asks = "kith asks Microsoft for these permissions, and no others:\n" + explain_scopes(tokens.scopes)
+        say(
+            asks
+            + "\n\n"
+            + str(flow.get("message") or f"Open {flow.get('verification_uri')} and enter the code {flow['user_code']}")
+        )
         result = app.acquire_token_by_device_flow(flow)  # polls until the user is done or the code expires
     token_of(result, mailbox)
     tokens.persist()
@@ -263,11 +288,13 @@ __all__ = [
     "APP_SCOPES",
     "DELEGATED_SCOPES",
     "SEND_SCOPE",
+    "WHY",
     "MsalTokens",
     "authority",
     "authorize",
     "cache_path",
     "client_secret",
+    "explain_scopes",
     "msal_http_client",
     "scopes_for",
     "token_of",

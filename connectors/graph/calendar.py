@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from kith.config.mailboxes import GraphCalendar, GraphMailbox
-from kith.connectors.base import JSON, Batch, EventRecord, Known, Problem, Role, Stream, no_known
+from kith.connectors.base import JSON, Batch, CheckReport, EventRecord, Known, Problem, Role, Stream, no_known
 from kith.connectors.graph.client import RetryPolicy, TokenProvider
 from kith.connectors.graph.delta import delta_batches, start_url
 from kith.connectors.graph.mail import IMMUTABLE, GraphSource
@@ -105,6 +105,12 @@ class GraphCalendarSource(GraphSource):
             extra={"window_start": window} if window else None,
             stats=self.stats,
         )
+
+    def check(self) -> CheckReport:
+        """``kith check``: account, granted permissions, folders and the first sync's size (read-only)."""
+        from kith.connectors.graph.check import check_calendar
+
+        return check_calendar(self)
 
 
 __all__ = ["REWINDOW", "STREAM", "GraphCalendarSource"]

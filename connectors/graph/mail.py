@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -45,6 +45,7 @@ from kith.connectors.base import (
     SKIPPED_BY_DEFAULT,
     BaseSource,
     Batch,
+    CheckReport,
     Known,
     MessageRecord,
     Problem,
@@ -52,9 +53,10 @@ from kith.connectors.base import (
     Stream,
     no_known,
 )
-from kith.connectors.graph.client import GraphClient, RetryPolicy, TokenProvider
+from kith.connectors.graph.client import WINDOW_SECONDS, GraphClient, RetryPolicy, TokenProvider
 from kith.connectors.graph.delta import delta_batches, start_url
 from kith.connectors.graph.records import LAST_VERB, MESSAGE_FIELDS, message_record, with_headers
+from kith.connectors.retry import WindowBudget
 from kith.connectors.roles import role_for_name
 from kith.errors import BadRecord, ConfigError
 
@@ -87,6 +89,18 @@ def mail_base(mailbox: GraphMailbox) -> str:
     return f"/users/{quote(mailbox.user, safe='@')}" if mailbox.user else "/me"
 
 
+def request_budget(
+    mailbox: GraphMailbox, *, clock: Callable[[], float] | None = None, sleep: Callable[[float], None] | None = None
+) -> WindowBudget:
+    """Paces requests under Outlook's 10,000 per mailbox in any 10 minutes (``WindowBudget``)."""
+    kwargs: dict[str, Any] = {}
+    if clock is not None:
+        kwargs["clock"] = clock
+    if sleep is not None:
+        kwargs["sleep"] = sleep
+    return WindowBudget(mailbox.requests_per_10_minutes, WINDOW_SECONDS, **kwargs)
+
+
 class GraphSource(BaseSource):
     """What the mail and calendar sources share: token provider, client, user path, stats."""
 
@@ -98,6 +112,7 @@ class GraphSource(BaseSource):
         token: TokenProvider | None = None,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.mailbox = mailbox
         if token is None:
@@ -106,7 +121,12 @@ class GraphSource(BaseSource):
             token = MsalTokens(mailbox, state_dir)
         self.tokens = token
         self.client = GraphClient(
-            token, mailbox=mailbox.name, endpoint=mailbox.api_endpoint, retry=retry, transport=transport
+            token,
+            mailbox=mailbox.name,
+            endpoint=mailbox.api_endpoint,
+            retry=retry,
+            transport=transport,
+            budget=request_budget(mailbox, clock=clock, sleep=retry.sleep if retry else None),
         )
         self.base = mail_base(mailbox)
         self.stats: Counter[str] = Counter()
@@ -128,8 +148,9 @@ class GraphMailSource(GraphSource):
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         fetch_headers: bool = True,
+        clock: Callable[[], float] | None = None,
     ) -> None:
-        super().__init__(mailbox, state_dir=state_dir, token=token, retry=retry, transport=transport)
+        super().__init__(mailbox, state_dir=state_dir, token=token, retry=retry, transport=transport, clock=clock)
         self.me = frozenset(mailbox.addresses)
         self.fetch_headers = fetch_headers
         #: Shown by ``kith status`` (the engine collects ``alerts`` from every source).
@@ -199,6 +220,12 @@ class GraphMailSource(GraphSource):
             stats=self.stats,
         )
 
+    def check(self) -> CheckReport:
+        """``kith check``: account, granted permissions, folders and the first sync's size (read-only)."""
+        from kith.connectors.graph.check import check_mail
+
+        return check_mail(self)
+
     def _wants_headers(self, stream: Stream, rec: MessageRecord) -> bool:
         return stream.role in HEADER_ROLES and rec.from_ is not None and rec.from_.address not in self.me
 
@@ -235,4 +262,4 @@ class GraphMailSource(GraphSource):
         return out, sorted(outcome.missing), problems
 
 
-__all__ = ["FOLDER_ROLES", "HEADER_ROLES", "GraphMailSource", "GraphSource", "mail_base"]
+__all__ = ["FOLDER_ROLES", "HEADER_ROLES", "GraphMailSource", "GraphSource", "mail_base", "request_budget"]

@@ -29,7 +29,7 @@ SPECIAL_USE: dict[bytes, Role] = {
     b"\\drafts": Role.DRAFTS,
 }
 #: Folders that cannot be selected, or are virtual views of other folders (RFC 6154 \Flagged).
-_SKIP_ATTRS = frozenset({b"\\noselect", b"\\nonexistent", b"\\flagged"})
+SKIP_ATTRS = frozenset({b"\\noselect", b"\\nonexistent", b"\\flagged"})
 GMAIL_ALL_NAMES = ("[Gmail]/All Mail", "[Google Mail]/All Mail")
 
 
@@ -74,7 +74,7 @@ def select_streams(folders: list[Folder], mailbox: ImapMailbox, *, gmail: bool) 
     wanted = set(mailbox.folders)
     out = []
     for folder in folders:
-        if folder.attrs & _SKIP_ATTRS:
+        if folder.attrs & SKIP_ATTRS:
             continue
         if wanted and folder.name not in wanted:
             continue
@@ -97,4 +97,4 @@ def _gmail_streams(folders: list[Folder], mailbox: ImapMailbox) -> list[Stream]:
     return [Stream(name=chosen.name, role=Role.ALL, display_name="All Mail")]
 
 
-__all__ = ["GMAIL_ALL_NAMES", "SPECIAL_USE", "Folder", "parse_list", "role_of", "select_streams"]
+__all__ = ["GMAIL_ALL_NAMES", "SKIP_ATTRS", "SPECIAL_USE", "Folder", "parse_list", "role_of", "select_streams"]

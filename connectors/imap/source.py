@@ -3,8 +3,8 @@
 The connection opens on first use and is reused for every folder of a sync run; any error drops
 it (its state is unknown after a failure), and the next call — the engine's retry — opens a
 fresh one and resumes from the stored cursor. Extensions are switched on right after login
-(``ENABLE QRESYNC`` is refused once a folder is selected): QRESYNC, else CONDSTORE, unless the
-mailbox says ``use_condstore = false``.
+(``ENABLE`` is refused once a folder is selected): QRESYNC, else CONDSTORE, unless the mailbox
+says ``use_condstore = false`` (``wire.enable_extensions``).
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from pathlib import Path
 from imapclient import IMAPClient
 
 from kith.config.mailboxes import ImapMailbox
-from kith.connectors.base import JSON, BaseSource, Batch, Known, Stream, no_known
+from kith.connectors.base import JSON, BaseSource, Batch, CheckReport, Known, Stream, no_known
 from kith.connectors.imap.connect import Alerts, TokenProvider, connect, logout, map_errors
 from kith.connectors.imap.folders import Folder, parse_list, select_streams
 from kith.connectors.imap.sync import Session, pull_folder
+from kith.connectors.imap.wire import enable_extensions
 from kith.connectors.parallel import HelperProcess
 from kith.errors import KithError
 
@@ -61,12 +62,7 @@ class ImapSource(BaseSource):
             self.stats["connect"] += 1
             with self._op("enabling extensions"):
                 caps = {c.upper() for c in client.capabilities()}
-                use = self.mailbox.use_condstore
-                qresync = use and b"QRESYNC" in caps
-                condstore = use and (qresync or b"CONDSTORE" in caps)
-                if qresync:
-                    qresync = b"QRESYNC" in {e.upper() for e in client.enable("QRESYNC")}
-                    condstore = condstore or qresync
+                condstore, qresync = enable_extensions(client, caps, self.mailbox.use_condstore)
                 self._session = Session(
                     client,
                     condstore=condstore,
@@ -132,6 +128,13 @@ class ImapSource(BaseSource):
                 last = batch.cursor if batch.cursor is not None else last
                 yield batch
             session.watch(stream.name, last)
+
+    def check(self) -> CheckReport:
+        """``kith check``: login, TLS, capabilities, folders and the first sync's size (read-only)."""
+        from kith.connectors.imap.check import check
+
+        with self._op("checking the account"):
+            return check(self)
 
     def wait_for_changes(self, timeout: float, stop: threading.Event | None = None) -> bool:
         """IDLE on INBOX until something changes (True) or ``timeout`` passes (False); see ``idle``."""

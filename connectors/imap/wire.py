@@ -206,4 +206,41 @@ def internaldate(raw: bytes) -> datetime | None:
     return local - timedelta(minutes=offset)
 
 
-__all__ = ["fast_parse", "internaldate", "read_answer"]
+# -- extensions ---------------------------------------------------------------------------------
+
+
+def enable_extensions(client: Any, caps: set[bytes], use: bool) -> tuple[bool, bool]:
+    """Switch on RFC 7162 right after login; returns (condstore, qresync) as the server agreed.
+
+    ``ENABLE QRESYNC`` where QRESYNC is offered (it implies CONDSTORE). Where only CONDSTORE is
+    (Gmail; Dovecot, Cyrus and others by configuration) it must be enabled too: until a
+    CONDSTORE-enabling command, a server sends no HIGHESTMODSEQ with EXAMINE (§3.1.2) and no
+    MODSEQ, so flag changes made by other clients would go unseen. ``ENABLE CONDSTORE`` is one
+    such command (§3.1); without ENABLE, ``STATUS INBOX (HIGHESTMODSEQ)`` is another. Both are
+    refused once a folder is selected, hence right after login.
+    """
+    qresync = use and b"QRESYNC" in caps
+    condstore = use and (qresync or b"CONDSTORE" in caps)
+    if qresync:
+        qresync = b"QRESYNC" in {e.upper() for e in client.enable("QRESYNC")}
+        condstore = condstore or qresync
+    if condstore and not qresync:
+        if b"ENABLE" in caps:
+            condstore = b"CONDSTORE" in {e.upper() for e in client.enable("CONDSTORE")}
+        else:
+            condstore = b"HIGHESTMODSEQ" in client.folder_status("INBOX", ["HIGHESTMODSEQ"])
+    return condstore, qresync
+
+
+def peer_certificate(client: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """The server's certificate (``ssl.getpeercert()`` shape) and TLS version, if TLS is on."""
+    sock: Any = getattr(client._imap, "sock", None)
+    if not hasattr(sock, "getpeercert"):
+        return None, None
+    try:
+        return sock.getpeercert() or None, sock.version()
+    except (OSError, ValueError):
+        return None, None
+
+
+__all__ = ["enable_extensions", "fast_parse", "internaldate", "peer_certificate", "read_answer"]

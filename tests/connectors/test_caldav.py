@@ -88,9 +88,15 @@ NOT_ICALENDAR = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:garbled@test\nthis line has 
 
 
 def mailbox(
-    radicale: RadicaleServer, tmp_path: Path, cal: RadicaleCalendar, *, password: str | None = None, **calendar: object
+    radicale: RadicaleServer,
+    tmp_path: Path,
+    cal: RadicaleCalendar,
+    *,
+    password: str | None = None,
+    url: str | None = None,
+    **calendar: object,
 ) -> MaildirMailbox:
-    """A Maildir mailbox (empty) with the test calendar as its ``[calendar]``."""
+    """A Maildir mailbox (empty) with the test calendar as its ``[calendar]`` (at ``url``: a proxy)."""
     secret = tmp_path / "caldav.pass"
     secret.write_text((password or radicale.password) + "\n")
     secret.chmod(0o600)
@@ -104,7 +110,7 @@ def mailbox(
         addresses=(ME,),
         calendar=CaldavCalendar(
             kind="caldav",
-            url=radicale.url,
+            url=url or radicale.url,
             username=radicale.username,
             password_file=secret,
             calendars=(cal.cal_id,),

@@ -166,3 +166,26 @@ def test_service_account_with_domain_wide_delegation(gmail_env: GmailEnv, tmp_pa
     assert "me@example.com" in line
     with pytest.raises(ConfigError, match="delegated_user"):
         gmail_env.source(service_account_file=sa)
+
+
+def test_least_privilege_scopes_and_why_they_are_asked_for(gmail_env: GmailEnv, tmp_path: Path) -> None:
+    mailbox = gmail_env.mailbox(client_secrets_file=client_secrets(gmail_env, tmp_path))
+    shown: list[str] = []
+    with pytest.raises(AuthError):
+        authorize(mailbox, state_dir=gmail_env.state_dir, open_browser=False, prompt=lambda _q: "", say=shown.append)
+    asked, url = shown[0], shown[-1]
+    assert "gmail.metadata: read message headers" in asked and "calendar.events.readonly: read" in asked
+    assert "gmail.send" not in asked and "calendar.readonly" not in url and "calendar.events.readonly" in url
+    no_calendar = gmail_env.mailbox(client_secrets_file=mailbox.client_secrets_file, calendar=False)
+    with pytest.raises(AuthError):
+        authorize(
+            no_calendar, state_dir=gmail_env.state_dir, open_browser=False, prompt=lambda _q: "", say=shown.append
+        )
+    assert "calendar" not in shown[-1].split("scope=", 1)[1].split("&", 1)[0]
+
+
+def test_a_token_with_broader_scopes_from_an_older_kith_still_works(gmail_env: GmailEnv) -> None:
+    gmail_env.write_token(scopes=(SCOPE_METADATA, "https://www.googleapis.com/auth/calendar.readonly"))
+    source = gmail_env.calendar_source()
+    Replica().sync(source, source.streams()[0])
+    assert SCOPE_CALENDAR.endswith("calendar.events.readonly")

@@ -10,7 +10,7 @@ import pytest
 
 from kith.connectors.base import Batch, MessageRecord
 from kith.connectors.gmail import make_source
-from kith.connectors.gmail.client import QuotaBudget
+from kith.connectors.gmail.client import BATCH, QuotaBudget
 from kith.connectors.gmail.mail import GmailSource
 from kith.errors import AuthError, TransientError
 from tests.connectors.contract import Replica
@@ -52,8 +52,8 @@ def test_initial_sync_batches_metadata_and_keeps_labels(gmail_env: GmailEnv) -> 
     assert rec.from_ is not None and rec.from_.address == "news@shop.example"
     assert rec.received is not None and rec.size == 2048
     fetched = 251 + 1  # the draft is fetched (metadata scope cannot filter it in the listing), then dropped
-    assert gmail_env.fake.requests["batch"] == math.ceil(fetched / 100)
-    assert max(gmail_env.fake.batch_sizes) <= 100
+    assert gmail_env.fake.requests["batch"] == math.ceil(fetched / BATCH)
+    assert max(gmail_env.fake.batch_sizes) <= BATCH and gmail_env.fake.concurrency_refusals == 0
     # one profile call, one list page, the history replay; nothing else outside the batches
     assert gmail_env.fake.calls["getProfile"] == 1 and gmail_env.fake.calls["messages.list"] == 1
     assert gmail_env.fake.calls["history.list"] == 1

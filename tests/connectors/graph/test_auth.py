@@ -130,3 +130,13 @@ def test_two_providers_of_one_mailbox_follow_each_others_rotation(graph_env: Gra
     mail(force_refresh=True)  # the fake retires the old refresh token
     assert calendar(force_refresh=True) in graph_env.fake.access_tokens
     assert graph_env.fake.token_grants["refresh_token"] == 2
+
+
+def test_least_privilege_scopes_and_why_they_are_asked_for(graph_env: GraphEnv) -> None:
+    shown = sign_in(graph_env, fetch_headers=False, calendar=False)
+    asked = graph_env.fake.scopes_asked[-1]
+    assert set(asked.split()) - {"openid", "profile", "offline_access"} == {"Mail.ReadBasic"}
+    assert "Mail.ReadBasic: read message headers" in shown[0]
+    sign_in(graph_env)  # raw headers and a Graph calendar: Mail.Read and Calendars.Read, never Mail.Send
+    asked = graph_env.fake.scopes_asked[-1]
+    assert set(asked.split()) - {"openid", "profile", "offline_access"} == {"Mail.Read", "Calendars.Read"}

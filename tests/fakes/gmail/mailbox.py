@@ -6,13 +6,20 @@ It follows the documented behaviour the connector relies on, nothing more:
   at most 500) per page, ``nextPageToken`` while more remain; SPAM and TRASH only with
   ``includeSpamTrash``; ``labelIds`` must all match; ``q`` understands ``in:``/``label:`` terms
   and their negations (enough for ``-in:drafts``).
-- ``users.messages.get`` with ``format=metadata`` returns only the ``metadataHeaders`` asked for.
+- ``users.messages.get`` with ``format=metadata`` returns only the ``metadataHeaders`` asked for,
+  matched by exact name (the stricter reading of the reference, "only include headers
+  specified"): ``Message-Id`` does not return a ``Message-ID`` field.
 - ``users.messages.send`` takes ``{"raw": base64url RFC 822}``, refuses a message without
   recipients, keeps the bytes in ``sent`` and files the message under SENT (plus INBOX and UNREAD
   when it is addressed to this user, as Gmail does with mail to oneself);
 - every change gets a new history id; ``users.history.list`` returns the records after
   ``startHistoryId`` filtered by ``historyTypes``, and answers 404 once that id is older than the
-  retained history (``expire_history``).
+  retained history (``expire_history``). Two surprises real Gmail has are switchable:
+  ``empty_history_pages`` answers that many pages with ``nextPageToken`` and no ``history`` at
+  all (gauteh/lieer issues #22 and #24: "no 'history' record returned, even though several
+  pages were indicated"), and ``history_label_ids = False`` sends history message objects with
+  only ``id`` and ``threadId`` (the users.history.list reference: "Any messages contained in the
+  response will typically only have id and threadId fields populated").
 
 Page tokens encode the sort key of the last item returned, so deleting or adding messages
 between two pages neither skips nor repeats a message (as with the real service).
@@ -110,16 +117,18 @@ class HistoryRecord:
     message: dict[str, Any]
     label_ids: tuple[str, ...] = ()
 
-    def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": str(self.id), "messages": [{k: self.message[k] for k in ("id", "threadId")}]}
+    def as_json(self, *, label_ids: bool = True) -> dict[str, Any]:
+        bare = {k: self.message[k] for k in ("id", "threadId")}
+        message = self.message if label_ids else bare
+        out: dict[str, Any] = {"id": str(self.id), "messages": [bare]}
         if self.kind == "messageAdded":
-            out["messagesAdded"] = [{"message": self.message}]
+            out["messagesAdded"] = [{"message": message}]
         elif self.kind == "messageDeleted":
-            out["messagesDeleted"] = [{"message": self.message}]
+            out["messagesDeleted"] = [{"message": message}]
         elif self.kind == "labelAdded":
-            out["labelsAdded"] = [{"message": self.message, "labelIds": list(self.label_ids)}]
+            out["labelsAdded"] = [{"message": message, "labelIds": list(self.label_ids)}]
         else:
-            out["labelsRemoved"] = [{"message": self.message, "labelIds": list(self.label_ids)}]
+            out["labelsRemoved"] = [{"message": message, "labelIds": list(self.label_ids)}]
         return out
 
 
@@ -147,6 +156,10 @@ class FakeMailbox:
     min_history_id: int = 0
     #: Every message ``users.messages.send`` accepted, as the bytes it decoded from ``raw``.
     sent: list[bytes] = field(default_factory=list)
+    #: Pages of ``history.list`` still to answer with a ``nextPageToken`` and no ``history``.
+    empty_history_pages: int = 0
+    #: False: history message objects carry only ``id`` and ``threadId`` (no ``labelIds``).
+    history_label_ids: bool = True
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(0x18C0000000000000))
 
@@ -305,7 +318,7 @@ class FakeMailbox:
 
     def get_message(self, mid: str, params: dict[str, list[str]]) -> dict[str, Any]:
         fmt = _one(params, "format", "full")
-        wanted = {h.lower() for h in params.get("metadataHeaders", [])}
+        wanted = set(params.get("metadataHeaders", []))
         with self.lock:
             msg = self.messages.get(mid)
             if msg is None:
@@ -318,7 +331,7 @@ class FakeMailbox:
                 "sizeEstimate": msg.size,
             }
             if fmt in ("metadata", "full"):
-                headers = [{"name": n, "value": v} for n, v in msg.headers if not wanted or n.lower() in wanted]
+                headers = [{"name": n, "value": v} for n, v in msg.headers if not wanted or n in wanted]
                 body["payload"] = {"partId": "", "mimeType": "text/plain", "filename": "", "headers": headers}
         return body
 
@@ -334,6 +347,9 @@ class FakeMailbox:
         with self.lock:
             if start < self.min_history_id:
                 raise ApiError(404, "notFound", "Requested entity was not found.")
+            if self.empty_history_pages > 0:
+                self.empty_history_pages -= 1
+                return {"historyId": str(self.history_id), "nextPageToken": str(offset)}
             records = [
                 r
                 for r in self.history
@@ -342,7 +358,7 @@ class FakeMailbox:
             page = records[offset : offset + max_results]
             body: dict[str, Any] = {"historyId": str(self.history_id)}
         if page:
-            body["history"] = [r.as_json() for r in page]
+            body["history"] = [r.as_json(label_ids=self.history_label_ids) for r in page]
         if offset + max_results < len(records):
             body["nextPageToken"] = str(offset + max_results)
         return body
@@ -379,6 +395,15 @@ class FakeMailbox:
             "labels": [{"id": lab, "name": lab, "type": "system"} for lab in SYSTEM_LABELS]
             + [{"id": lab, "name": lab, "type": "user"} for lab in user]
         }
+
+    def label(self, label_id: str) -> dict[str, Any]:
+        """``users.labels.get``: the label with its message count."""
+        with self.lock:
+            count = sum(1 for m in self.messages.values() if label_id in m.labels)
+            known = label_id in SYSTEM_LABELS or count
+        if not known:
+            raise ApiError(404, "notFound", "Requested entity was not found.")
+        return {"id": label_id, "name": label_id, "messagesTotal": count, "threadsTotal": count}
 
 
 _BASE64URL = re.compile(r"^[A-Za-z0-9_-]*={0,2}$")

@@ -5,12 +5,17 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 import urllib.parse
 from collections import Counter
 from typing import Any
 
 from tests.fakes import http
 from tests.fakes.gmail.mailbox import ApiError
+
+#: Refresh tokens of an OAuth client in "Testing" publishing status expire 7 days after consent
+#: (Google's OAuth 2.0 guide, "Refresh token expiration"; the Nest Device Access errors page).
+TESTING_LIFETIME = 7 * 24 * 3600.0
 
 
 class Reply(http.Reply):
@@ -26,6 +31,8 @@ class OAuthEndpoints:
     refresh_tokens: dict[str, list[str]]
     codes: dict[str, list[str]]
     subjects: list[str]
+    testing_status: bool
+    refresh_issued: dict[str, float]
 
     def _maybe_fail(self, op: str) -> None:  # pragma: no cover - provided by FakeGoogle
         raise NotImplementedError
@@ -42,8 +49,12 @@ class OAuthEndpoints:
         except ApiError as exc:
             return Reply.json(exc.status, {"error": "internal_failure", "error_description": exc.message}, exc.headers)
         if grant == "refresh_token":
+            refresh = form.get("refresh_token", "")
             with self._lock:
-                scopes = self.refresh_tokens.get(form.get("refresh_token", ""))
+                scopes = self.refresh_tokens.get(refresh)
+                issued = self.refresh_issued.get(refresh, time.time())
+            if self.testing_status and time.time() - issued > TESTING_LIFETIME:
+                scopes = None  # an unpublished ("Testing") client: the grant died after 7 days
             if scopes is None:
                 return Reply.json(
                     400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}

@@ -6,7 +6,7 @@ is tested is the connector as it will run, minus Google.
 
 Endpoints (paths as the discovery documents and Google's batch guide give them):
 
-- ``GET  /gmail/v1/users/{userId}/profile|messages|messages/{id}|history|labels``
+- ``GET  /gmail/v1/users/{userId}/profile|messages|messages/{id}|history|labels|labels/{id}``
 - ``POST /gmail/v1/users/{userId}/messages/send``: ``{"raw": base64url RFC 822}``; needs a token
   with a scope that may send (gmail.send, gmail.compose, gmail.modify, mail.google.com), else 403
   ``insufficientPermissions``; the message is kept in ``mailbox.sent`` and filed (see
@@ -18,6 +18,24 @@ Endpoints (paths as the discovery documents and Google's batch guide give them):
   ``GET /auth``: the consent screen, answered with the redirect a user's browser would follow
 
 Every API call needs ``Authorization: Bearer`` with a token this server issued (else 401).
+
+Refusals real Gmail makes, each with its source:
+
+- a token carrying ``gmail.metadata`` may not send ``q`` to ``messages.list`` (403 "Metadata
+  scope does not support 'q' parameter") nor ask ``messages.get`` for ``format=full|raw`` (403
+  "Metadata scope doesn't allow format FULL"; full is the default format). The users.messages
+  reference says so of ``q``; the refusal holds even when gmail.readonly is granted too
+  (googleapis/google-api-python-client#582, Google issue tracker 115621456);
+- a batch of more than ``MAX_BATCH`` (100) parts is a 400 (Gmail batching guide: "You're
+  limited to 100 calls in a single batch request");
+- the parts of one batch run at once, and past ``concurrent_limit`` parts for one user the
+  rest answer 429 ``rateLimitExceeded`` "Too many concurrent requests for user." inside the
+  200 batch answer (googleapis/google-api-dotnet-client#1982, GAM-team/got-your-back#121; the
+  batching guide: "Larger batch sizes are likely to trigger rate limiting. Sending batches
+  larger than 50 requests is not recommended"). The default, 25, is what amd/gaia#2720 measured
+  a live mailbox to accept (100 and 50 were refused, 25 went through);
+- refresh tokens of an OAuth client in "Testing" publishing status expire 7 days after consent
+  (``testing_status``; Google's OAuth guide, "Refresh token expiration"): ``invalid_grant``.
 Tests inject failures with ``fail(op, ...)`` (status, Retry-After, reason, delay), read request
 counts (``requests``: HTTP requests by kind ``api``/``batch``/``token``/``auth`` and ``total``;
 ``calls``: API calls by method, batch parts included; ``units``: Gmail quota units as Google's
@@ -29,6 +47,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass
@@ -45,6 +64,7 @@ from tests.fakes.gmail.oauth import OAuthEndpoints, Reply
 UNITS = {
     "getProfile": 1,
     "labels.list": 1,
+    "labels.get": 1,
     "messages.list": 5,
     "messages.get": 5,
     "messages.send": 100,
@@ -52,6 +72,9 @@ UNITS = {
     "events.list": 1,
 }
 MAX_BATCH = 100
+#: Parts of one batch the fake runs at once for one user; the rest are refused with 429.
+CONCURRENT_LIMIT = 25
+SCOPE_METADATA = "https://www.googleapis.com/auth/gmail.metadata"
 #: Scopes with which ``users.messages.send`` is allowed (Gmail API scope table).
 SEND_SCOPES = frozenset(
     {
@@ -69,6 +92,7 @@ _ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
     ("messages.get", "GET", re.compile(r"^/gmail/v1/users/([^/]+)/messages/([^/]+)$")),
     ("history.list", "GET", re.compile(r"^/gmail/v1/users/([^/]+)/history$")),
     ("labels.list", "GET", re.compile(r"^/gmail/v1/users/([^/]+)/labels$")),
+    ("labels.get", "GET", re.compile(r"^/gmail/v1/users/([^/]+)/labels/([^/]+)$")),
     ("events.list", "GET", re.compile(r"^/calendar/v3/calendars/([^/]+)/events$")),
 ]
 
@@ -98,6 +122,13 @@ class FakeGoogle(http.FakeServer, OAuthEndpoints):
         self.codes: dict[str, list[str]] = {}
         self.token_grants: Counter[str] = Counter()
         self.subjects: list[str] = []
+        self.concurrent_limit = CONCURRENT_LIMIT
+        #: Batch parts refused for concurrency (429 "Too many concurrent requests for user").
+        self.concurrency_refusals = 0
+        #: The OAuth client is in "Testing" publishing status: refresh tokens live 7 days.
+        self.testing_status = False
+        #: When each refresh token was issued (seconds since the epoch).
+        self.refresh_issued: dict[str, float] = {}
         self._seq = itertools.count(1)
 
     @property
@@ -111,14 +142,18 @@ class FakeGoogle(http.FakeServer, OAuthEndpoints):
     # -- admin --------------------------------------------------------------------------------
 
     def issue_tokens(
-        self, scopes: tuple[str, ...] = ("https://www.googleapis.com/auth/gmail.metadata",)
+        self, scopes: tuple[str, ...] = (SCOPE_METADATA,), *, issued_at: float | None = None
     ) -> tuple[str, str]:
-        """A fresh (access token, refresh token) pair, as a completed consent would give."""
+        """A fresh (access token, refresh token) pair, as a completed consent would give.
+
+        ``issued_at`` backdates the consent (a test of the 7-day Testing-status expiry).
+        """
         n = next(self._seq)
         access, refresh = f"ya29.fake-{n}", f"1//fake-refresh-{n}"
         with self._lock:
             self.access_tokens[access] = {"scopes": list(scopes)}
             self.refresh_tokens[refresh] = list(scopes)
+            self.refresh_issued[refresh] = time.time() if issued_at is None else issued_at
         return access, refresh
 
     def expire_access_tokens(self) -> None:
@@ -189,6 +224,7 @@ class FakeGoogle(http.FakeServer, OAuthEndpoints):
             self._maybe_fail(op)
             if op != "events.list" and m.group(1) not in ("me", self.mailbox.email):
                 raise ApiError(403, "forbidden", "Delegation denied for " + m.group(1))
+            _metadata_limits(op, params, scopes)
             if op == "messages.send":
                 if not SEND_SCOPES & set(scopes):
                     raise ApiError(403, "insufficientPermissions", "Request had insufficient authentication scopes.")
@@ -203,6 +239,8 @@ class FakeGoogle(http.FakeServer, OAuthEndpoints):
                 data = self.mailbox.list_history(params)
             elif op == "labels.list":
                 data = self.mailbox.labels()
+            elif op == "labels.get":
+                data = self.mailbox.label(m.group(2))
             else:
                 data = self.calendar.list_events(m.group(1), params)
         except ApiError as exc:
@@ -228,7 +266,7 @@ class FakeGoogle(http.FakeServer, OAuthEndpoints):
             self.batch_sizes.append(len(parts))
         boundary = f"batch_{next(self._seq)}_fake"
         out: list[bytes] = []
-        for part in parts:
+        for n, part in enumerate(parts):
             cid = part.get("Content-ID", "")
             raw = part.get_payload(decode=False)
             raw_bytes = raw.encode("latin-1") if isinstance(raw, str) else bytes(raw)
@@ -236,7 +274,13 @@ class FakeGoogle(http.FakeServer, OAuthEndpoints):
             lines = head.decode("latin-1").split("\n")
             method, target, _version = [*lines[0].split(" "), "", ""][:3]
             sub_headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
-            reply = self.call(method, target, sub_headers, sub_body)
+            if n >= self.concurrent_limit:
+                with self._lock:
+                    self.concurrency_refusals += 1
+                err = ApiError(429, "rateLimitExceeded", "Too many concurrent requests for user.")
+                reply = Reply.json(429, err.body())
+            else:
+                reply = self.call(method, target, sub_headers, sub_body)
             status_line = f"HTTP/1.1 {reply.status} {_REASON_PHRASES.get(reply.status, 'Error')}"
             hdrs = "".join(f"{k}: {v}\r\n" for k, v in reply.headers.items())
             out.append(
@@ -247,6 +291,18 @@ class FakeGoogle(http.FakeServer, OAuthEndpoints):
             )
         out.append(f"--{boundary}--\r\n".encode())
         return Reply(200, b"".join(out), {"Content-Type": f"multipart/mixed; boundary={boundary}"})
+
+
+def _metadata_limits(op: str, params: dict[str, list[str]], scopes: list[str]) -> None:
+    """What a token with gmail.metadata may not ask for (see the module docstring)."""
+    if SCOPE_METADATA not in scopes:
+        return
+    if op == "messages.list" and "q" in params:
+        raise ApiError(403, "forbidden", "Metadata scope does not support 'q' parameter")
+    if op == "messages.get":
+        fmt = (params.get("format") or ["full"])[-1].lower()
+        if fmt in ("full", "raw"):
+            raise ApiError(403, "forbidden", f"Metadata scope doesn't allow format {fmt.upper()}")
 
 
 def _route(method: str, path: str) -> tuple[str, re.Match[str]] | None:
@@ -307,4 +363,4 @@ class _Handler(http.FakeHandler):
             self._send(Reply.json(404, ApiError(404, "notFound", f"no such endpoint {path}").body()))
 
 
-__all__ = ["MAX_BATCH", "UNITS", "FakeGoogle", "Reply", "Rule"]
+__all__ = ["CONCURRENT_LIMIT", "MAX_BATCH", "SCOPE_METADATA", "UNITS", "FakeGoogle", "Reply", "Rule"]

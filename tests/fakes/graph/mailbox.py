@@ -7,8 +7,9 @@ It follows the documented delta semantics the connector relies on, nothing more:
   ``@odata.nextLink`` (``$skiptoken``), the last with an ``@odata.deltaLink`` (``$deltatoken``);
 - a deltaLink returns what changed in that folder since the round it ends: changed or new
   messages in full (``$select`` fields only, from the token) and ``{"id", "@removed":
-  {"reason": "deleted"}}`` for messages deleted or moved out; no change → an empty page and the
-  same deltaLink;
+  {"reason": "deleted"}}`` for messages deleted or moved out; every round ends with a *fresh*
+  deltaLink, even one that found no change (as Graph does: "Use delta query to track changes in
+  Microsoft Graph data": the deltaLink of each round is the state token for the next);
 - ``expire_tokens()`` makes every token issued so far answer 410 ``syncStateNotFound``;
 - ids are immutable (as with ``Prefer: IdType="ImmutableId"``): a move keeps the id;
 - ``sendMail`` with a MIME body (``send_mime``) keeps the decoded bytes in ``sent`` and files a
@@ -38,6 +39,14 @@ from typing import Any
 
 #: Graph's well-known folder names and the ids the fake gives them.
 WELL_KNOWN = ("inbox", "sentitems", "archive", "junkemail", "deleteditems", "drafts")
+WELL_KNOWN_NAMES = {
+    "inbox": "Inbox",
+    "sentitems": "Sent Items",
+    "archive": "Archive",
+    "junkemail": "Junk Email",
+    "deleteditems": "Deleted Items",
+    "drafts": "Drafts",
+}
 SAMPLE_FOLDERS = {
     "": "inbox",
     "Sent": "sentitems",
@@ -114,7 +123,7 @@ def delta_page(
         out = [view(x) for x in page]
         if more:
             return out, {"next": encode_token({**tok, "after": page[-1].id})}
-        return out, {"delta": encode_token({"k": "delta", **scope, "since": tok["at"]})}
+        return out, {"delta": encode_token({"k": "delta", **scope, "since": tok["at"], "round": next(_ROUNDS)})}
     if tok["k"] == "delta":
         tok = {"k": "chg", **scope, "since": tok["since"], "at": seq, "after": [0, ""]}
     since, at, after = tok["since"], tok["at"], tuple(tok["after"])
@@ -124,7 +133,11 @@ def delta_page(
     if more:
         last = page_c[-1]
         return out, {"next": encode_token({**tok, "after": [last[0], last[1]]})}
-    return out, {"delta": encode_token({"k": "delta", **scope, "since": at})}
+    return out, {"delta": encode_token({"k": "delta", **scope, "since": at, "round": next(_ROUNDS)})}
+
+
+#: Numbers every deltaLink, so that each round's is a new one.
+_ROUNDS = itertools.count(1)
 
 
 def _iso(when: datetime) -> str:
@@ -416,10 +429,24 @@ class FakeMailbox:
             if self.email.lower() in {a for a, _ in recipients}:
                 self.add("inbox", **filed)
 
-    def list_folders(self, params: dict[str, str]) -> dict[str, Any]:
-        """``GET /mailFolders``; understands ``$filter=displayName eq '...'`` and nothing else."""
+    def folder(self, fid: str) -> dict[str, Any]:
+        """``GET /mailFolders/{id}``: a well-known name or a folder id, with its message count."""
         with self.lock:
-            items = [{"id": fid, "displayName": name} for name, fid in self.folders.items()]
+            names = {**{WELL_KNOWN_NAMES[w]: w for w in WELL_KNOWN}, **self.folders}
+            by_id = {v: k for k, v in names.items()}
+            if fid not in by_id:
+                raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+            count = sum(1 for m in self.messages.values() if m.folder == fid)
+            return {"id": fid, "displayName": by_id[fid], "totalItemCount": count}
+
+    def list_folders(self, params: dict[str, str]) -> dict[str, Any]:
+        """``GET /mailFolders`` (well-known folders too, with counts); understands ``$filter=displayName
+        eq '...'`` and nothing else."""
+        with self.lock:
+            names = {**{WELL_KNOWN_NAMES[w]: w for w in WELL_KNOWN}, **self.folders}
+            items = [self.folder(fid) for fid in names.values()]
+            if "$filter" in params:  # a name lookup: user folders only, as kith resolves them
+                items = [{"id": fid, "displayName": name} for name, fid in self.folders.items()]
         wanted = params.get("$filter", "")
         if wanted:
             prefix = "displayName eq "

@@ -44,21 +44,31 @@ class LoginEndpoints:
         self.refresh_tokens: dict[str, str] = {}  # token -> user
         self.device_codes: dict[str, bool] = {}  # device code -> approved
         self.device_scopes: dict[str, str] = {}  # device code -> scopes asked for
+        #: The scopes of every device-code sign-in started, in order (what the user was asked to allow).
+        self.scopes_asked: list[str] = []
         self.user_codes: dict[str, str] = {}  # user code -> device code
         self.token_grants: Counter[str] = Counter()
         self.auto_approve = False
+        #: The application permissions an admin consented to (the ``roles`` of app-only tokens).
+        self.app_roles: list[str] = ["Mail.Read", "Calendars.Read"]
         self.revoked = False
         self._n = 0
 
     # -- admin ----------------------------------------------------------------------------------
 
-    def issue_token(self, kind: str = "user") -> str:
+    def issue_token(self, kind: str = "user", scopes: str = "Mail.Read Calendars.Read") -> str:
         """A valid access token, as if a sign-in had happened (tests that do not test msal)."""
         with self._lock:
-            self._n += 1
-            token = f"eyJ0eXAi.fake-{kind}-{self._n}"
-            self.access_tokens[token] = kind
-            return token
+            return self._access(kind, scopes)
+
+    def _access(self, kind: str, scopes: str) -> str:
+        """A new access token shaped like Entra ID's: a JWT whose ``scp`` (delegated) or ``roles``
+        (app-only) claim lists what was granted. Called holding the lock."""
+        self._n += 1
+        claims: dict[str, Any] = {"scp": scopes} if kind == "user" else {"roles": list(self.app_roles)}
+        token = f"{_b64({'typ': 'JWT', 'alg': 'none'})}.{_b64(claims)}.fake-{kind}-{self._n}"
+        self.access_tokens[token] = kind
+        return token
 
     def approve(self, user_code: str) -> None:
         """The user entered the code and signed in."""
@@ -99,6 +109,7 @@ class LoginEndpoints:
             device, user = f"DC-{self._n}-device", f"FAKE{self._n:04d}"
             self.device_codes[device] = self.auto_approve
             self.device_scopes[device] = form.get("scope", "")
+            self.scopes_asked.append(form.get("scope", ""))
             self.user_codes[user] = device
         return Reply.json(
             200,
@@ -116,9 +127,7 @@ class LoginEndpoints:
     def _tokens(self, tenant: str, form: dict[str, str], *, with_refresh: bool) -> Reply:
         scopes = [s for s in form.get("scope", "").split() if s not in RESERVED]
         with self._lock:
-            self._n += 1
-            access = f"eyJ0eXAi.fake-user-{self._n}"
-            self.access_tokens[access] = "user"
+            access = self._access("user", " ".join(scopes))
             refresh = f"0.fake-refresh-{self._n}"
             self.refresh_tokens[refresh] = self.user_email
         now = int(time.time())
@@ -182,9 +191,7 @@ class LoginEndpoints:
                     401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret."}
                 )
             with self._lock:
-                self._n += 1
-                access = f"eyJ0eXAi.fake-app-{self._n}"
-                self.access_tokens[access] = "app"
+                access = self._access("app", "")
             return Reply.json(
                 200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": access}
             )

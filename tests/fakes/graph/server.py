@@ -11,8 +11,16 @@ Endpoints (``{who}`` is ``me`` or ``users/{address}``):
   (Graph's MIME send): ``202 Accepted``, no body; the message is kept in ``mailbox.sent`` and
   filed (see ``FakeMailbox.send_mime``), ``{who}`` in ``senders``. A From that is not the
   user's address is a 403 ``ErrorSendAsDenied``, as on Graph without send-as rights
+- ``GET  /v1.0/{who}`` (the user), ``/v1.0/{who}/mailFolders`` and ``.../mailFolders/{id}``
+  (``displayName``, ``totalItemCount``; well-known names resolve to their folder)
 - ``POST /v1.0/$batch``: JSON batching, at most 20 requests, answered part by part
 - the login endpoints of ``oauth.LoginEndpoints`` under ``/login/{tenant}/``
+
+The limits of ``limits`` (with their sources) apply: at most 4 parts of a ``$batch`` run at once
+for the mailbox (the rest answer 429 inside the 200 answer), ``dependsOn`` orders parts and a
+failed dependency fails its dependents with 424, 10,000 requests per 10 minutes (batch parts
+one by one; ``window``), and ``$select`` of a property a message does not have is a 400. A
+``SimClock`` in ``sim`` makes every exchange cost simulated time (the batching benchmark).
 
 Every Graph call needs ``Authorization: Bearer`` with a token this server issued (else 401
 ``InvalidAuthenticationToken``); ``/me`` with an app-only token is a 400 as on Graph. Tests
@@ -27,12 +35,15 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.parse
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from tests.fakes import http
 from tests.fakes.graph.calendar import FakeCalendar
+from tests.fakes.graph.limits import MAILBOX_CONCURRENCY, RequestWindow, SimClock, check_select, lanes
 from tests.fakes.graph.mailbox import DEFAULT_PAGE, FakeMailbox, GraphError
 from tests.fakes.graph.oauth import LoginEndpoints, Reply
 
@@ -43,6 +54,8 @@ _ROUTES: list[tuple[str, re.Pattern[str]]] = [
     ("messages.get", re.compile(rf"^/v1\.0/{_WHO}/messages/([^/]+)$")),
     ("calendar.delta", re.compile(rf"^/v1\.0/{_WHO}/calendarView/delta$")),
     ("folders.list", re.compile(rf"^/v1\.0/{_WHO}/mailFolders$")),
+    ("folders.get", re.compile(rf"^/v1\.0/{_WHO}/mailFolders/([^/]+)$")),
+    ("user.get", re.compile(rf"^/v1\.0/{_WHO}$")),
 ]
 #: Routes answering POST (the others answer GET).
 _POST_ROUTES: list[tuple[str, re.Pattern[str]]] = [
@@ -83,6 +96,12 @@ class FakeGraph(http.FakeServer, LoginEndpoints):
         self.selects: list[str] = []
         #: The ``{who}`` of each accepted sendMail (``me`` or ``users/{address}``).
         self.senders: list[str] = []
+        #: Simulated time (the batching benchmark); None: real time, no simulated costs.
+        self.sim: SimClock | None = None
+        self.concurrency = MAILBOX_CONCURRENCY
+        #: Batch parts refused because more than ``concurrency`` ran at once.
+        self.concurrency_refusals = 0
+        self.window = RequestWindow(clock=lambda: self.sim() if self.sim else time.monotonic())
         self._init_login()
 
     @property
@@ -135,6 +154,16 @@ class FakeGraph(http.FakeServer, LoginEndpoints):
             kind = self._authorized(headers if token is None else {"authorization": f"Bearer {token}"})
             self._maybe_fail(op)
             self._who(m.group(1), kind)
+            wait = self.window.take()
+            if wait is not None:
+                raise GraphError(
+                    429,
+                    "ApplicationThrottled",
+                    "Application is over its MailboxConcurrency limit.",
+                    headers={"Retry-After": str(max(1, int(wait + 0.999)))},
+                )
+            if op in ("messages.get", "messages.delta") and "$select" in params:
+                check_select(params["$select"])
             if op == "sendMail":
                 self._send_mail(m.group(1), headers, content)
                 return Reply(202, b"", {})
@@ -144,6 +173,12 @@ class FakeGraph(http.FakeServer, LoginEndpoints):
                 return Reply.json(200, self.mailbox.get(m.group(2), params))
             if op == "folders.list":
                 return Reply.json(200, self.mailbox.list_folders(params))
+            if op == "folders.get":
+                return Reply.json(200, self.mailbox.folder(m.group(2)))
+            if op == "user.get":
+                return Reply.json(
+                    200, {"displayName": "Me", "mail": self.user_email, "userPrincipalName": self.user_email}
+                )
             with self._lock:
                 self.page_sizes.append(size)
                 if not ("$skiptoken" in params or "$deltatoken" in params) and op == "messages.delta":
@@ -193,16 +228,41 @@ class FakeGraph(http.FakeServer, LoginEndpoints):
                 raise GraphError(400, "BadRequest", f"Number of batch requests exceeds {MAX_BATCH}.")
         except GraphError as exc:
             return Reply.json(exc.status, exc.body(), exc.headers)
+        lane_of = lanes(requests)
+        if isinstance(lane_of, str):
+            return Reply.json(400, GraphError(400, "BadRequest", lane_of).body())
         with self._lock:
             self.batch_sizes.append(len(requests))
         token = headers.get("authorization", "")[7:]
         out = []
+        status: dict[str, int] = {}
+        ops: Counter[int] = Counter()
         for req in requests:
-            part_headers = {k.lower(): str(v) for k, v in (req.get("headers") or {}).items()}
-            reply = self.call(str(req.get("method", "GET")), str(req.get("url", "")), part_headers, token=token)
+            rid = str(req.get("id"))
+            lane = lane_of[rid]
+            deps = [str(d) for d in req.get("dependsOn") or ()]
+            if lane >= self.concurrency:
+                with self._lock:
+                    self.concurrency_refusals += 1
+                err = GraphError(
+                    429,
+                    "ApplicationThrottled",
+                    "Application is over its MailboxConcurrency limit.",
+                    headers={"Retry-After": "1"},
+                )
+                reply = Reply.json(429, err.body(), err.headers)
+            elif any(status.get(d, 0) >= 400 for d in deps):
+                reply = Reply.json(424, GraphError(424, "FailedDependency", "Failed Dependency").body())
+            else:
+                part_headers = {k.lower(): str(v) for k, v in (req.get("headers") or {}).items()}
+                reply = self.call(str(req.get("method", "GET")), str(req.get("url", "")), part_headers, token=token)
+                ops[lane] += 1
+            status[rid] = reply.status
             out.append(
                 {"id": req.get("id"), "status": reply.status, "headers": reply.headers, "body": json.loads(reply.body)}
             )
+        if self.sim is not None:
+            self.sim.exchange(ops)
         return Reply.json(200, {"responses": out})
 
 
@@ -221,6 +281,8 @@ class _Handler(http.FakeHandler):
             return
         self._count("api")
         self._send(fake.call("GET", self.path, self._headers()))
+        if fake.sim is not None:
+            fake.sim.exchange()
 
     def do_POST(self) -> None:
         fake = self.fake
