@@ -21,7 +21,17 @@ COMMAND_MODULES = (
     "kith.cli.auth",
     "kith.cli.check",
     "kith.cli.web",
+    "kith.cli.service",
 )
+
+
+def _print_version(value: bool) -> None:
+    """``kith --version``: the package's one version string (also in the report footer and ``status --json``)."""
+    if value:
+        from kith import __version__
+
+        typer.echo(f"kith {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -32,6 +42,9 @@ def _root(
     ] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print kith's version and exit")
+    ] = False,
 ) -> None:
     setup_logging(verbose, quiet)
     state(ctx).config_path = config

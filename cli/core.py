@@ -133,7 +133,9 @@ def status(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")]
     with store.engine.connect() as conn:
         data = mailbox_status(conn)
     if json_out:
-        print_json(data)
+        from kith import __version__
+
+        print_json({"kith_version": __version__, "mailboxes": data})
         return
     if not data:
         console.print("no mailbox has been synced yet; run `kith sync`")

@@ -34,7 +34,7 @@ def test_sync_then_status_json(configured: Path) -> None:
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)[0]["upserts"] == 7
     res = kith("--config", str(configured), "status", "--json")
-    data = json.loads(res.stdout)
+    data = json.loads(res.stdout)["mailboxes"]
     assert data[0]["name"] == "local" and data[0]["items"] == 7 and data[0]["state"] == "ok"
     inbox = next(s for s in data[0]["streams"] if s["name"] == "INBOX")
     assert inbox["role"] == "inbox" and inbox["last_error"] is None
