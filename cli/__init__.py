@@ -23,7 +23,17 @@ COMMAND_MODULES = (
     "kith.cli.auth",
     "kith.cli.check",
     "kith.cli.web",
+    "kith.cli.service",
 )
+
+
+def _print_version(value: bool) -> None:
+    """``kith --version``: the package's one version string (also in the report footer and ``status --json``)."""
+    if value:
+        from kith import __version__
+
+        typer.echo(f"kith {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -45,6 +55,9 @@ def _root(
         ),
     ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr; no progress bars")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print kith's version and exit")
+    ] = False,
 ) -> None:
     setup_logging(verbose, quiet)
     # a terminal wraps sentences between words at its width; a pipe (`kith report | less`) gets

@@ -143,7 +143,9 @@ def status(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")]
     with store.engine.connect() as conn:
         daemon, data = daemon_status(conn, now=now), mailbox_status(conn, now=now)
     if json_out:
-        print_json({"daemon": daemon, "mailboxes": data})
+        from kith import __version__
+
+        print_json({"kith_version": __version__, "daemon": daemon, "mailboxes": data})
         return
     for line in daemon_lines(daemon, now):
         console.print(line)

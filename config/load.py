@@ -79,16 +79,21 @@ class Config:
 
 
 def default_config_path() -> Path:
-    """``--config`` beats ``$KITH_CONFIG``; then the user's file; then the system one."""
+    """``--config`` beats ``$KITH_CONFIG``; then the unit's ``ConfigurationDirectory=``; then the
+    user's file; then the system one.
+
+    The units written by ``kith service install`` name no config path: systemd tells the
+    service where its config is (``$CONFIGURATION_DIRECTORY``), and that wins over a user file.
+    """
     env = os.environ.get("KITH_CONFIG")
     if env:
         return Path(env)
+    if os.environ.get("CONFIGURATION_DIRECTORY"):  # systemd ConfigurationDirectory=
+        return Path(os.environ["CONFIGURATION_DIRECTORY"].split(":")[0]) / "kith.toml"
     xdg = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     user = xdg / "kith" / "kith.toml"
     if user.exists():
         return user
-    if os.environ.get("CONFIGURATION_DIRECTORY"):
-        return Path(os.environ["CONFIGURATION_DIRECTORY"]) / "kith.toml"
     system = Path("/etc/kith/kith.toml")
     return system if system.exists() else user
 

@@ -458,8 +458,17 @@ class Daemon:
             log.exception("nightly report check failed; trying again in %.0fs", REPORT_EVERY)
 
 
+def _matplotlib_cache() -> None:
+    """Under systemd the home is read-only (user unit) or none (``DynamicUser=``): matplotlib,
+    which the report's charts import, keeps its cache in ``$RUNTIME_DIRECTORY`` instead."""
+    runtime = os.environ.get("RUNTIME_DIRECTORY")
+    if runtime and "MPLCONFIGDIR" not in os.environ:
+        os.environ["MPLCONFIGDIR"] = runtime.split(":")[0]
+
+
 def run(config: Config, *, config_path: Path | None = None) -> int:
     """Run the daemon until SIGTERM/SIGINT; returns the exit status."""
+    _matplotlib_cache()
     daemon = Daemon(config, config_path=config_path)
     try:
         return daemon.run()

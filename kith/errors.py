@@ -15,7 +15,8 @@
     │                              Gmail 404 history, Graph 410): resync that stream from scratch
     ├── BadRecord                  one message or event could not be parsed: keep what parsed,
     │                              record the problem, go on
-    └── StoreError                 the database refused something (schema too new, lock lost)
+    ├── StoreError                 the database refused something (schema too new, lock lost)
+    └── ServiceError               `kith service` cannot install or remove the systemd unit as asked
 
 Connectors turn their library's exceptions into these at the boundary (``map_errors`` context
 managers, ``raise ... from exc``) so that the sync engine only ever catches kith errors plus one
@@ -111,6 +112,10 @@ class StoreError(KithError):
     """The database cannot be used as it is."""
 
 
+class ServiceError(KithError):
+    """The systemd unit cannot be installed or removed as asked (permissions, a kith systemd cannot see)."""
+
+
 __all__ = [
     "AuthError",
     "BadRecord",
@@ -118,6 +123,7 @@ __all__ = [
     "ConfigProblem",
     "CursorExpired",
     "KithError",
+    "ServiceError",
     "StoreError",
     "TransientError",
     "UsageError",

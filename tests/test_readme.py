@@ -13,6 +13,7 @@ run fails the suite, so a new example has to be taught here rather than silently
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -96,17 +97,16 @@ def test_the_commands_table_matches_the_cli() -> None:
     spans = re.findall(r"`(kith [^`]+)`", table)
     assert len(spans) >= 15
     for span in spans:
-        words = span.split()[1:]
-        path = []
-        for word in words:
-            if not re.fullmatch(r"[a-z]+", word):
+        path: list[list[str]] = []  # each word of the command, with its alternatives (a\|b)
+        for word in span.split()[1:]:
+            if not re.fullmatch(r"[a-z]+(\\\|[a-z]+)*", word):
                 break
-            path.append(word)
-        command = _command(path)
-        options = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+            path.append(word.split("\\|"))
+        commands = [_command(list(words)) for words in itertools.product(*path)]
+        options = {o for c in commands for p in c.params for o in (*p.opts, *p.secondary_opts)}
         options |= {o for p in _cli().params for o in p.opts}  # the global ones go anywhere
         for option in re.findall(r"--[a-z-]+", span):
-            assert option in options, f"`{span}`: {option} is not an option of `kith {' '.join(path)}`"
+            assert option in options, f"`{span}`: {option} is not an option of it"
 
 
 def test_global_options_the_readme_promises() -> None:

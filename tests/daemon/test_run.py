@@ -61,18 +61,33 @@ def mailbox(root: Path, name: str, n: int = 3) -> MaildirHarness:
 class Kith:
     """One `kith run` process and the notify socket it reports to."""
 
-    def __init__(self, config: Path, *, watchdog_usec: int = 400_000, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Path,
+        *,
+        watchdog_usec: int = 400_000,
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
+        base_env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        """``command`` (default ``python -m kith --config CONFIG run``) with ``base_env`` (default
+        this process's, less what would point it elsewhere) plus ``env`` and the notify socket."""
         self.dir = tempfile.mkdtemp(prefix="kr")  # short: unix socket paths max out at 107 bytes
         self.sock_path = os.path.join(self.dir, "notify")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.sock_path)
         self.messages: list[Msg] = []
         self.log_path = config.parent / f"kith-{len(list(config.parent.glob('kith-*.log')))}.log"
-        clean = {k: v for k, v in os.environ.items() if k not in {"JOURNAL_STREAM", "INVOCATION_ID", "KITH_CONFIG"}}
-        full_env = {**clean, "NOTIFY_SOCKET": self.sock_path, "WATCHDOG_USEC": str(watchdog_usec), **(env or {})}
+        if base_env is None:
+            base_env = {
+                k: v for k, v in os.environ.items() if k not in {"JOURNAL_STREAM", "INVOCATION_ID", "KITH_CONFIG"}
+            }
+        full_env = {**base_env, "NOTIFY_SOCKET": self.sock_path, "WATCHDOG_USEC": str(watchdog_usec), **(env or {})}
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kith", "--config", str(config), "run"],
+            command or [sys.executable, "-m", "kith", "--config", str(config), "run"],
+            cwd=cwd,
             env=full_env,
             stdout=subprocess.DEVNULL,
             stderr=self.log,
