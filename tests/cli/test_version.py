@@ -10,7 +10,6 @@ from typer.testing import CliRunner
 
 from kith import __version__
 from kith.cli import app
-from tests.cli.test_core import configured  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -28,7 +27,7 @@ def test_the_distribution_takes_its_version_from_the_package() -> None:
     assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "kith.__version__"}
 
 
-def test_status_json_and_the_report_footer_name_the_version(configured: Path) -> None:  # noqa: F811
+def test_status_json_and_the_report_footer_name_the_version(configured: Path) -> None:
     assert runner.invoke(app, ["--config", str(configured), "sync", "--json"]).exit_code == 0
     status = json.loads(runner.invoke(app, ["--config", str(configured), "status", "--json"]).stdout)
     assert status["kith_version"] == __version__ and status["mailboxes"][0]["name"] == "local"
