@@ -4,16 +4,21 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= $(CURDIR)/.demo
 # Debian packages the integration tests and benchmarks start (installed only when missing).
-TEST_DEBS := dovecot-imapd isync offlineimap chromium systemd
+TEST_DEBS := dovecot-imapd isync offlineimap chromium systemd postgresql
 
-.PHONY: venv demo test test-deps fuzz bench lint format clean migration
+# setuptools warns on every editable install that folders named like the package may shadow it;
+# the one such folder here is the package itself (the reason is in pyproject.toml), so that one
+# notice is filtered out, nothing else.
+EDITABLE_ENV := PYTHONWARNINGS="ignore:Editable installation"
+
+.PHONY: venv demo test test-deps fuzz bench lint format clean migration dist
 
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(EDITABLE_ENV) $(BIN)/pip install -q -e '.[test]'
 	touch $@
 
 demo: venv
@@ -49,8 +54,15 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The wheel and sdist a user installs (`pip install dist/kithd-*.whl`); tests/test_dist.py installs
+# the same build in a fresh venv and runs it.
+dist: venv
+	rm -rf dist build
+	$(BIN)/python -m build --outdir dist
+	$(BIN)/twine check --strict dist/*
+
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(DEMO_DIR) build dist *.egg-info .pytest_cache
 
 migration: venv
 	$(BIN)/python -c "import sys; from alembic import command; from sqlalchemy import create_engine; from kith.store.migrate import alembic_config, upgrade; e = create_engine('sqlite://'); upgrade(e); cfg = alembic_config(e); c = e.connect(); cfg.attributes['connection'] = c; command.revision(cfg, message=sys.argv[1], autogenerate=True)" "$(MSG)"

@@ -12,11 +12,14 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session
 
+from kith.analysis.conversations import conversations
 from kith.analysis.engine import run
 from kith.analysis.identity import normalise
-from kith.errors import KithError
+from kith.analysis.search import fold, like_pattern
+from kith.errors import KithError, UsageError
 from kith.store.derived import Contact, ContactAddress, ContactStat, FlagEvent, FlagRow, Interaction
 from kith.store.merges import merges_in_force
+from kith.store.people import PeopleQuery, people
 
 FLAG = FlagRow.__table__
 FEVENT = FlagEvent.__table__
@@ -133,6 +136,8 @@ def snooze(
     now = now or datetime.now(UTC)
     if until.tzinfo is None:
         until = until.replace(tzinfo=UTC)
+    if until <= now:  # a snooze into the past would hide nothing and say nothing
+        raise UsageError(f"cannot snooze until {until:%Y-%m-%d}: that is not in the future")
     return _set_state(
         target, flag_id, {"state": "snoozed", "snoozed_until": until}, f"snoozed until {until:%Y-%m-%d}", now
     )
@@ -222,12 +227,31 @@ def resolve_contact(target: Session | Connection, address: str) -> str | None:
     return conn.execute(q).scalar() or conn.execute(select(CONTACT.c.address).where(CONTACT.c.address == a)).scalar()
 
 
-def timeline(target: Session | Connection, address: str, *, now: datetime | None = None) -> dict[str, Any]:
-    """One contact: stats, flags and every interaction, newest first."""
+def find_contact(target: Session | Connection, who: str) -> str:
+    """The canonical address of the one contact ``who`` names: an address (any alias of it) or a
+    name, case and accents ignored. Several people of that name are a usage error listing them."""
     conn = _conn(target)
-    canonical = resolve_contact(conn, address)
-    if canonical is None:
-        raise KithError(f"no contact {address!r}; `kith contacts` lists them")
+    canonical = resolve_contact(conn, who)
+    if canonical is not None:
+        return canonical
+    like = like_pattern(who)
+    rows = (
+        people(conn, PeopleQuery(like=like, sort="name", automated=None, limit=20), stage_order=())[0] if like else []
+    )
+    exact = [r for r in rows if fold(r["name"] or "") == fold(who)]
+    found = exact if len(exact) == 1 else rows
+    if len(found) == 1:
+        return str(found[0]["address"])
+    if not found:
+        raise UsageError(f"no contact {who!r} (by address or name)", hint="`kith contacts` lists them")
+    listed = "".join(f"\n  {r['name']} <{r['address']}>" for r in found)
+    raise UsageError(f"{who!r} names {len(found)} contacts:{listed}", hint="give the address of the one you mean")
+
+
+def timeline(target: Session | Connection, who: str, *, now: datetime | None = None) -> dict[str, Any]:
+    """One contact (by address or name): stats, flags, conversations and every interaction, newest first."""
+    conn = _conn(target)
+    canonical = find_contact(conn, who)
     contact = contacts(conn, automated=None, address=canonical)[0]
     cid = conn.execute(select(CONTACT.c.id).where(CONTACT.c.address == canonical)).scalar()
     rows = conn.execute(
@@ -235,13 +259,15 @@ def timeline(target: Session | Connection, address: str, *, now: datetime | None
         .where(INTER.c.contact_id == cid)
         .order_by(INTER.c.at.desc())
     )
+    interactions = [
+        {"at": _iso(at), "kind": k, "personal": bool(p), "broadcast": bool(b), "subject": s, "message_key": mk}
+        for at, k, p, b, s, mk in rows
+    ]
     return {
         "contact": contact,
         "flags": flags(conn, state=None, now=now, contact=canonical),
-        "interactions": [
-            {"at": _iso(at), "kind": k, "personal": bool(p), "broadcast": bool(b), "subject": s, "message_key": mk}
-            for at, k, p, b, s, mk in rows
-        ],
+        "conversations": [{**c, "start": _iso(c["start"]), "end": _iso(c["end"])} for c in conversations(interactions)],
+        "interactions": interactions,
     }
 
 
@@ -251,6 +277,7 @@ __all__ = [
     "analyze_touched",
     "contacts",
     "dismiss",
+    "find_contact",
     "flags",
     "history",
     "resolve_contact",

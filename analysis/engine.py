@@ -159,7 +159,13 @@ def _run(conn: Connection, config: Any, *, now: datetime | None, rebuild: bool) 
         "open_flags": dict(sorted(flags.items())),
         "seconds": round(time.perf_counter() - started, 3),
     }
-    log.info("analysis (%s): %s", mode, summary)
+    log.info(  # a sentence for the journal; the CLI prints its own from the summary
+        "analysis (%s) in %.2f s: %s; open flags: %s",
+        mode,
+        summary["seconds"],
+        ", ".join(f"{k} {v}" for k, v in counts.items()),
+        ", ".join(f"{n} {k}" for k, n in summary["open_flags"].items()) or "none",
+    )
     return summary
 
 

@@ -1,4 +1,4 @@
-"""`kith analyze`, `kith flags` (+ dismiss, snooze, history), `kith contacts`, `kith timeline`."""
+"""`kith analyze` and `kith flags` (+ dismiss, snooze, history)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
 from kith.cli.app import app
 from kith.cli.common import console, get_config, get_store, print_json
-from kith.errors import ConfigError
+from kith.cli.params import future_day, one_of
+from kith.cli.tables import Column, print_table
+from kith.report.formatting import cadence
+from kith.text import plural
 
 flags_app = typer.Typer(help="What needs attention: list, dismiss, snooze.", no_args_is_help=False)
 app.add_typer(flags_app, name="flags")
@@ -45,32 +48,57 @@ def analyze(
     )
 
 
-def _what(f: dict[str, Any]) -> str:
+def _days(value: object) -> str:
+    return plural(round(float(value)), "day") if isinstance(value, int | float) else "some days"
+
+
+def what(f: dict[str, Any]) -> str:
+    """The flag's evidence as a sentence, with its units."""
     ev = f.get("evidence") or {}
     if f["kind"] == "unanswered":
-        return str(ev.get("subject") or f.get("message_id") or "")
+        return str(ev.get("subject") or f.get("message_id") or "(no subject)")
     if f["kind"] == "broadcast_only":
-        return f"{ev.get('broadcasts')} broadcasts, no personal word"
+        return f"{plural(int(ev.get('broadcasts') or 0), 'broadcast')} from you, no personal message"
     if f["kind"] == "one_sided":
-        return f"{ev.get('unanswered')} of your messages unanswered over {ev.get('span_days')} days"
-    return f"{ev.get('days_since')} days since you were in touch (usually every {ev.get('cadence_days')})"
+        n = int(ev.get("unanswered") or 0)
+        return f"{plural(n, 'message')} of yours unanswered over {_days(ev.get('span_days'))}"
+    return f"{_days(ev.get('days_since'))} since you were last in touch; usually {cadence(ev.get('cadence_days'))}"
+
+
+def who(contact: dict[str, Any]) -> str:
+    """``Name <address>`` (the name in bold), or the address; never cut."""
+    name, address = escape(contact.get("name") or ""), escape(contact.get("address") or "")
+    return f"[bold]{name}[/bold] <{address}>" if name else f"[bold]{address}[/bold]"
+
+
+STATE_CHOICES = ("open", "snoozed", "dismissed", "resolved", "all")
+
+
+def _kind(value: str | None) -> str | None:
+    from kith.analysis.api import KINDS
+
+    return one_of(value, KINDS, what="flag kind")
 
 
 @flags_app.callback(invoke_without_command=True)
 def flags(
     ctx: typer.Context,
-    kind: Annotated[str | None, typer.Option("--kind", help="unanswered, broadcast_only, one_sided, reconnect")] = None,
-    state: Annotated[str, typer.Option("--state", help="open, snoozed, dismissed, resolved or all")] = "open",
+    kind: Annotated[
+        str | None, typer.Option("--kind", parser=_kind, help="unanswered, broadcast_only, one_sided, reconnect")
+    ] = None,
+    state: Annotated[
+        str,
+        typer.Option(
+            "--state", parser=lambda v: one_of(v, STATE_CHOICES, what="flag state"), help=", ".join(STATE_CHOICES)
+        ),
+    ] = "open",
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List flags, what needs attention first."""
     if ctx.invoked_subcommand is not None:
         return
-    from kith.analysis.api import KINDS
     from kith.analysis.api import flags as list_flags
 
-    if kind is not None and kind not in KINDS:
-        raise ConfigError(f"--kind: {kind!r} is not one of {', '.join(KINDS)}")
     store = get_store(ctx)
     with store.session() as session:
         found = list_flags(session, kind=kind, state=None if state == "all" else state)
@@ -78,22 +106,31 @@ def flags(
         print_json(found)
         return
     if not found:
-        console.print(f"no {state} flags")
+        console.print(f"no {state} flags" + (f" of kind {kind}" if kind else ""))
         return
-    table = Table("id", "kind", "who", "what", "age (days)", "state")
-    for f in found:
-        who = f["contact"]["name"] or f["contact"]["address"]
-        if f["contact"]["name"]:
-            who += f" <{f['contact']['address']}>"
-        table.add_row(str(f["id"]), KIND_LABEL.get(f["kind"], f["kind"]), who, _what(f), str(f["age_days"]), f["state"])
-    console.print(table)
-
-
-def _day(value: str) -> datetime:
-    try:
-        return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
-    except ValueError as exc:
-        raise ConfigError(f"--until: {value!r} is not a date (use YYYY-MM-DD)") from exc
+    columns = [
+        Column("id", justify="right"),
+        Column("kind"),
+        Column("age", justify="right"),
+        Column("since", drop=2),
+        Column("state", drop=1),
+        Column("who / what", flex=True, min_width=44),
+    ]
+    rows = [
+        [
+            str(f["id"]),
+            KIND_LABEL.get(f["kind"], f["kind"]),
+            f"{round(f['age_days'])}d" if f["age_days"] is not None else "—",
+            (f["since"] or "")[:10],
+            f["state"],
+            f"{who(f['contact'])}\n{escape(what(f))}",
+        ]
+        for f in found
+    ]
+    if state != "all":  # one state for every row: no column for it
+        columns.pop(4)
+        rows = [row[:4] + row[5:] for row in rows]
+    print_table(console, columns, rows)
 
 
 @flags_app.command("dismiss")
@@ -110,79 +147,29 @@ def dismiss(ctx: typer.Context, flag_id: int, json_out: Annotated[bool, typer.Op
 def snooze(
     ctx: typer.Context,
     flag_id: int,
-    until: Annotated[str, typer.Option("--until", help="YYYY-MM-DD")],
+    until: Annotated[date, typer.Option("--until", parser=future_day, help="A day after today, YYYY-MM-DD")],
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Hide a flag until a date; it returns then if it still holds."""
     from kith.analysis.api import snooze as run
 
     with get_store(ctx).session() as session:
-        out = run(session, flag_id, _day(until))
+        out = run(session, flag_id, datetime.combine(until, datetime.min.time(), tzinfo=UTC))
     print_json(out) if json_out else console.print(f"snoozed flag {flag_id} until {until}")
 
 
 @flags_app.command("history")
-def history(ctx: typer.Context, flag_id: int) -> None:
-    """Every state a flag went through, and why."""
+def history(ctx: typer.Context, flag_id: int, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every state a flag went through, when and why."""
     from kith.analysis.api import history as run
 
     with get_store(ctx).session() as session:
-        print_json(run(session, flag_id))
-
-
-@app.command()
-def contacts(
-    ctx: typer.Context,
-    automated: Annotated[bool, typer.Option("--automated", help="List automated senders, with why")] = False,
-    json_out: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """Contacts with stage, strength and counts; those needing attention first."""
-    from kith.analysis.api import contacts as list_contacts
-
-    with get_store(ctx).session() as session:
-        found = list_contacts(session, automated=automated)
-    if json_out:
-        print_json(found)
-        return
-    if automated:
-        table = Table("address", "name", "why")
-        for c in found:
-            why = c["automated_why"] or {}
-            signals = ", ".join(f"{k} ×{n}" for k, n in (why.get("signals") or {}).items())
-            table.add_row(c["address"], c["name"], f"{why.get('automated_share', 0):.0%} automated: {signals}")
-    else:
-        table = Table("address", "name", "stage", "strength", "last", "in/out/bcast/meet", "open flags")
-        for c in found:
-            counts = f"{c['personal_in']}/{c['personal_out']}/{c['broadcast_out']}/{c['meetings']}"
-            last = (c["last_interaction"] or "")[:10]
-            table.add_row(
-                c["address"], c["name"], c["stage"] or "", str(c["strength"]), last, counts, str(c["open_flags"])
-            )
-    console.print(table)
-
-
-@app.command()
-def timeline(ctx: typer.Context, address: str, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """One contact: stats, flags and every interaction, newest first."""
-    from kith.analysis.api import timeline as run
-
-    with get_store(ctx).session() as session:
-        out = run(session, address)
+        out = run(session, flag_id)
     if json_out:
         print_json(out)
         return
-    c = out["contact"]
     console.print(
-        f"[bold]{c['name'] or c['address']}[/bold] <{c['address']}>  stage {c['stage']}, strength {c['strength']}"
+        f"flag {out['id']}: {KIND_LABEL.get(out['kind'], out['kind'])} for {escape(out['contact'])}, now {out['state']}"
     )
-    for f in out["flags"]:
-        console.print(f"  flag {f['id']} {KIND_LABEL.get(f['kind'], f['kind'])} ({f['state']}): {_what(f)}")
-    table = Table("when", "kind", "personal", "subject")
-    for i in out["interactions"]:
-        table.add_row(
-            i["at"][:16],
-            i["kind"],
-            "yes" if i["personal"] else ("broadcast" if i["broadcast"] else "no"),
-            i["subject"] or "",
-        )
-    console.print(table)
+    rows = [[(h["at"] or "")[:16].replace("T", " "), h["state"], escape(h["reason"] or "")] for h in out["history"]]
+    print_table(console, [Column("when (UTC)"), Column("state"), Column("why", flex=True)], rows)

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -51,12 +52,17 @@ err_console = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 @dataclass
 class CliState:
     config_path: Path | None = None
+    quiet: bool = False
     _config: Config | None = field(default=None, repr=False)
     _store: Store | None = field(default=None, repr=False)
 
+    @property
+    def path(self) -> Path:
+        return self.config_path or default_config_path()
+
     def config(self) -> Config:
         if self._config is None:
-            self._config = load_config(self.config_path or default_config_path())
+            self._config = load_config(self.path)
         return self._config
 
     def store(self) -> Store:
@@ -68,6 +74,13 @@ class CliState:
         if self._store is not None:
             self._store.dispose()
             self._store = None
+
+
+def config_check_command(config_file: Path) -> str:
+    """The exact command that checks ``config_file``: ``--config`` unless it is the default one."""
+    if config_file.expanduser().resolve() == default_config_path().expanduser().resolve():
+        return "kith config check"
+    return f"kith --config {shlex.quote(str(config_file))} config check"
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -115,8 +128,13 @@ def interactive() -> bool:
 
 
 def setup_logging(verbose: int, quiet: bool) -> None:
-    """Levels for journald; timestamps only when not under journald (it adds its own)."""
-    level = logging.WARNING if quiet else logging.INFO if verbose == 0 else logging.DEBUG
+    """Levels for journald; timestamps only when not under journald (it adds its own).
+
+    A command prints its own result, so by default only warnings reach stderr: the INFO lines the
+    packages log for the daemon's journal would say the same thing twice. ``-v`` shows them,
+    ``-vv`` adds debugging, ``--quiet`` leaves errors only.
+    """
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO)[verbose] if verbose < 2 else logging.DEBUG
     under_journal = bool(os.environ.get("JOURNAL_STREAM") or os.environ.get("INVOCATION_ID"))
     fmt = "<%(syslog)d>%(name)s: %(message)s" if under_journal else "%(asctime)s %(levelname)s %(name)s: %(message)s"
     handler = logging.StreamHandler(sys.stderr)
@@ -139,6 +157,7 @@ class _SyslogFormatter(RedactingFormatter):
 
 __all__ = [
     "CliState",
+    "config_check_command",
     "console",
     "err_console",
     "get_config",

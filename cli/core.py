@@ -8,14 +8,14 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from kith.cli.app import app
-from kith.cli.common import console, get_config, get_store, interactive, print_json
+from kith.cli.common import config_check_command, console, get_config, get_store, interactive, print_json, state
+from kith.cli.tables import Column, print_table
+from kith.config.load import load_config
 from kith.config.starter import masked, write_starter
-from kith.daemon.status import mailbox_status
 from kith.daemon.sync import MailboxResult, sync_mailboxes
-from kith.store.health import analysis_health
+from kith.text import plural
 
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -30,20 +30,26 @@ def init(
     ),
     force: Annotated[bool, typer.Option(help="Overwrite existing files")] = False,
 ) -> None:
-    """Write a commented starter configuration."""
-    for path in write_starter(directory.expanduser(), force=force):
-        console.print(f"wrote {path}")
-    console.print("next: edit the files, then run `kith config check`")
+    """Write a commented starter configuration: every key, its default and what it does."""
+    written = write_starter(directory.expanduser(), force=force)
+    for path in written:
+        console.print(f"wrote {path}", soft_wrap=True)
+    console.print(
+        f"next: edit {written[-1]} (and rename it after the mailbox), then run `{config_check_command(written[0])}`",
+        soft_wrap=True,
+    )
 
 
 @config_app.command("check")
 def config_check(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Validate every config file and print the resolved settings (secrets masked)."""
-    data = masked(get_config(ctx))
+    """Validate every config file, the paths and URLs they name, and print the resolved settings
+    (secrets masked). Every problem of every file is listed at once."""
+    data = masked(load_config(state(ctx).path, thorough=True))
     if json_out:
         print_json(data)
         return
-    console.print(f"[green]ok[/green] {data['file']} and {len(data['mailboxes'])} mailbox file(s)")
+    files = plural(len(data["mailboxes"]), "mailbox file")
+    console.print(f"[green]ok[/green] {data['file']} and {files}", soft_wrap=True)
     console.print_json(data=data)
 
 
@@ -56,14 +62,29 @@ def db_upgrade(ctx: typer.Context) -> None:
     console.print(f"database at revision {current_revision(store.engine)} ({store.dialect})")
 
 
-def _sync_table(results: list[MailboxResult]) -> Table:
-    table = Table("mailbox", "status", "new/updated", "deleted", "problems", "error")
+def _sync_rows(results: list[MailboxResult]) -> tuple[list[Column], list[list[str]]]:
+    columns = [
+        Column("mailbox"),
+        Column("status"),
+        Column("new/updated", justify="right"),
+        Column("deleted", justify="right", drop=2),
+        Column("problems", justify="right", drop=1),
+        Column("error", flex=True),
+    ]
+    rows = []
     for r in results:
         colour = {"ok": "green", "partial": "yellow"}.get(r.status, "red")
-        table.add_row(
-            r.name, f"[{colour}]{r.status}[/{colour}]", str(r.upserts), str(r.deletions), str(r.problems), r.error or ""
+        rows.append(
+            [
+                escape(r.name),
+                f"[{colour}]{r.status}[/{colour}]",
+                str(r.upserts),
+                str(r.deletions),
+                str(r.problems),
+                escape(r.error or ""),
+            ]
         )
-    return table
+    return columns, rows
 
 
 @app.command()
@@ -75,7 +96,7 @@ def sync(
 ) -> None:
     """Sync mailboxes once, then update the analysis of the contacts that changed."""
     config, store = get_config(ctx), get_store(ctx)
-    if interactive() and not json_out:
+    if interactive() and not json_out and not state(ctx).quiet:
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -110,7 +131,7 @@ def sync(
             ]
         )
     else:
-        console.print(_sync_table(results))
+        print_table(console, *_sync_rows(results))
     # partial too: a stream that did not sync is mail kith has not seen (a script must know)
     if any(r.status != "ok" for r in results):
         raise typer.Exit(1)
@@ -127,96 +148,3 @@ def _after_sync(ctx: typer.Context) -> None:
 
     with store.session() as session:
         analyze(session, config, now=utcnow())
-
-
-@app.command()
-def status(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Every mailbox and stream: last success, lag, counts, last error."""
-    config, store = get_config(ctx), get_store(ctx)
-    with store.engine.connect() as conn:
-        data = mailbox_status(conn, me=config.my_addresses)
-        health = analysis_health(conn)
-    if json_out:
-        print_json(data)
-        return
-    if not data:
-        console.print("no mailbox has been synced yet; run `kith sync`")
-        return
-    table = Table(
-        "mailbox", "stream", "role", "items", "last success", "next run", "failures", "syncing on", "problems", "error"
-    )
-    for mb in data:
-        colour = {"ok": "green", "partial": "yellow", "syncing": "cyan"}.get(mb["state"], "red")
-        failures = mb["failures"] or 0
-        table.add_row(
-            f"[bold]{mb['name']}[/bold] ({mb['kind']})",
-            f"[{colour}]{mb['state']}[/{colour}]",
-            "",
-            str(mb["items"]),
-            _when(mb["last_success"]),
-            _next_run(mb["next_run_in_seconds"]),
-            f"[red]{failures}[/red]" if failures else "0",
-            mb["syncing_on"] or "",
-            str(mb["problems"]),
-            mb["error"] or mb["server_alert"] or "",
-        )
-        for st in mb["streams"]:
-            if st["present"]:
-                table.add_row(
-                    "",
-                    st["name"],
-                    st["role"],
-                    str(st["items"]),
-                    _when(st["last_success"]),
-                    "",
-                    "",
-                    "",
-                    str(st["problems"]),
-                    st["last_error"] or "",
-                )
-    console.print(table)
-    for line in _health_lines(health, sum(mb["forged_from_me"] for mb in data)):
-        console.print(line)
-
-
-def _health_lines(health: dict[str, Any], forged: int) -> list[str]:
-    """What the table does not hold: the analysis backlog and its failures, forgeries."""
-    lines = [f"analysis: {health['queued']} queued, last run {health['last_run'] or 'never'}"]
-    if health["last_error"]:
-        lines.append(f"[red]analysis failed[/red] at {health['last_error_at']}: {escape(health['last_error'])}")
-    if health["failed_contacts"]:
-        named = ", ".join(escape(a) for a in health["failures"])
-        lines.append(f"[yellow]{health['failed_contacts']} contact(s) could not be analysed[/yellow]: {named}")
-    if forged:
-        lines.append(
-            f"[yellow]{forged} message(s) from my address that no provider says I sent[/yellow]"
-            " (forgeries: never counted as my replies)"
-        )
-    return lines
-
-
-def _when(ts: object) -> str:
-    return ts.strftime("%Y-%m-%d %H:%M UTC") if hasattr(ts, "strftime") else "never"
-
-
-def _duration(seconds: float) -> str:
-    """``42s``, ``4m30s``, ``3h05m``, ``2d04h``: short enough for a table cell."""
-    s = round(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
-
-
-def _next_run(seconds: float | None) -> str:
-    """When the daemon syncs the mailbox next, from ``next_run_in_seconds`` (negative: overdue)."""
-    if seconds is None:
-        return "not scheduled"
-    if seconds >= 1:
-        return f"in {_duration(seconds)}"
-    if seconds > -60:
-        return "due now"
-    return f"[yellow]overdue {_duration(-seconds)}[/yellow]"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
 from kith.cli.app import app
@@ -11,16 +9,16 @@ from kith.cli.common import get_config, state
 
 
 @app.command()
-def run(
-    ctx: typer.Context,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="Debug logging")] = 0,
-) -> None:
-    """Sync every mailbox on its schedule, analyse, send the nightly report; stop on SIGTERM."""
+def run(ctx: typer.Context) -> None:
+    """Sync every mailbox on its schedule, analyse, send the nightly report; stop on SIGTERM.
+
+    Logs what it does at INFO (journald); -v adds debugging, --quiet keeps warnings only.
+    """
     from kith.daemon import logs
     from kith.daemon.run import run as run_daemon
 
     config = get_config(ctx)  # a broken config at start exits 78 (EX_CONFIG): systemd should not loop on it
     root = ctx.find_root().params
-    logs.configure(verbose or root.get("verbose", 0), root.get("quiet", False))
+    logs.configure(root.get("verbose", 0), root.get("quiet", False))
     code = run_daemon(config, config_path=state(ctx).config_path or config.path)
     raise typer.Exit(code)

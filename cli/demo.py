@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from kith.cli.app import app
 from kith.cli.common import console
+from kith.cli.tables import Column, print_table
 from kith.daemon.demo import run_demo
 
 
@@ -24,19 +24,23 @@ def demo(
     """Generate a sample mailbox, sync it, analyse it and render the report."""
     console.print(f"generating {messages} sample messages in {directory / 'sample'} …")
     result = run_demo(directory, messages=messages, seed=seed)
-    table = Table("mailbox", "status", "messages+events", "problems")
-    for r in result.results:
-        table.add_row(r.name, r.status, str(r.upserts), str(r.problems))
-    console.print(table)
+    rows = [[r.name, r.status, str(r.upserts), str(r.problems)] for r in result.results]
+    columns = [
+        Column("mailbox"),
+        Column("status"),
+        Column("messages+events", justify="right"),
+        Column("problems", justify="right"),
+    ]
+    print_table(console, columns, rows)
     if result.summary:
-        console.print(
-            "analysis: " + ", ".join(f"{k} {v}" for k, v in result.summary.items() if isinstance(v, int | float))
-        )
+        numbers = {k: v for k, v in result.summary.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+        console.print("analysis: " + ", ".join(f"{v} {k}" for k, v in numbers.items()))
     console.print(f"config:   {result.config_path}")
     console.print(f"database: {result.database}")
     if result.report_html:
         console.print(f"report:   {result.report_html}")
         console.print(f"          {result.report_text}")
     kith = f".venv/bin/kith --config {result.config_path}"
-    for i, command in enumerate(("flags", "contacts", "report", "status")):
-        console.print(f"{'try:' if i == 0 else '':10}{kith} {command}", soft_wrap=True)
+    day = result.now.date().isoformat()  # the demo config's report time zone is UTC
+    for i, command in enumerate(("flags", "contacts", f"report --date {day}", "status")):
+        console.print(f"{'try:' if i == 0 else '':10}{kith} {command}")

@@ -7,31 +7,23 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from kith.cli.app import app
 from kith.cli.common import console, get_config, get_store, print_json
-from kith.errors import ConfigError
-
-
-def _parse_day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise ConfigError(f"--date: {value!r} is not a date (use YYYY-MM-DD)") from exc
+from kith.cli.params import parse_day
 
 
 @app.command()
 def report(
     ctx: typer.Context,
-    day: Annotated[str | None, typer.Option("--date", help="Report date YYYY-MM-DD (default: today)")] = None,
+    day: Annotated[
+        date | None, typer.Option("--date", parser=parse_day, help="Report date YYYY-MM-DD (default: today)")
+    ] = None,
     send: Annotated[
         bool, typer.Option("--send", help="Send it now, even if that day's report went out already")
     ] = False,
-    html: Annotated[
-        Path | None, typer.Option("--html", help="Write the HTML version (charts as PNGs beside it)")
-    ] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write the HTML version to this file")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report data as JSON")] = False,
 ) -> None:
     """The nightly report: what needs attention, the numbers, sync health."""
@@ -40,7 +32,7 @@ def report(
     config = get_config(ctx)
     store = get_store(ctx)
     now = datetime.now(UTC)
-    the_day = _parse_day(day) or local_day(config, now)
+    the_day = day or local_day(config, now)
     at = moment_for(config, the_day, now)
     if send:
         message_id = send_report(store, config, day=the_day, now=at, force=True)
@@ -56,5 +48,5 @@ def report(
         write_html(rendered, html)
         console.print(f"wrote {html}")
         return
-    console.print(f"[bold]{rendered.subject}[/bold]", markup=True)
+    console.print(f"[bold]{escape(rendered.subject)}[/bold]")
     console.print(rendered.text, markup=False, highlight=False)

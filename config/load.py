@@ -15,10 +15,10 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from kith.config.mailboxes import Mailbox, MailboxBase, PasswordFields
+from kith.config.checks import cross_problems, path_problems, secret_problems, settings_path_problems
+from kith.config.mailboxes import Mailbox, MailboxBase
 from kith.config.models import GlobalConfig
-from kith.config.secrets import check_secret_file
-from kith.errors import ConfigError, ConfigProblem
+from kith.errors import ConfigError, ConfigProblem, UsageError
 
 _MAILBOX = TypeAdapter(Mailbox)
 _PATH_KEYS = {
@@ -48,11 +48,23 @@ class Config:
     files: Mapping[str, Path] = field(default_factory=dict)
 
     def mailbox(self, name: str) -> MailboxBase:
+        """The mailbox a user named; a usage error listing the known names when there is none.
+
+        Names that come from the config itself (``[report] mailbox``) are checked when it loads.
+        """
         for mb in self.mailboxes:
             if mb.name == name:
                 return mb
         known = ", ".join(m.name for m in self.mailboxes) or "none configured"
-        raise ConfigError(f"no mailbox named {name!r} (known: {known})")
+        raise UsageError(
+            f"no mailbox named {name!r}; known: {known}",
+            hint=f"a mailbox is a file in {self.mailboxes_dir}/ named after it",
+        )
+
+    @property
+    def mailboxes_dir(self) -> Path:
+        folder = self.settings.mailboxes_dir
+        return folder if folder.is_absolute() or self.path is None else self.path.parent / folder
 
     @property
     def state_dir(self) -> Path:
@@ -67,16 +79,21 @@ class Config:
 
 
 def default_config_path() -> Path:
-    """``--config`` beats ``$KITH_CONFIG``; then the user's file; then the system one."""
+    """``--config`` beats ``$KITH_CONFIG``; then the unit's ``ConfigurationDirectory=``; then the
+    user's file; then the system one.
+
+    The units written by ``kith service install`` name no config path: systemd tells the
+    service where its config is (``$CONFIGURATION_DIRECTORY``), and that wins over a user file.
+    """
     env = os.environ.get("KITH_CONFIG")
     if env:
         return Path(env)
+    if os.environ.get("CONFIGURATION_DIRECTORY"):  # systemd ConfigurationDirectory=
+        return Path(os.environ["CONFIGURATION_DIRECTORY"].split(":")[0]) / "kith.toml"
     xdg = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     user = xdg / "kith" / "kith.toml"
     if user.exists():
         return user
-    if os.environ.get("CONFIGURATION_DIRECTORY"):
-        return Path(os.environ["CONFIGURATION_DIRECTORY"]) / "kith.toml"
     system = Path("/etc/kith/kith.toml")
     return system if system.exists() else user
 
@@ -134,14 +151,19 @@ def _problems_from(exc: ValidationError, file: str, env_prefix: str | None = Non
             msg = "unknown key (check the spelling; `kith init` writes every key with a comment)"
         elif err["type"] == "missing":
             msg = "required key is missing"
-        elif "input" in err and err["type"] not in {"value_error", "assertion_error"}:
+        elif err["type"] == "value_error":  # our own validators' words, without pydantic's prefix
+            msg = msg.removeprefix("Value error, ")
+        elif "input" in err and err["type"] != "assertion_error":
             msg = f"{msg} (got {err['input']!r})"
         out.append(ConfigProblem(where, key, msg))
     return out
 
 
-def load_config(path: Path | None = None) -> Config:
-    """Read ``kith.toml`` and every ``mailboxes.d/*.toml``; raise one ``ConfigError`` listing all problems."""
+def load_config(path: Path | None = None, *, thorough: bool = False) -> Config:
+    """Read ``kith.toml`` and every ``mailboxes.d/*.toml``; raise one ``ConfigError`` listing all problems.
+
+    ``thorough`` (`kith config check`) also checks that the files and folders named exist.
+    """
     path = (path or default_config_path()).expanduser()
     problems: list[ConfigProblem] = []
     raw = _read_toml(path, problems)
@@ -149,8 +171,10 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(problems)
     base = path.parent.resolve()
     settings: GlobalConfig | None = None
+    raw = _absolutise(raw, base)
+    problems.extend(secret_problems(raw, str(path)))
     try:
-        settings = GlobalConfig(**_absolutise(raw, base))
+        settings = GlobalConfig(**raw)
     except ValidationError as exc:
         problems.extend(_problems_from(exc, str(path), env_prefix="KITH_"))
 
@@ -159,50 +183,44 @@ def load_config(path: Path | None = None) -> Config:
     mdir = settings.mailboxes_dir if settings else base / "mailboxes.d"
     mdir = mdir if mdir.is_absolute() else base / mdir
     for mfile in sorted(mdir.glob("*.toml")) if mdir.is_dir() else []:
-        data = _read_toml(mfile, problems)
-        if data is None:
-            continue
-        name = mfile.stem
-        data = _absolutise(data, mfile.parent.resolve())
-        if "name" in data and data["name"] != name:
-            problems.append(ConfigProblem(str(mfile), "name", f"must match the file name ({name!r}) or be left out"))
-            continue
-        data["name"] = name
-        if "kind" not in data:
-            problems.append(
-                ConfigProblem(str(mfile), "kind", 'required: one of "imap", "gmail", "graph", "maildir", "mbox"')
-            )
-            continue
-        try:
-            mb = _MAILBOX.validate_python(data)
-        except ValidationError as exc:
-            problems.extend(_problems_from(exc, str(mfile)))
-            continue
-        if mb.enabled:  # a disabled example may name files that do not exist yet
-            problems.extend(_check_secret_files(mb, str(mfile)))
-        mailboxes.append(mb)
-        files[name] = mfile
+        mb = _load_mailbox(mfile, problems, thorough=thorough)
+        if mb is not None:
+            mailboxes.append(mb)
+            files[mb.name] = mfile
+    if settings is not None:
+        problems.extend(cross_problems(settings, mailboxes, str(path)))
+        if thorough:
+            problems.extend(settings_path_problems(settings, str(path)))
     if problems or settings is None:
         raise ConfigError(problems)
     return Config(settings=settings, mailboxes=tuple(mailboxes), path=path, files=files)
 
 
-def _check_secret_files(mb: MailboxBase, file: str) -> list[ConfigProblem]:
-    out: list[ConfigProblem] = []
-    holders: list[tuple[str, Any]] = [("", mb)]
-    if mb.calendar is not None:
-        holders.append(("calendar.", mb.calendar))
-    for prefix, holder in holders:
-        if isinstance(holder, PasswordFields) and holder.password_file is not None:
-            key = prefix + "password_file"
-            if not holder.password_file.exists():
-                out.append(ConfigProblem(file, key, f"secret file {holder.password_file} does not exist"))
-                continue
-            try:
-                check_secret_file(holder.password_file, file=file, key=key)
-            except ConfigError as exc:
-                out.extend(exc.problems)
-    return out
+def _load_mailbox(mfile: Path, problems: list[ConfigProblem], *, thorough: bool) -> MailboxBase | None:
+    """One mailbox file; its problems (all of them: secrets too when a key is wrong) go to ``problems``."""
+    data = _read_toml(mfile, problems)
+    if data is None:
+        return None
+    name = mfile.stem
+    data = _absolutise(data, mfile.parent.resolve())
+    problems.extend(secret_problems(data, str(mfile)))
+    if "name" in data and data["name"] != name:
+        problems.append(ConfigProblem(str(mfile), "name", f"must match the file name ({name!r}) or be left out"))
+        return None
+    data["name"] = name
+    if "kind" not in data:
+        problems.append(
+            ConfigProblem(str(mfile), "kind", 'required: one of "imap", "gmail", "graph", "maildir", "mbox"')
+        )
+        return None
+    try:
+        mb = _MAILBOX.validate_python(data)
+    except ValidationError as exc:
+        problems.extend(_problems_from(exc, str(mfile)))
+        return None
+    if thorough:
+        problems.extend(path_problems(mb, str(mfile)))
+    return mb
 
 
 def parse_config_text(text: str, *, file: str = "kith.toml") -> GlobalConfig:

@@ -1,4 +1,5 @@
-"""What `kith init` writes and what `kith config check` prints (with secrets masked)."""
+"""What `kith init` writes (generated from the models, see ``template``) and what
+`kith config check` prints (with secrets masked)."""
 
 from __future__ import annotations
 
@@ -8,80 +9,10 @@ from typing import Any
 from kith.config.load import Config
 from kith.config.redact import mask_url
 from kith.config.secrets import write_private
+from kith.config.template import mailbox_example_text, starter_text
 
-STARTER = """\
-# kith.toml — global settings. Each mailbox has its own file in mailboxes.d/.
-# Any key can be overridden from the environment: KITH_SECTION__KEY (e.g. KITH_DATABASE__URL).
-# Durations are written like "90s", "5m", "2h", "2d", "1w".
-
-[me]
-name = ""                               # your name, used in the report greeting
-addresses = []                          # extra addresses of yours beyond each mailbox's own
-
-[database]
-# path = "/var/lib/kith/kith.db"        # SQLite (the default lives in the state directory)
-# url = "postgresql+psycopg://kith@db.internal/kith"   # PostgreSQL for teams and many workers
-
-[analysis]
-include_cc = false                      # does a message where you are only in Cc wait for an answer?
-unanswered_after = "2d"                 # how old a personal message must be to count as unanswered
-personal_max_recipients = 10
-broadcast_min_recipients = 10
-reconnect_max_gap = "60d"
-# aliases = { "ann@work.example" = ["ann@gmail.com"] }   # several addresses, one person
-
-[report]
-# to = "you@example.com"
-# from = "kith@example.com"
-send_at = "07:00:00"                    # local time in `timezone`
-timezone = "UTC"
-deliver = "none"                        # "smtp", "imap" (APPEND to your INBOX), "gmail", "graph" or "none"
-# mailbox = "work"                      # for deliver = "imap"/"gmail"/"graph": which mailbox
-max_items = 10
-
-[report.smtp]
-host = "localhost"
-port = 587
-tls = "starttls"                        # "starttls", "implicit" or "none"
-# username = "you@example.com"
-# password_file = "/etc/kith/smtp.password"   # chmod 600; never put the password itself here
-
-[daemon]
-default_poll_interval = "5m"
-max_backoff = "1h"
-# metrics_port = 9469                   # Prometheus metrics on 127.0.0.1
-
-[web]
-listen = "127.0.0.1:8477"               # `kith web`, and `kith run` serves it too; remove to turn it off
-# allow_remote = false                  # any non-loopback address needs this and TLS:
-# tls_cert = "/etc/kith/web.crt"
-# tls_key = "/etc/kith/web.key"
-# allowed_hosts = ["kith.example.com"]  # Host names a remote browser uses
-"""
-
-MAILBOX_EXAMPLE = """\
-# One file per mailbox; the file name is the mailbox name. Remove `enabled = false` when ready.
-enabled = false
-kind = "imap"                           # "imap", "gmail", "graph", "maildir" or "mbox"
-addresses = ["you@example.com"]         # your address(es) in this mailbox
-host = "imap.example.com"
-port = 993
-tls = "implicit"                        # "implicit" (993), "starttls" (143) or "none" (loopback only)
-username = "you@example.com"
-password_file = "/etc/kith/example.password"   # or password_command = "pass show mail" / password_credential
-poll_interval = "5m"
-# roles = { "Sent Items" = "sent" }     # folder roles when the server does not announce them
-# include_roles = ["junk"]              # junk, trash and drafts are skipped unless listed here
-
-# [calendar]
-# kind = "caldav"                       # "caldav", "google", "graph" or "ics"
-# url = "https://dav.example.com/calendars/you/"
-# username = "you"
-# password_file = "/etc/kith/caldav.password"
-# max_occurrences = 5000                # occurrences of one recurring event kept in the window
-# max_subdaily_occurrences = 100        # ... of one recurring more often than daily
-# expand_budget = "5s"                  # time one calendar object may take to expand
-"""
+STARTER = starter_text()
+MAILBOX_EXAMPLE = mailbox_example_text()
 
 
 def write_starter(directory: Path, *, force: bool = False) -> list[Path]:
@@ -90,9 +21,13 @@ def write_starter(directory: Path, *, force: bool = False) -> list[Path]:
     targets = {directory / "kith.toml": STARTER, directory / "mailboxes.d" / "example.toml": MAILBOX_EXAMPLE}
     existing = [p for p in targets if p.exists()]
     if existing and not force:
-        from kith.errors import ConfigError
+        from kith.errors import UsageError
 
-        raise ConfigError(f"{existing[0]} already exists; use --force to overwrite")
+        raise UsageError(
+            f"{directory} already holds a configuration ({', '.join(str(p) for p in existing)})",
+            hint=f"edit it and run `kith --config {directory / 'kith.toml'} config check`, "
+            "or pass --force to overwrite it with the starter files",
+        )
     for path, text in targets.items():
         write_private(path, text)
     return list(targets)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ class DemoResult:
     config_path: Path
     database: Path
     results: list[MailboxResult]
+    #: The moment the sample ends and the analysis and report were made at ("now" for the demo).
+    now: datetime
     truth_path: Path | None = None
     report_html: Path | None = None
     report_text: Path | None = None
@@ -73,12 +76,22 @@ def _aliases_toml(info: Any) -> str:
     return "[analysis.aliases]\n" + "\n".join(lines) + "\n"
 
 
-def run_demo(directory: Path, *, messages: int = 3000, seed: int = 1, progress: Progress | None = None) -> DemoResult:
+def run_demo(
+    directory: Path,
+    *,
+    messages: int = 3000,
+    seed: int = 1,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> DemoResult:
+    """The sample ends ``now`` (default: this minute), so the commands the demo suggests
+    afterwards (`kith flags`, `kith report` for today) see what its own report saw."""
     from kith.sample import generate
 
     directory = directory.resolve()
     sample_dir = directory / "sample"
-    info = generate(sample_dir, seed=seed, messages=messages)
+    now = now or datetime.now(UTC).replace(second=0, microsecond=0)
+    info = generate(sample_dir, seed=seed, messages=messages, now=now)
     for stale in (directory / "kith.db", directory / "kith.db-wal", directory / "kith.db-shm"):
         stale.unlink(missing_ok=True)  # a demo always starts from an empty database
     config_path = write_demo_config(directory, info)
@@ -86,7 +99,9 @@ def run_demo(directory: Path, *, messages: int = 3000, seed: int = 1, progress: 
     store = store_for(config)
     try:
         results = sync_mailboxes(config, store, progress=progress)
-        out = DemoResult(config_path, directory / "kith.db", results, truth_path=getattr(info, "truth_path", None))
+        out = DemoResult(
+            config_path, directory / "kith.db", results, info.now, truth_path=getattr(info, "truth_path", None)
+        )
         _analyze_and_report(config, store, info, out)
     finally:
         store.dispose()

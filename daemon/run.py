@@ -39,11 +39,12 @@ from kith.daemon.notify import Notifier, Waker
 from kith.daemon.scheduler import Scheduler
 from kith.daemon.sync import default_worker_id
 from kith.errors import ConfigError, KithError
-from kith.store import leases
+from kith.store import daemons, leases
 from kith.store.engine import Store, store_for
 from kith.store.faults import describe
 from kith.store.health import record_analysis_error
 from kith.store.models import utcnow
+from kith.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +219,7 @@ class Daemon:
         self.idle: dict[str, IdleWatcher] = {}
         self._report: threading.Thread | None = None
         self._report_checked = float("-inf")
+        self._beaten = float("-inf")
 
     # -- signals ----------------------------------------------------------------------------
 
@@ -263,12 +265,12 @@ class Daemon:
         self._start_web()
         self._sync_idle_watchers()
         log.info(
-            "kith run: worker %s, %d mailboxes, database %s",
+            "kith run: worker %s, %s, database %s",
             self.worker,
-            len(self.scheduler.slots),
+            plural(len(self.scheduler.slots), "mailbox", "mailboxes"),
             mask_url(self.store.url.render_as_string(hide_password=False)),
         )
-        self.notifier.ready(f"ready; {len(self.scheduler.slots)} mailboxes")
+        self.notifier.ready(f"ready; {plural(len(self.scheduler.slots), 'mailbox', 'mailboxes')}")
         interval = self.notifier.watchdog_interval
         tick = min(TICK, interval / 4) if interval else TICK
         failures = 0
@@ -332,6 +334,7 @@ class Daemon:
             if self.reload_requested:
                 self.reload_requested = False
                 self.reload()
+            self._beat()
             self.scheduler.tick()
             self._kick_report()
             self.notifier.status(self.scheduler.summary())
@@ -339,6 +342,16 @@ class Daemon:
         except Exception:
             log.exception("main loop pass failed; retrying")
             return False
+
+    def _beat(self) -> None:
+        """Tell `kith status` this worker is alive (a lease renewed three times per period)."""
+        lease = self.config.settings.daemon.lease
+        now = time.monotonic()
+        if now - self._beaten < lease.total_seconds() / 3:
+            return
+        assert self.store is not None
+        daemons.beat(self.store.engine, self.worker, lease)
+        self._beaten = now
 
     def shutdown(self) -> None:
         self.notifier.stopping("stopping: letting the batches in flight finish")
@@ -391,13 +404,13 @@ class Daemon:
         added, removed, changed = self.scheduler.set_config(new)
         self._sync_idle_watchers()
         log.info(
-            "config reloaded: %d mailboxes (added: %s; removed: %s; changed: %s)",
-            len(self.scheduler.slots),
+            "config reloaded: %s (added: %s; removed: %s; changed: %s)",
+            plural(len(self.scheduler.slots), "mailbox", "mailboxes"),
             ", ".join(added) or "none",
             ", ".join(removed) or "none",
             ", ".join(changed) or "none",
         )
-        self.notifier.ready(f"reloaded; {len(self.scheduler.slots)} mailboxes")
+        self.notifier.ready(f"reloaded; {plural(len(self.scheduler.slots), 'mailbox', 'mailboxes')}")
         return True
 
     def _sync_idle_watchers(self) -> None:
@@ -465,9 +478,18 @@ class Daemon:
             log.exception("nightly report check failed; trying again in %.0fs", REPORT_EVERY)
 
 
+def _matplotlib_cache() -> None:
+    """Under systemd the home is read-only (user unit) or none (``DynamicUser=``): matplotlib,
+    which the report's charts import, keeps its cache in ``$RUNTIME_DIRECTORY`` instead."""
+    runtime = os.environ.get("RUNTIME_DIRECTORY")
+    if runtime and "MPLCONFIGDIR" not in os.environ:
+        os.environ["MPLCONFIGDIR"] = runtime.split(":")[0]
+
+
 def run(config: Config, *, config_path: Path | None = None) -> int:
     """Run the daemon until SIGTERM/SIGINT; returns the exit status."""
     os.umask(PRIVATE_UMASK)  # as the units' UMask=0077, also when started by hand
+    _matplotlib_cache()
     daemon = Daemon(config, config_path=config_path)
     try:
         return daemon.run()

@@ -40,6 +40,7 @@ from kith.errors import StoreError
 from kith.store import leases
 from kith.store.engine import Store
 from kith.store.models import MailboxRow, utcnow
+from kith.text import plural
 
 log = logging.getLogger(__name__)
 MB = MailboxRow.__table__
@@ -323,7 +324,7 @@ class Scheduler:
             failures, delay = plan_next(status, slot.failures, interval_of(mailbox, self.daemon), self.daemon, self.rng)
         slot.failures, slot.next_run = failures, now + timedelta(seconds=delay)
         if failures:
-            log.warning("mailbox %s: %d failure(s) in a row; next try at %s", name, failures, slot.next_run)
+            log.warning("mailbox %s: %s in a row; next try at %s", name, plural(failures, "failure"), slot.next_run)
         with self.store.engine.begin() as conn:
             conn.execute(update(MB).where(MB.c.name == name).values(failures=failures, next_run_at=slot.next_run))
 
@@ -379,7 +380,7 @@ class Scheduler:
         syncing = sorted(n for n, j in self.jobs.items() if not j.abandoned)
         stuck = sorted(n for n, j in self.jobs.items() if j.abandoned)
         failing = sorted(n for n, s in self.slots.items() if s.failures)
-        parts = [f"{len(self.slots)} mailboxes"]
+        parts = [plural(len(self.slots), "mailbox", "mailboxes")]
         parts.append(f"syncing {_names(syncing)}" if syncing else "idle")
         if failing:
             parts.append(f"backing off {_names(failing)}")

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from kith.store.daemons import presence
 from kith.store.health import forged_counts
 from kith.store.models import Lease, MailboxRow, StreamRow, SyncProblem, SyncRun, utcnow
 
@@ -102,4 +103,9 @@ def mailbox_status(conn: Connection, *, now: datetime | None = None, me: Collect
     return out
 
 
-__all__ = ["mailbox_status"]
+def daemon_status(conn: Connection, *, now: datetime | None = None) -> dict[str, Any]:
+    """Which `kith run` workers are alive (their heartbeat lease) and when one was last seen."""
+    return presence(conn, now=now)
+
+
+__all__ = ["daemon_status", "mailbox_status"]

@@ -9,14 +9,17 @@
     │                              never retry in a loop (the fix is ``kith auth MAILBOX``)
     ├── TransientError             network trouble, throttling, 5xx: retry with backoff and
     │                              jitter; ``retry_after`` carries the server's hint (seconds)
+    ├── UsageError                 the command line asked for what cannot be: an unknown mailbox,
+    │                              a date in the past, ``init`` over existing files (exit 64)
     ├── CursorExpired              the provider forgot our sync position (UIDVALIDITY change,
     │                              Gmail 404 history, Graph 410): resync that stream from scratch
     ├── BadRecord                  one message or event could not be parsed: keep what parsed,
     │                              record the problem, go on
-    └── StoreError                 the database refused something (schema too new, lock lost,
-        │                          disk full, server gone)
-        └── UnusableDatabase       the database cannot be read at all (corrupt, not a database,
-                                   unreadable): restarting will not help
+    ├── StoreError                 the database refused something (schema too new, lock lost,
+    │   │                          disk full, server gone)
+    │   └── UnusableDatabase       the database cannot be read at all (corrupt, not a database,
+    │                              unreadable): restarting will not help
+    └── ServiceError               `kith service` cannot install or remove the systemd unit as asked
 
 Connectors turn their library's exceptions into these at the boundary (``map_errors`` context
 managers, ``raise ... from exc``) so that the sync engine only ever catches kith errors plus one
@@ -50,8 +53,10 @@ class ConfigProblem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}: {self.key}" if self.key else self.file
-        return f"{where}: {self.message}"
+        # a problem found outside any file (an environment variable, a cross-check) has no file:
+        # it must not print as ": key: message"
+        where = ": ".join(part for part in (self.file, self.key) if part)
+        return f"{where}: {self.message}" if where else self.message
 
 
 class ConfigError(KithError):
@@ -66,6 +71,14 @@ class ConfigError(KithError):
         lines = [str(p) for p in self.problems]
         head = lines[0] if len(lines) == 1 else f"{len(lines)} configuration problems:\n  " + "\n  ".join(lines)
         super().__init__(head, hint=hint)
+
+
+class UsageError(KithError):
+    """The command line asked for something that cannot be done (``EX_USAGE``, exit 64).
+
+    Not a configuration error: the config is fine and ``kith config check`` would not help. The
+    message names the argument or option and what it accepts.
+    """
 
 
 class AuthError(KithError):
@@ -106,6 +119,10 @@ class UnusableDatabase(StoreError):
     """The database file is corrupt, not a database, or unreadable: a restart cannot fix it."""
 
 
+class ServiceError(KithError):
+    """The systemd unit cannot be installed or removed as asked (permissions, a kith systemd cannot see)."""
+
+
 __all__ = [
     "AuthError",
     "BadRecord",
@@ -113,7 +130,9 @@ __all__ = [
     "ConfigProblem",
     "CursorExpired",
     "KithError",
+    "ServiceError",
     "StoreError",
     "TransientError",
     "UnusableDatabase",
+    "UsageError",
 ]

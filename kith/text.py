@@ -1,6 +1,6 @@
-"""Text from strangers made safe to store, print and put in a header: what every room shares.
+"""Text helpers every room may use (like kith.errors, this imports nothing of kith).
 
-Mail headers, display names and calendar fields are written by anyone. ``clean_text`` removes
+Text from strangers made safe to store, print and put in a header. Mail headers, display names and calendar fields are written by anyone. ``clean_text`` removes
 what must never travel further: NUL (PostgreSQL refuses it), lone surrogates (no database can
 store one), and C0/C1 control characters (CR/LF break a header kith writes; ESC and the other
 controls drive a terminal: colours, cursor moves, OSC 52 clipboard writes). TAB, CR and LF
@@ -33,6 +33,11 @@ def clean_text(text: str) -> str:
     return UNSAFE.sub(_replace, text)
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 mailbox``, ``2 mailboxes``: the count with the word in the right number."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
 def is_clean(text: str) -> bool:
     return text.isprintable() or UNSAFE.search(text) is None
 
@@ -50,4 +55,4 @@ def terminal_text(text: str) -> str:
     return _TERMINAL_UNSAFE.sub("", text)
 
 
-__all__ = ["UNSAFE", "clean_text", "is_clean", "terminal_text"]
+__all__ = ["UNSAFE", "clean_text", "is_clean", "plural", "terminal_text"]

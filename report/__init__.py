@@ -1,5 +1,5 @@
 """kith.report: the nightly report — built from the store as data, rendered (Jinja2 text + HTML,
-matplotlib charts), and delivered exactly once per (date, recipient).
+charts as HTML bars), and delivered exactly once per (date, recipient).
 
 Modules: ``sections`` (pure rules: windows, links, cut-offs, stage changes), ``numbers`` (counts
 and reply times from the tables), ``data`` (the report as JSON-able data), ``charts``,

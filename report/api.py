@@ -23,7 +23,7 @@ from kith.report.data import Built, build, recipient_of
 from kith.report.deliver import deliver
 from kith.report.formatting import zone
 from kith.report.message import build_message, new_message_id, parse_address
-from kith.report.render import Rendered, html_with_files
+from kith.report.render import Rendered
 from kith.report.render import render_report as _render
 from kith.store.engine import Store
 
@@ -36,7 +36,7 @@ def build_report(session: Session, config: Config, *, day: date, now: datetime) 
 
 
 def render_report(data: dict[str, Any], *, timezone: str) -> Rendered:
-    """Subject, text, HTML and inline charts, times shown in ``timezone``."""
+    """Subject, text and HTML (with its charts), times shown in ``timezone``."""
     return _render(data, timezone=timezone)
 
 
@@ -54,7 +54,7 @@ def moment_for(config: Config, day: date, now: datetime) -> datetime:
 
 
 def write_report(store: Store, config: Config, *, now: datetime, directory: Path) -> tuple[Path, Path]:
-    """Write today's report as HTML (charts as PNG files beside it) and text; returns both paths."""
+    """Write today's report as HTML and text files; returns both paths."""
     day = local_day(config, now)
     with store.session() as session:
         data = build_report(session, config, day=day, now=now)
@@ -63,30 +63,19 @@ def write_report(store: Store, config: Config, *, now: datetime, directory: Path
 
 
 def write_files(rendered: Rendered, *, day: date, directory: Path, stem: str | None = None) -> tuple[Path, Path]:
-    """HTML (+ its charts as PNG files beside it, referenced by file name) and text; returns both paths."""
+    """The HTML and text versions as files (charts are part of the HTML); returns both paths."""
     directory.mkdir(parents=True, exist_ok=True)
     stem = stem or f"kith-report-{day.isoformat()}"
-    names = {}
-    for cid, png in rendered.images.items():
-        name = f"{stem}-{cid.split('@')[0]}.png"
-        write_private(directory / name, png)
-        names[cid] = name
-    html_path = directory / f"{stem}.html"
+    html_path = write_html(rendered, directory / f"{stem}.html")
     text_path = directory / f"{stem}.txt"
-    write_private(html_path, html_with_files(rendered, names))
     write_private(text_path, rendered.text)
     return html_path, text_path
 
 
 def write_html(rendered: Rendered, path: Path) -> Path:
-    """The HTML alone at ``path``, its charts as ``<stem>-<chart>.png`` beside it."""
+    """The HTML version at ``path``: one self-contained file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    names = {}
-    for cid, png in rendered.images.items():
-        name = f"{path.stem}-{cid.split('@')[0]}.png"
-        write_private(path.parent / name, png)
-        names[cid] = name
-    write_private(path, html_with_files(rendered, names))
+    write_private(path, rendered.html)
     return path
 
 

@@ -1,126 +1,113 @@
-"""The report's two charts as PNG bytes: interactions per week, and my reply-time trend.
+"""The report's two charts as bars the templates draw in HTML tables (and in text): interactions
+per week, and my reply time per week against my 90-day median.
 
-Why PNG with a transparent background: mail clients show no SVG and run no scripts, and dark
-mode inverts the page but never the images. A transparent background with mid-tone colours and
-mid-grey text reads on white and on near-black alike, so one image serves both themes.
-Rendered at 2x for high-density screens; the HTML shows them at half their pixel width.
+Why HTML bars and not pictures: Gmail and Outlook show no inline SVG, and a PNG is drawn for one
+width; at a phone's 390 px it shrank the old 560 px chart's 7 pt labels to about 5 px. Table cells
+with a background colour and a width in percent render in Gmail, Outlook (its Word engine too),
+Apple Mail and every webmail; their labels are text, so they stay at the reader's font size on
+any screen, follow dark mode, are read out by screen readers, and are never blocked as "remote
+images" (Outlook blocks pictures by default). The message needs no image parts at all.
+
+Everything here is plain numbers; the templates only lay them out.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display, no GUI toolkit: the daemon runs headless
-
-from matplotlib.figure import Figure
-
-#: Mid-tone colours legible on white and on #121212 (contrast ≥ 3:1 against both).
-INK = "#8a8f98"
-GRID = "#8a8f9840"
+#: Mid-tone colours legible on white and on near-black (contrast ≥ 3:1 against both).
 IN_COLOUR = "#4e8fd6"
 OUT_COLOUR = "#e0893a"
 MEETING_COLOUR = "#4fa86a"
-TREND_COLOUR = "#b06fd0"
-BASELINE_COLOUR = "#8a8f98"
+REPLY_COLOUR = "#b06fd0"
+SLOW_COLOUR = "#e0893a"
 
-WIDTH_PX = 560
-HEIGHT_PX = 200
-DPI = 200  # 2x: 1120 × 400 pixels shown at 560 × 200
+#: Longest text bar, in characters (the text part stays within 78 columns).
+TEXT_BAR = 28
 
-
-def _figure() -> tuple[Figure, Any]:
-    fig = Figure(figsize=(WIDTH_PX / 100, HEIGHT_PX / 100), dpi=DPI)
-    fig.patch.set_alpha(0.0)
-    ax = fig.add_subplot(1, 1, 1)
-    ax.set_facecolor("none")
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    for side in ("left", "bottom"):
-        ax.spines[side].set_color(INK)
-    ax.tick_params(colors=INK, labelsize=7)
-    ax.yaxis.grid(True, color=GRID, linewidth=0.6)
-    ax.set_axisbelow(True)
-    return fig, ax
+SEGMENTS = (
+    ("personal_in", "in", IN_COLOUR),
+    ("personal_out", "out", OUT_COLOUR),
+    ("meetings", "meetings", MEETING_COLOUR),
+)
 
 
-def _png(fig: Figure) -> bytes:
-    fig.tight_layout(pad=0.6)
-    out = io.BytesIO()
-    fig.savefig(out, format="png", transparent=True, metadata={"Software": None})
-    return out.getvalue()
+def _label(week_start: str) -> str:
+    return date.fromisoformat(week_start).strftime("%d %b")
 
 
-def _labels(weeks: Sequence[dict[str, Any]]) -> list[str]:
-    return [date.fromisoformat(w["week_start"]).strftime("%d %b") for w in weeks]
+def _percent(value: float, largest: float) -> int:
+    """A share of the widest bar in whole percent; anything above zero shows at least 1 %."""
+    if value <= 0 or largest <= 0:
+        return 0
+    return max(1, round(100 * value / largest))
 
 
-def weekly_chart(weeks: Sequence[dict[str, Any]]) -> bytes:
-    """Stacked bars per week: personal mail in, personal mail out, meetings."""
-    fig, ax = _figure()
-    labels = _labels(weeks)
-    x = list(range(len(weeks)))
-    inbound = [w.get("personal_in", 0) for w in weeks]
-    outbound = [w.get("personal_out", 0) for w in weeks]
-    meetings = [w.get("meetings", 0) for w in weeks]
-    ax.bar(x, inbound, color=IN_COLOUR, width=0.7, label="in")
-    ax.bar(x, outbound, bottom=inbound, color=OUT_COLOUR, width=0.7, label="out")
-    ax.bar(
-        x,
-        meetings,
-        bottom=[a + b for a, b in zip(inbound, outbound, strict=True)],
-        color=MEETING_COLOUR,
-        width=0.7,
-        label="meetings",
-    )
-    ax.set_xticks(x, labels, rotation=0)
-    for i, tick in enumerate(ax.get_xticklabels()):
-        tick.set_visible(i % 2 == len(x) % 2 or len(x) <= 6)  # every other label: no overlap on phones
-    ax.set_ylabel("interactions", color=INK, fontsize=7)
-    legend = ax.legend(
-        loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=7, frameon=False, ncols=3, borderaxespad=0.2
-    )
-    for text in legend.get_texts():
-        text.set_color(INK)
-    return _png(fig)
+def weekly_bars(weeks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per week: its label, total, the bar's width in % of the busiest week, and its segments
+    (in, out, meetings) each as % of the bar, for a stacked horizontal bar."""
+    totals = [sum(int(w.get(key, 0) or 0) for key, _, _ in SEGMENTS) for w in weeks]
+    largest = max(totals, default=0)
+    out = []
+    for week, total in zip(weeks, totals, strict=True):
+        segments = []
+        for key, name, colour in SEGMENTS:
+            n = int(week.get(key, 0) or 0)
+            if n:
+                segments.append({"name": name, "count": n, "colour": colour, "percent": 100 * n / total})
+        out.append(
+            {
+                "label": _label(week["week_start"]),
+                "total": total,
+                "percent": _percent(total, largest),
+                "segments": _whole(segments),
+                "text_bar": "█" * round(TEXT_BAR * total / largest) if largest else "",
+            }
+        )
+    return out
 
 
-def reply_chart(trend: Sequence[dict[str, Any]], baseline_hours: float | None) -> bytes:
-    """My median reply time per week, with the 90-day median as a dashed line."""
-    fig, ax = _figure()
-    labels = _labels(trend)
-    x = list(range(len(trend)))
+def _whole(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Segment widths in whole percent that add up to exactly 100 (largest remainder first)."""
+    if not segments:
+        return segments
+    floors = [int(s["percent"]) for s in segments]
+    order = sorted(range(len(segments)), key=lambda i: segments[i]["percent"] - floors[i], reverse=True)
+    for i in order[: 100 - sum(floors)]:
+        floors[i] += 1
+    return [{**s, "percent": p} for s, p in zip(segments, floors, strict=True) if p > 0]
+
+
+def reply_bars(trend: Sequence[dict[str, Any]], baseline_hours: float | None) -> list[dict[str, Any]]:
+    """Per week: my median reply time as a bar (% of the slowest week), marked slow when above my
+    90-day median; a week without replies has no bar."""
     values = [t.get("median_hours") for t in trend]
-    points = [(i, v) for i, v in zip(x, values, strict=True) if v is not None]
-    if points:
-        ax.plot(
-            [p[0] for p in points],
-            [p[1] for p in points],
-            color=TREND_COLOUR,
-            marker="o",
-            markersize=3,
-            linewidth=1.6,
-            label="my median reply (h)",
+    largest = max((v for v in values if v is not None), default=0.0)
+    out = []
+    for t, value in zip(trend, values, strict=True):
+        slow = value is not None and baseline_hours is not None and value > baseline_hours
+        out.append(
+            {
+                "label": _label(t["week_start"]),
+                "hours": value,
+                "percent": _percent(value or 0.0, largest),
+                "colour": SLOW_COLOUR if slow else REPLY_COLOUR,
+                "slow": slow,
+                "text_bar": "█" * round(TEXT_BAR * value / largest) if value and largest else "",
+            }
         )
-    if baseline_hours is not None:
-        ax.axhline(baseline_hours, color=BASELINE_COLOUR, linestyle="--", linewidth=1, label="90-day median")
-    ax.set_xticks(x, labels)
-    for i, tick in enumerate(ax.get_xticklabels()):
-        tick.set_visible(i % 2 == len(x) % 2 or len(x) <= 6)
-    ax.set_xlim(-0.5, max(len(x) - 0.5, 0.5))
-    ax.set_ylim(bottom=0)
-    ax.set_ylabel("hours", color=INK, fontsize=7)
-    if points or baseline_hours is not None:
-        legend = ax.legend(
-            loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=7, frameon=False, ncols=2, borderaxespad=0.2
-        )
-        for text in legend.get_texts():
-            text.set_color(INK)
-    return _png(fig)
+    return out
 
 
-__all__ = ["HEIGHT_PX", "WIDTH_PX", "reply_chart", "weekly_chart"]
+__all__ = [
+    "IN_COLOUR",
+    "MEETING_COLOUR",
+    "OUT_COLOUR",
+    "REPLY_COLOUR",
+    "SLOW_COLOUR",
+    "TEXT_BAR",
+    "reply_bars",
+    "weekly_bars",
+]

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kith import __version__
 from kith.config.load import Config
 from kith.report import ledger
 from kith.report.numbers import interaction_counts, reply_times
@@ -301,6 +302,7 @@ def build(session: Session, config: Config, *, day: date, now: datetime) -> Buil
         "date": day.isoformat(),
         "timezone": settings.timezone,
         "generated_at": now.isoformat(),
+        "kith_version": __version__,
         "recipient": recipient_of(config),
         "empty": not any(s["total"] for s in sections) and not changes and sync["healthy"],
         "sections": sections,

@@ -6,12 +6,15 @@ HTML versions say exactly the same thing.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from markupsafe import Markup, escape
+
 from kith.errors import ConfigError
-from kith.text import clean_text
+from kith.text import clean_text, plural
 
 
 def zone(name: str) -> ZoneInfo:
@@ -37,6 +40,48 @@ def local_time(value: str | datetime | None, tz: str, fmt: str = "%a %d %b %H:%M
     if moment is None:
         return "—"
     return moment.astimezone(zone(tz)).strftime(fmt)
+
+
+def clock(value: str | datetime | None, tz: str) -> str:
+    """``07:00 CET (Europe/Berlin)``; the zone once when its abbreviation is its name (``06:00 UTC``)."""
+    moment = parse_time(value)
+    if moment is None:
+        return "—"
+    local = moment.astimezone(zone(tz))
+    abbreviation = local.strftime("%Z")
+    return local.strftime("%H:%M ") + (abbreviation if abbreviation == tz else f"{abbreviation} ({tz})")
+
+
+#: Characters after which a long identifier may wrap: the places a reader expects a break.
+_BREAK_AFTER = re.compile(r"([.@/_=+-])")
+#: The longest run without a break opportunity (a Gmail Message-ID has 40-character local parts).
+_RUN = 12
+
+
+def breakable(text: str | None) -> Markup:
+    """HTML for a Message-ID or search hint that wraps only between its parts.
+
+    ``word-break: break-all`` let a client break anywhere, so a long id could leave its closing
+    ``>`` alone on the last line. Here a word longer than 12 characters may break only after
+    ``. @ / _ = + -`` or inside runs longer than 12 characters, and never before its last
+    character: the ``>`` stays with what precedes it. Shorter words and the spaces between
+    words are left as they are.
+    """
+    return Markup(" ".join(_breakable_word(word) for word in (text or "").split(" ")))
+
+
+def _breakable_word(word: str) -> str:
+    if len(word) <= _RUN:
+        return str(escape(word))
+    parts: list[str] = []
+    for piece in _BREAK_AFTER.split(word[:-1]):
+        for start in range(0, len(piece), _RUN):
+            parts.append(str(escape(piece[start : start + _RUN])))
+            if start + _RUN < len(piece) or _BREAK_AFTER.fullmatch(piece):
+                parts.append("<wbr>")
+    if parts and parts[-1] == "<wbr>":
+        parts.pop()  # nothing may break before the last character
+    return "".join(parts) + str(escape(word[-1]))
 
 
 def local_date(value: str | date | None, fmt: str = "%a %d %b %Y") -> str:
@@ -109,10 +154,6 @@ def display_name(contact: dict[str, Any] | None) -> str:
     return name or clean_text(contact.get("address") or "") or "someone"
 
 
-def plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (many or word + 's')}"
-
-
 def change(current: float | None, baseline: float | None) -> str:
     """A reply time against my usual one: ``25 % slower than usual``; empty when not comparable."""
     if current is None or not baseline:
@@ -124,6 +165,8 @@ def change(current: float | None, baseline: float | None) -> str:
 
 
 FILTERS = {
+    "breakable": breakable,
+    "clock": clock,
     "local_time": local_time,
     "local_date": local_date,
     "waited": waited,
@@ -137,6 +180,8 @@ FILTERS = {
 
 __all__ = [
     "FILTERS",
+    "breakable",
+    "clock",
     "cadence",
     "change",
     "display_name",

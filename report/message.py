@@ -4,9 +4,7 @@ Structure (what every major client shows best)::
 
     multipart/alternative
     ├── text/plain                 the text version
-    └── multipart/related
-        ├── text/html              references the charts as cid:…
-        └── image/png …            one part per chart, Content-ID and inline disposition
+    └── text/html                  the HTML version; its charts are HTML bars, so no image parts
 
 Headers, and why:
 
@@ -81,17 +79,6 @@ def build_message(
     msg[REPORT_HEADER] = day.isoformat()
     msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
-    if rendered.images:
-        html_part: EmailMessage = msg.get_payload()[1]  # type: ignore[index,assignment]
-        for cid, png in rendered.images.items():
-            html_part.add_related(
-                png,
-                maintype="image",
-                subtype="png",
-                cid=f"<{cid}>",
-                filename=cid.split("@")[0] + ".png",
-                disposition="inline",
-            )
     return msg
 
 

@@ -1,4 +1,5 @@
-"""Turn the report data (plain, JSON-able) into a subject, a text part, an HTML part and charts.
+"""Turn the report data (plain, JSON-able) into a subject, a text part and an HTML part (its charts
+are HTML bars, see ``charts``).
 
 The data is built first and rendered second so that `kith report --json`, the terminal view and
 the email all say the same thing. Templates are Jinja2 with autoescape on for HTML: names and
@@ -7,7 +8,7 @@ subjects come from other people's mail headers and must never become markup.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,6 @@ from kith.report.formatting import FILTERS, display_name, waited, zone
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-#: Content-IDs of the inline charts (without angle brackets, as ``cid:`` URLs use them).
-CID_WEEKLY = "weekly-chart@kith"
-CID_REPLY = "reply-chart@kith"
-
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
@@ -31,8 +28,6 @@ class Rendered:
     subject: str
     text: str
     html: str
-    #: Content-ID (no brackets) -> PNG bytes, referenced from the HTML as ``cid:…``.
-    images: dict[str, bytes] = field(default_factory=dict)
 
 
 def _environment() -> Environment:
@@ -83,27 +78,28 @@ def render_report(data: dict[str, Any], *, timezone: str, charts_enabled: bool =
     """Render ``data`` (from ``build_report``) with times shown in ``timezone``.
 
     Charts are left out on an empty day: the message is then one line, not one line and two
-    pictures of nothing.
+    charts of nothing.
     """
     zone(timezone)  # fail early, naming the key, on an unknown zone
-    images: dict[str, bytes] = {}
-    if charts_enabled and not data.get("empty") and data.get("weekly"):
-        images[CID_WEEKLY] = charts.weekly_chart(data["weekly"])
-        images[CID_REPLY] = charts.reply_chart(
-            data.get("reply_trend", []), data["numbers"].get("reply_median_90d_hours")
-        )
-    context = {"r": data, "tz": timezone, "images": images, "cid_weekly": CID_WEEKLY, "cid_reply": CID_REPLY}
+    show = charts_enabled and not data.get("empty") and bool(data.get("weekly"))
+    context = {
+        "r": data,
+        "tz": timezone,
+        "weekly_bars": charts.weekly_bars(data["weekly"]) if show else [],
+        "reply_bars": charts.reply_bars(data.get("reply_trend", []), data["numbers"].get("reply_median_90d_hours"))
+        if show
+        else [],
+        "colours": {
+            "in": charts.IN_COLOUR,
+            "out": charts.OUT_COLOUR,
+            "meetings": charts.MEETING_COLOUR,
+            "reply": charts.REPLY_COLOUR,
+            "slow": charts.SLOW_COLOUR,
+        },
+    }
     text = _ENV.get_template("report.txt.j2").render(context)
     html = _ENV.get_template("report.html.j2").render(context)
-    return Rendered(subject=subject_for(data), text=text, html=html, images=images)
+    return Rendered(subject=subject_for(data), text=text, html=html)
 
 
-def html_with_files(rendered: Rendered, names: dict[str, str]) -> str:
-    """The HTML with ``cid:`` references replaced by file names, for a copy written to disk."""
-    html = rendered.html
-    for cid, name in names.items():
-        html = html.replace(f'src="cid:{cid}"', f'src="{name}"')
-    return html
-
-
-__all__ = ["CID_REPLY", "CID_WEEKLY", "Rendered", "html_with_files", "render_report", "subject_for"]
+__all__ = ["Rendered", "render_report", "subject_for"]

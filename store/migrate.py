@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,17 +37,26 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 @contextmanager
 def _migration_lock(engine: Engine) -> Iterator[None]:
-    """SQLite has no advisory locks: a lock file next to the database serialises the upgrade."""
+    """SQLite has no advisory locks: an ``flock`` on the database's folder serialises the upgrade.
+
+    The folder, not a file: a lock file beside the database stays behind for good (deleting it
+    after use would race with a process already waiting on it), and the database file itself
+    cannot carry the lock (closing any descriptor of it drops the POSIX locks SQLite holds in
+    this process). ``flock`` and SQLite's ``fcntl`` locks do not interact on Linux.
+    """
     db = engine.url.database if engine.dialect.name == "sqlite" else None
     if not db or db == ":memory:":
         yield
         return
-    with open(f"{db}.migrate-lock", "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    path = Path(db).expanduser()
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        # what kith up to 0.1.0 left beside the database; nobody locks it any more
+        Path(f"{path}.migrate-lock").unlink(missing_ok=True)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def current_revision(engine: Engine) -> str | None:

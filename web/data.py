@@ -7,7 +7,6 @@ view of what the analysis found.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -31,7 +30,7 @@ from kith.analysis.stages import STAGES
 from kith.config.load import Config
 from kith.report.data import message_places, shape_items
 from kith.report.links import open_url
-from kith.report.render import html_with_files, render_report
+from kith.report.render import render_report
 from kith.report.sections import SECTIONS, MessageWhere
 from kith.store import activity, merges, people
 from kith.web.words import reason
@@ -215,13 +214,12 @@ def _rendered(report_id: int, message_id: str, payload_json: str, timezone: str)
     import json
 
     rendered = render_report(json.loads(payload_json)["report"], timezone=timezone)
-    inline = {cid: "data:image/png;base64," + base64.b64encode(png).decode() for cid, png in rendered.images.items()}
-    return html_with_files(rendered, inline), rendered.text
+    return rendered.html, rendered.text  # its charts are HTML bars: nothing to inline
 
 
 def report_html(row: dict[str, Any], timezone: str) -> tuple[str, str]:
-    """The report's HTML (charts inline) and text, rendered from what it was built from; a sent
-    report never changes, so renderings are kept (matplotlib takes a while)."""
+    """The report's HTML and text, rendered from what it was built from; a sent report never
+    changes, so renderings are kept."""
     import json
 
     data = row["payload"]["report"]

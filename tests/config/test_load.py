@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from kith.config import ImapMailbox, MaildirMailbox, load_config, parse_duration
+from kith.config.load import default_config_path
 from kith.config.secrets import SecretRef
 from kith.config.starter import masked, write_starter
-from kith.errors import AuthError, ConfigError
+from kith.errors import AuthError, ConfigError, UsageError
 
 
 def write(path: Path, text: str, mode: int = 0o600) -> Path:
@@ -129,5 +130,21 @@ def test_starter_config_is_valid_and_private(tmp_path: Path) -> None:
     assert all(os.stat(p).st_mode & 0o777 == 0o600 for p in paths)
     cfg = load_config(tmp_path / "kith.toml")
     assert [m.name for m in cfg.mailboxes] == ["example"] and not cfg.mailboxes[0].enabled
-    with pytest.raises(ConfigError, match="already exists"):
+    with pytest.raises(UsageError, match="already holds a configuration"):
         write_starter(tmp_path)
+
+
+def test_the_units_configuration_directory_beats_a_user_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Under systemd the unit says where the config is (ConfigurationDirectory=); the units name no path."""
+    user = tmp_path / "home/.config/kith/kith.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text("")
+    monkeypatch.delenv("KITH_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home/.config"))
+    monkeypatch.setenv("CONFIGURATION_DIRECTORY", str(tmp_path / "etc/kith"))
+    assert default_config_path() == tmp_path / "etc/kith/kith.toml"
+    monkeypatch.setenv("KITH_CONFIG", str(tmp_path / "chosen.toml"))
+    assert default_config_path() == tmp_path / "chosen.toml"
+    monkeypatch.delenv("KITH_CONFIG")
+    monkeypatch.delenv("CONFIGURATION_DIRECTORY")
+    assert default_config_path() == user

@@ -62,18 +62,33 @@ def mailbox(root: Path, name: str, n: int = 3) -> MaildirHarness:
 class Kith:
     """One `kith run` process and the notify socket it reports to."""
 
-    def __init__(self, config: Path, *, watchdog_usec: int = 400_000, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Path,
+        *,
+        watchdog_usec: int = 400_000,
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
+        base_env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        """``command`` (default ``python -m kith --config CONFIG run``) with ``base_env`` (default
+        this process's, less what would point it elsewhere) plus ``env`` and the notify socket."""
         self.dir = tempfile.mkdtemp(prefix="kr")  # short: unix socket paths max out at 107 bytes
         self.sock_path = os.path.join(self.dir, "notify")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.sock_path)
         self.messages: list[Msg] = []
         self.log_path = config.parent / f"kith-{len(list(config.parent.glob('kith-*.log')))}.log"
-        clean = {k: v for k, v in os.environ.items() if k not in {"JOURNAL_STREAM", "INVOCATION_ID", "KITH_CONFIG"}}
-        full_env = {**clean, "NOTIFY_SOCKET": self.sock_path, "WATCHDOG_USEC": str(watchdog_usec), **(env or {})}
+        if base_env is None:
+            base_env = {
+                k: v for k, v in os.environ.items() if k not in {"JOURNAL_STREAM", "INVOCATION_ID", "KITH_CONFIG"}
+            }
+        full_env = {**base_env, "NOTIFY_SOCKET": self.sock_path, "WATCHDOG_USEC": str(watchdog_usec), **(env or {})}
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kith", "--config", str(config), "run"],
+            command or [sys.executable, "-m", "kith", "--config", str(config), "run"],
+            cwd=cwd,
             env=full_env,
             stdout=subprocess.DEVNULL,
             stderr=self.log,
@@ -213,7 +228,9 @@ def test_notify_backoff_new_mail_metrics_status_and_clean_sigterm(tmp_path: Path
     assert re.search(r'kith_mailbox_failures\{mailbox="bad"\} [1-9]', metrics)
     assert "process_resident_memory_bytes" in metrics
     status = cli("--config", str(cfg), "status", "--json")
-    by_name = {m["name"]: m for m in json.loads(status.stdout)}
+    data = json.loads(status.stdout)
+    assert [w["worker"] for w in data["daemon"]["running"]], "the running daemon's heartbeat"
+    by_name = {m["name"]: m for m in data["mailboxes"]}
     assert by_name["bad"]["failures"] >= 1 and by_name["bad"]["next_run_in_seconds"] is not None
     assert by_name["good"]["lag_seconds"] is not None and by_name["good"]["state"] in ("ok", "syncing")
     code, took = k.stop()
@@ -249,7 +266,7 @@ def test_sighup_adds_and_removes_mailboxes_and_keeps_the_old_config_when_broken(
     k.status("2 mailboxes;")
     write_config(tmp_path, url, {"b": b.root})
     k.kill(signal.SIGHUP)
-    k.status("reloaded; 1 mailboxes")
+    k.status("reloaded; 1 mailbox")  # not "1 mailboxes"
     for _ in range(30):  # a burst of signals at random points of the loop never wedges it
         k.kill(signal.SIGHUP)
         time.sleep(0.01)

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import update
 
 from kith.cli.common import console
-from kith.store import leases
+from kith.store import daemons, leases
 from kith.store.engine import open_store, sqlite_url
 from kith.store.models import MailboxRow, utcnow
 from tests.daemon.test_run import cli, mailbox, write_config
@@ -36,6 +36,7 @@ def test_status_table_shows_next_run_failures_and_the_worker_syncing(
         ):
             conn.execute(update(MailboxRow).where(MailboxRow.name == name).values(next_run_at=when, failures=failures))
     assert leases.acquire(store.engine, leases.mailbox_lease("gamma"), "host-b:4242", timedelta(minutes=1))
+    daemons.beat(store.engine, "host-b:4242", timedelta(minutes=1))  # a daemon runs: next runs mean something
     store.dispose()
     monkeypatch.setattr(console, "_width", 250)  # one line per row, however narrow the test's terminal
 
@@ -44,7 +45,7 @@ def test_status_table_shows_next_run_failures_and_the_worker_syncing(
     header = next(line for line in out.stdout.splitlines() if "mailbox" in line and "stream" in line)
     for column in ("next run", "failures", "syncing on"):
         assert column in header
-    rows = {line.split()[1]: line for line in out.stdout.splitlines() if line.split()[1:2] and "(" in line}
+    rows = {line.split()[0]: line for line in out.stdout.splitlines() if "(maildir)" in line}
     assert "in 4m" in rows["alpha"] and "host-b:4242" not in rows["alpha"]
     assert "overdue 12m" in rows["beta"]
     assert "in 1h0" in rows["broken"] and " 3 " in rows["broken"]

@@ -16,7 +16,7 @@ import kith.store.engine as engine_module
 from kith.cli import app
 from tests.hostile.corpus import cli_config, message
 
-UNITS = Path(__file__).parents[2] / "systemd"
+UNITS = Path(__file__).parents[2] / "daemon" / "units"
 
 
 @pytest.mark.parametrize("command", [["status"], ["run"]])
@@ -34,7 +34,7 @@ def test_a_corrupt_database_is_one_line_naming_it_and_an_exit_the_units_do_not_r
     assert "Traceback" not in res.stderr, res.stderr
     assert len(errors) == 1 and str(db) in errors[0] and "not a database" in errors[0], res.stderr
     assert res.returncode == 74
-    for unit in ("kith.service", "kith-user.service"):
+    for unit in ("kith.service.j2", "kith-user.service.j2"):
         prevent = next(
             line for line in (UNITS / unit).read_text().splitlines() if line.startswith("RestartPreventExitStatus=")
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from kith import __version__
 from kith.report.sections import SECTIONS, empty_numbers, section
 
 
@@ -79,6 +80,7 @@ def report_data(
             "date": day.isoformat(),
             "timezone": "UTC",
             "generated_at": now.isoformat(),
+            "kith_version": __version__,
             "recipient": "owner@example.org",
             "empty": True,
             "sections": sections,
@@ -152,6 +154,7 @@ def report_data(
         "date": day.isoformat(),
         "timezone": "UTC",
         "generated_at": now.isoformat(),
+        "kith_version": __version__,
         "recipient": "owner@example.org",
         "empty": False,
         "sections": [

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+from pathlib import Path
+
+import pytest
 from sqlalchemy import select
 
 from kith.connectors.base import Batch
-from kith.store.engine import open_store
+from kith.store.engine import open_store, sqlite_url
+from kith.store.migrate import _migration_lock
 from kith.store.models import MessageLocation
 from tests.store.test_ingest import apply, count, rec, setup
 
@@ -29,3 +35,22 @@ def test_locations_keyed_by_stream_keep_their_rows(store_url: str) -> None:
             assert conn.execute(q).scalar_one() == "\\Flagged"
     finally:
         store.dispose()
+
+
+def test_sqlite_upgrade_locks_the_folder_and_leaves_no_lock_file(tmp_path: Path) -> None:
+    """Two processes upgrading one SQLite file at once take turns, and nothing stays beside it."""
+    db = tmp_path / "kith.db"
+    (tmp_path / "kith.db.migrate-lock").touch()  # what an older kith left behind
+    store = open_store(sqlite_url(db), upgrade=False)
+    try:
+        with _migration_lock(store.engine):
+            probe = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                with pytest.raises(BlockingIOError):
+                    fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            finally:
+                os.close(probe)
+        store.upgrade()
+    finally:
+        store.dispose()
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("kith.db-")) == ["kith.db"]

@@ -52,5 +52,5 @@ def test_auth_sync_status_and_revocation(graph_env: GraphEnv, configured: Path) 
     fake.mailbox.add("inbox", message_id="<late@x>")
     kith("--config", str(configured), "sync", "--json")
     res = kith("--config", str(configured), "status", "--json")
-    status = json.loads(res.stdout)[0]
+    status = json.loads(res.stdout)["mailboxes"][0]
     assert status["name"] == "work" and "kith auth work" in json.dumps(status)
