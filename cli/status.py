@@ -168,7 +168,9 @@ def health_lines(health: dict[str, Any], forged: int) -> list[str]:
         lines.append(f"          [red]failed[/red] at {health['last_error_at']}: {escape(health['last_error'])}")
     if health["failed_contacts"]:
         named = ", ".join(escape(a) for a in health["failures"])
-        lines.append(f"          [yellow]{health['failed_contacts']} contact(s) could not be analysed[/yellow]: {named}")
+        lines.append(
+            f"          [yellow]{health['failed_contacts']} contact(s) could not be analysed[/yellow]: {named}"
+        )
     if forged:
         lines.append(
             f"forgeries [yellow]{forged} message(s) from my address that no provider says I sent[/yellow]"

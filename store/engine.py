@@ -7,6 +7,7 @@ schema is upgraded before anything reads it.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -108,7 +109,7 @@ def open_store(url: str | URL, *, upgrade: bool = True, echo: bool = False, cach
     kwargs: dict[str, Any] = {"echo": echo, "future": True, "hide_parameters": True}
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
-            Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(u.database).expanduser())
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
     elif u.get_backend_name() == "postgresql":
         if u.drivername == "postgresql":
@@ -137,13 +138,21 @@ def open_store(url: str | URL, *, upgrade: bool = True, echo: bool = False, cach
     return store
 
 
-#: The files SQLite and kith keep beside a database (WAL, shared memory, the migration lock).
-SIDE_FILES = ("-wal", "-shm", ".migrate-lock")
+#: The files SQLite keeps beside a database (the write-ahead log, its shared memory).
+SIDE_FILES = ("-wal", "-shm")
+
+
+def _create_private(path: Path) -> None:
+    """A new database is private from its first byte whatever the umask (a library caller may
+    not have kith's): its folder 0700, the file 0600 (SQLite gives the WAL and SHM its mode)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # an empty file is an empty database
 
 
 def private_database(path: Path) -> None:
     """A database that exists already with wider modes (made before kith set its umask, or by
-    hand) is tightened to 0600, and its WAL, SHM and lock files with it; said in a warning.
+    hand) is tightened to 0600, and its WAL and SHM with it; said in a warning.
     SQLite creates the WAL and SHM with the database's own mode, so they stay private after."""
     for file in (path, *(path.with_name(path.name + side) for side in SIDE_FILES)):
         if make_private(file):
