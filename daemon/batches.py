@@ -62,7 +62,7 @@ def apply_isolating(engine: Engine, ref: StreamRef, batch: Batch, where: str = "
     if items >= SYSTEMIC_MIN and len(bad) == items:
         raise first  # everything refused one by one: the database's fault, not the records'
     rest = Batch(problems=(*batch.problems, *bad), cursor=batch.cursor)
-    _merge(out, _apply(engine, ref, rest))
+    out.add(_apply(engine, ref, rest))
     for p in bad:
         log.warning("%s: item %s skipped: %s", where, p.provider_key, p.message)
     return out
@@ -84,7 +84,7 @@ def _bisect(
     """Apply ``items`` in one transaction, or else each half of them; a single failing item is
     recorded in ``bad``."""
     try:
-        _merge(out, _apply(engine, ref, make(items)))
+        out.add(_apply(engine, ref, make(items)))
         return
     except Exception as exc:
         if not record_fault(exc):
@@ -100,17 +100,6 @@ def _bisect(
 def _apply(engine: Engine, ref: StreamRef, batch: Batch) -> Applied:
     with engine.begin() as conn:
         return apply_batch(conn, ref, batch)
-
-
-def _merge(into: Applied, more: Applied) -> None:
-    into.upserts += more.upserts
-    into.flag_updates += more.flag_updates
-    into.deletions += more.deletions
-    into.problems += more.problems
-    into.touched |= more.touched
-    into.touched_events |= more.touched_events
-    into.touched_messages |= more.touched_messages
-    into.dropped |= more.dropped
 
 
 __all__ = ["SYSTEMIC_MIN", "apply_isolating"]

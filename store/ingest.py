@@ -96,6 +96,14 @@ class Applied:
     #: people a re-synced message named before and no longer does (queued by address)
     dropped: set[str] = field(default_factory=set)
 
+    def add(self, more: Applied) -> None:
+        """Count ``more`` in: the parts of one batch applied one after the other (a split)."""
+        for count in ("upserts", "flag_updates", "deletions", "problems"):
+            setattr(self, count, getattr(self, count) + getattr(more, count))
+        for found in ("touched", "touched_messages", "dropped"):
+            getattr(self, found).update(getattr(more, found))
+        self.touched_events |= more.touched_events
+
 
 #: Column order of the tuples ``_message_tuple`` builds: the conflict key, then what it updates.
 _MESSAGE_COLUMNS = ("mailbox_id", "message_key", *_MESSAGE_UPDATE)

@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from kith.analysis.api import contacts, flags
+from kith.config.load import Config
 from kith.daemon.status import mailbox_status
 from kith.store.engine import Store
 from kith.store.models import MessageRow
-from tests.hostile.corpus import ME, analyze, config_of, message, place, rfc_date, sync
+from tests.hostile.corpus import ME, Place, analyze, config_of, message, place, rfc_date, sync
 
 KINDS = ["imap", "maildir", "mbox"]
 REAL = "<real-1@ann.example>"
@@ -50,13 +51,18 @@ def spam_copy(now: datetime) -> bytes:
     )
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.fixture(params=KINDS)
+def box(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Place, Config]:
+    """One mailbox of each kind (Dovecot, Maildir, mbox) and the config that has it."""
+    where = place(request.param, tmp_path, request)
+    return where, config_of(where.config())
+
+
 def test_a_reused_message_id_in_one_mailbox_hides_nothing(
-    kind: str, store: Store, tmp_path: Path, request: pytest.FixtureRequest
+    box: tuple[Place, Config], store: Store, tmp_path: Path
 ) -> None:
     now = datetime.now(UTC)
-    where = place(kind, tmp_path, request)
-    config = config_of(where.config())
+    where, config = box
     where.deliver([real_message(now)])
     assert sync(store, where.config(), tmp_path).status == "ok"
     analyze(store, config)
@@ -96,13 +102,9 @@ def test_a_reused_message_id_in_another_mailbox_is_not_a_copy(
     assert set(open_respond(store)) == {"ann@example.org"}
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_a_forged_from_me_in_the_inbox_is_not_my_reply(
-    kind: str, store: Store, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
+def test_a_forged_from_me_in_the_inbox_is_not_my_reply(box: tuple[Place, Config], store: Store, tmp_path: Path) -> None:
     now = datetime.now(UTC)
-    where = place(kind, tmp_path, request)
-    config = config_of(where.config())
+    where, config = box
     forged = message(
         "forged",
         sender=f"Me <{ME}>",
