@@ -13,11 +13,11 @@ import hashlib
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from kith.connectors.base import MessageRecord
 from kith.store.models import MessageLocation, MessageRow
-from kith.store.upsert import chunks, key_map
+from kith.store.upsert import as_utc, key_map, rows_where_in
 
 MSG = MessageRow.__table__
 LOC = MessageLocation.__table__
@@ -70,16 +70,11 @@ def resolve_keys(
     ids = sorted({k for k, r in zip(base, recs, strict=True) if r.message_id and k == r.message_id})
     owner: dict[str, Identity] = {}
     here: dict[str, int] = {}
-    for chunk in chunks(ids):
-        q = (
-            select(MSG.c.message_key, MSG.c.mailbox_id, MSG.c.id, MSG.c.from_addr, MSG.c.date)
-            .where(MSG.c.message_key.in_(chunk))
-            .order_by(MSG.c.id)
-        )
-        for key, row_mailbox, row_id, from_addr, date in conn.execute(q):
-            owner.setdefault(key, (from_addr or "", date))
-            if row_mailbox == mailbox_id:
-                here[key] = row_id
+    columns = ("message_key", "mailbox_id", "id", "from_addr", "date")
+    for key, row_mailbox, row_id, from_addr, date in rows_where_in(conn, MSG, columns, "message_key", ids, "id"):
+        owner.setdefault(key, (from_addr or "", as_utc(date)))
+        if row_mailbox == mailbox_id:
+            here[key] = row_id
     located = (
         key_map(conn, LOC, "provider_key", "message_id", ("stream_id", stream_id), [r.provider_key for r in recs])
         if owner

@@ -405,10 +405,10 @@ def enqueue(conn: Connection, message_ids: Iterable[int], addresses: Iterable[st
     found from its row; an event's old attendees, or the people a re-synced message no longer
     names, would otherwise be lost once the rows are rewritten.
     """
-    rows: list[dict[str, Any]] = [{"message_id": m, "address": None} for m in sorted(set(message_ids))]
-    rows += [{"message_id": None, "address": a} for a in sorted(set(addresses))]
+    rows: list[tuple[int | None, str | None]] = [(m, None) for m in sorted(set(message_ids))]
+    rows += [(None, a) for a in sorted(set(addresses))]
     for chunk in chunks(rows, 5000):
-        upsert(conn, QUEUE, list(chunk), keys=())
+        upsert_tuples(conn, QUEUE, ("message_id", "address"), chunk, keys=())
 
 
 __all__ = [

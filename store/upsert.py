@@ -216,6 +216,42 @@ def key_map(
     return out
 
 
+def rows_where_in(
+    conn: Connection, table: Table, columns: Sequence[str], key: str, keys: Sequence[Any], order: str
+) -> list[tuple[Any, ...]]:
+    """Raw ``columns`` of the rows of ``table`` whose ``key`` is in ``keys``, ordered by ``order``.
+
+    Driver SQL for the same reason as ``key_map`` (the ingest asks this once a batch: compiling
+    and processing a 500-item ``IN`` through SQLAlchemy took a third of the ingest's time beyond
+    the bare inserts). Values come back as the driver gives them: see ``as_utc``.
+    """
+    found: list[tuple[Any, ...]] = []
+    if not keys:
+        return found
+    head = f"SELECT {', '.join(_quote(c) for c in columns)} FROM {table.name} WHERE {_quote(key)}"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dialect.name == "postgresql":
+            cursor.execute(f"{head} = ANY(%s) ORDER BY {_quote(order)}", (list(keys),))
+            return list(cursor.fetchall())
+        for chunk in chunks(keys):
+            cursor.execute(f"{head} IN ({','.join('?' * len(chunk))}) ORDER BY {_quote(order)}", tuple(chunk))
+            found += cursor.fetchall()
+    finally:
+        cursor.close()
+    return found
+
+
+def as_utc(value: datetime | str | None) -> datetime | None:
+    """A ``UtcDateTime`` value as the driver returns it (SQLite: its text; PostgreSQL: naive
+    UTC) made the aware datetime the ORM would have returned."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
+
+
 #: From this many rows on, PostgreSQL upserts go through COPY into a temporary table.
 COPY_MIN = 50
 
@@ -248,4 +284,4 @@ def _copy_upsert(conn: Connection, table: Table, cols: tuple[str, ...], rows: li
         cur.execute(f"DELETE FROM {tmp}")
 
 
-__all__ = ["CHUNK", "chunks", "key_map", "upsert"]
+__all__ = ["CHUNK", "as_utc", "chunks", "key_map", "rows_where_in", "upsert", "upsert_tuples"]
