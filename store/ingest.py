@@ -208,8 +208,9 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
             by_key[key] = rec
     existing = _ids_for(conn, stream.mailbox_id, list(by_key))
     rows = [_message_tuple(r, stream.mailbox_id, k, now) for k, r in by_key.items()]
-    for chunk in chunks(rows):
-        upsert_tuples(conn, MSG, _MESSAGE_COLUMNS, chunk, keys=("message_key", "mailbox_id"), update=_MESSAGE_UPDATE)
+    # whole batches, not chunks: ``executemany`` binds row by row (no variable limit), and each
+    # chunk costs PostgreSQL a temp-table round trip (``upsert._copy_upsert``)
+    upsert_tuples(conn, MSG, _MESSAGE_COLUMNS, rows, keys=("message_key", "mailbox_id"), update=_MESSAGE_UPDATE)
     ids = {**existing, **_ids_for(conn, stream.mailbox_id, [k for k in by_key if k not in existing])}
 
     # Participants: rewrite from the new headers, but keep a stored Bcc that this copy lacks
@@ -228,8 +229,7 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
         now_named = {(p[0], p[3]) for p in parts}
         bcc_rewritten = set(with_bcc)
         out.dropped |= {a for m, role, a in before if (m, a) not in now_named and (role != "bcc" or m in bcc_rewritten)}
-    for chunk in chunks(parts):
-        upsert_tuples(conn, PART, _PART_COLUMNS, list(chunk), keys=_PART_COLUMNS[:3], update=_PART_COLUMNS[3:])
+    upsert_tuples(conn, PART, _PART_COLUMNS, parts, keys=_PART_COLUMNS[:3], update=_PART_COLUMNS[3:])
 
     previous = _location_targets(conn, stream.id, [r.provider_key for r in recs])
     versions = batch.versions
@@ -244,8 +244,7 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
         )
         for r in {r.provider_key: r for r in recs}.values()
     ]
-    for chunk in chunks(locs):
-        upsert_tuples(conn, LOC, _LOC_COLUMNS, chunk, keys=_LOC_COLUMNS[:2], update=_LOC_COLUMNS[2:])
+    upsert_tuples(conn, LOC, _LOC_COLUMNS, locs, keys=_LOC_COLUMNS[:2], update=_LOC_COLUMNS[2:])
     moved_from = [old for key, old in previous.items() if old != ids[keys_of[key]]]
     out.touched_messages.update(ids.values())
     out.touched_messages.update(moved_from)
@@ -407,8 +406,7 @@ def enqueue(conn: Connection, message_ids: Iterable[int], addresses: Iterable[st
     """
     rows: list[tuple[int | None, str | None]] = [(m, None) for m in sorted(set(message_ids))]
     rows += [(None, a) for a in sorted(set(addresses))]
-    for chunk in chunks(rows, 5000):
-        upsert_tuples(conn, QUEUE, ("message_id", "address"), chunk, keys=())
+    upsert_tuples(conn, QUEUE, ("message_id", "address"), rows, keys=())
 
 
 __all__ = [
