@@ -25,7 +25,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -36,7 +36,7 @@ from kith.config.redact import mask_url
 from kith.config.secrets import PRIVATE_UMASK
 from kith.connectors.registry import make_source
 from kith.daemon.notify import Notifier, Waker
-from kith.daemon.scheduler import Scheduler
+from kith.daemon.scheduler import ALONE_REFRESH_SECONDS, REFRESH_SECONDS, Scheduler
 from kith.daemon.sync import default_worker_id
 from kith.errors import ConfigError, KithError
 from kith.store import daemons, leases
@@ -50,12 +50,18 @@ log = logging.getLogger(__name__)
 
 #: Seconds a stopping daemon waits for syncs to finish their batch (the units allow 30 in all).
 STOP_GRACE = 15.0
-#: Longest sleep of the main loop; shorter when the watchdog wants more frequent pings.
+#: Wait after a failed loop pass (doubling); also the watchdog ping cadence for short watchdogs.
 TICK = 1.0
+#: Longest sleep of an idle main loop (the loop computes when it next has work: ``_sleep``).
+MAX_SLEEP = 60.0
 #: How often the nightly report is checked (deliver_due is idempotent: the reports table decides).
 REPORT_EVERY = 60.0
-#: Longest single IDLE-style wait of the optional push hook.
-IDLE_WAIT = 60.0
+#: Longest single IDLE-style wait of the optional push hook. Each wait ends in a lease claim (a
+#: database write) and a new IDLE command, so an idle daemon pays for every one of them.
+IDLE_WAIT = 240.0
+#: The ``idle:NAME`` lease lasts three waits: a worker that dies hands its push watch over to
+#: another within this long (its mailboxes are still polled meanwhile).
+IDLE_LEASE = timedelta(seconds=3 * IDLE_WAIT)
 
 
 class Analyzer(threading.Thread):
@@ -271,8 +277,6 @@ class Daemon:
             mask_url(self.store.url.render_as_string(hide_password=False)),
         )
         self.notifier.ready(f"ready; {plural(len(self.scheduler.slots), 'mailbox', 'mailboxes')}")
-        interval = self.notifier.watchdog_interval
-        tick = min(TICK, interval / 4) if interval else TICK
         failures = 0
         try:
             while True:
@@ -284,7 +288,7 @@ class Daemon:
                     self.notifier.watchdog()
                 else:  # e.g. the database is gone: retry with backoff, and let the watchdog lapse
                     failures += 1
-                self.waker.wait(tick if not failures else min(30.0, tick * 2**failures))
+                self.waker.wait(self._sleep() if not failures else min(30.0, TICK * 2**failures))
         finally:
             self.shutdown()
         return 0
@@ -343,15 +347,34 @@ class Daemon:
             log.exception("main loop pass failed; retrying")
             return False
 
+    def _sleep(self) -> float:
+        """Seconds until the loop has work: the scheduler's next, the next beat, report check
+        and watchdog ping, at most ``MAX_SLEEP``. Signals, finished syncs and pushes wake it
+        sooner (the waker); an idle daemon thus wakes a few times a minute, not every second."""
+        assert self.scheduler is not None
+        now = time.monotonic()
+        waits = [MAX_SLEEP, self.scheduler.next_wake()]
+        waits.append(self._beaten + self.config.settings.daemon.lease.total_seconds() / 3 - now)
+        if self.config.settings.report.deliver != "none":
+            waits.append(self._report_checked + REPORT_EVERY - now)
+        interval = self.notifier.watchdog_interval
+        if interval:  # a ping goes out every half interval (Notifier.watchdog): look twice as often
+            waits.append(interval / 4)
+        return max(0.01, min(waits))
+
     def _beat(self) -> None:
         """Tell `kith status` this worker is alive (a lease renewed three times per period)."""
         lease = self.config.settings.daemon.lease
         now = time.monotonic()
         if now - self._beaten < lease.total_seconds() / 3:
             return
-        assert self.store is not None
+        assert self.store is not None and self.scheduler is not None
         daemons.beat(self.store.engine, self.worker, lease)
         self._beaten = now
+        # alone, this worker is the only writer of the schedule: re-reading it often is waste
+        with self.store.engine.connect() as conn:
+            others = [w for w in daemons.presence(conn)["running"] if w["worker"] != self.worker]
+        self.scheduler.refresh_every = REFRESH_SECONDS if others else ALONE_REFRESH_SECONDS
 
     def shutdown(self) -> None:
         self.notifier.stopping("stopping: letting the batches in flight finish")
@@ -429,7 +452,7 @@ class Daemon:
     def _idle_watcher(self, mailbox: MailboxBase) -> IdleWatcher:
         assert self.store is not None
         engine, lease_name, worker = self.store.engine, f"idle:{mailbox.name}", self.worker
-        period = self.config.settings.daemon.lease
+        period = max(self.config.settings.daemon.lease, IDLE_LEASE)
 
         def release() -> None:
             try:

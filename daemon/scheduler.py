@@ -45,8 +45,11 @@ from kith.text import plural
 log = logging.getLogger(__name__)
 MB = MailboxRow.__table__
 
-#: How often the local copy of the schedule is re-read (other workers write it too).
+#: How often the local copy of the schedule is re-read while other workers share it (they write
+#: it too); a worker alone re-reads it every ``ALONE_REFRESH_SECONDS``: only it writes the
+#: schedule then, and every re-read wakes an idle daemon (issue 28: an idle daemon costs nothing).
 REFRESH_SECONDS = 5.0
+ALONE_REFRESH_SECONDS = 60.0
 
 #: analyze(touched addresses, now): called in the sync thread after a sync changed something;
 #: expected to return quickly (the daemon hands the work to its analysis thread).
@@ -135,6 +138,8 @@ class Scheduler:
         self.jobs: dict[str, Job] = {}
         self.slots: dict[str, Slot] = {}
         self._refreshed = 0.0
+        #: seconds between re-reads of the schedule (the daemon sets it from who else is alive)
+        self.refresh_every = REFRESH_SECONDS
         self._lock = threading.Lock()
         self.set_config(config)
 
@@ -196,13 +201,34 @@ class Scheduler:
         self._enforce_timeouts(now, mono)
         if self.stop.is_set():
             return
-        if mono - self._refreshed >= REFRESH_SECONDS:
+        if mono - self._refreshed >= self.refresh_every:
             self._refresh()
             self._refreshed = mono
         for name in self._due(now):
             if self.running >= self.daemon.workers or self.stop.is_set():
                 break
             self._start(name, now, mono)
+
+    def next_wake(self, now: datetime | None = None) -> float:
+        """Seconds until ``tick`` has something to do: a mailbox due, a lease to renew, a sync's
+        deadline, the next re-read of the schedule. The main loop sleeps that long (anything
+        sooner, a finished sync or a push, wakes it) instead of ticking every second for nothing.
+        """
+        now = now or utcnow()
+        mono = time.monotonic()
+        waits = [self._refreshed + self.refresh_every - mono]
+        for job in self.jobs.values():
+            waits += [job.renew_at - mono, job.deadline - mono]
+        with self._lock:
+            for name, slot in self.slots.items():
+                if name in self.jobs:
+                    continue
+                if slot.forced or slot.next_run is None:
+                    when = slot.not_before or now
+                else:
+                    when = max(slot.next_run, slot.not_before or slot.next_run)
+                waits.append((when - now).total_seconds())
+        return max(0.0, min(waits))
 
     @property
     def running(self) -> int:
@@ -399,4 +425,4 @@ def _names(names: list[str], most: int = 5) -> str:
     return f"{shown} +{len(names) - most} more" if len(names) > most else shown
 
 
-__all__ = ["Job", "Observer", "Scheduler", "interval_of", "plan_next"]
+__all__ = ["ALONE_REFRESH_SECONDS", "REFRESH_SECONDS", "Job", "Observer", "Scheduler", "interval_of", "plan_next"]
