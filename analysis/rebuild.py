@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Index, Table, delete, select, text
 from kith.analysis.derive import Op, derive
 from kith.analysis.identity import Identities
 from kith.analysis.intake import drop_queue
+from kith.analysis.machine import single_process_reason
 from kith.analysis.offload import OffloadFailed, derive_elsewhere, halves, reader_url
 from kith.analysis.persist import write_facts, write_results
 from kith.config.models import AnalysisConfig
@@ -61,9 +62,14 @@ def _indexes(conn: Connection, tables: tuple[Table, ...]) -> list[Index]:
     return [ix for t in tables for ix in sorted(t.indexes, key=lambda i: str(i.name))]
 
 
-def rebuild(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: datetime) -> dict[str, int]:
-    """Recompute everything; returns the counts for the summary."""
+def rebuild(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: datetime) -> dict[str, Any]:
+    """Recompute everything; returns the counts for the summary, and ``path``: "helper" or
+    "single-process" (with ``single_process_reason`` when the machine was the reason)."""
     url = reader_url(conn)  # asked before the first write: see ``offload``
+    small = single_process_reason() if url is not None else None
+    if small is not None:
+        log.info("rebuild: deriving in this process (%s: too small for a helper)", small)
+        url = None
     drop_queue(conn)  # the first write: what a sync commits from here on is the next run's work
     staging = open_staging(conn) if conn.dialect.name == "postgresql" else None
     _clear(conn, staging)
@@ -80,8 +86,12 @@ def rebuild(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: datet
             log.warning("rebuild: deriving in this process instead (%s)", str(exc).splitlines()[0])
             log.debug("rebuild: the helper's failure: %s", exc)
             _clear(conn, staging)
+    path = "helper" if counts is not None else "single-process"
     if counts is None:
         counts = _write(conn, derive(conn, ident, cfg, now), now, staging)
+    out: dict[str, Any] = {**counts, "path": path}
+    if small is not None:
+        out["single_process_reason"] = small
     started = time.perf_counter()
     if conn.dialect.name == "postgresql":
         # planner statistics for what was just bulk-loaded: until autovacuum gets to them (a
@@ -95,7 +105,7 @@ def rebuild(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: datet
         started = time.perf_counter()
         staging.swap(conn)
         log.debug("rebuild: swapped in in %.2f s", time.perf_counter() - started)
-    return counts
+    return out
 
 
 def _clear(conn: Connection, staging: Staging | None) -> None:

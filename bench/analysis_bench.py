@@ -4,6 +4,14 @@ incremental recompute after syncing 1k new messages into the corpus.
 Targets (issue 4): rebuild of 1M messages / 20k contacts ≤ 60 s on 2 cores with peak RSS ≤ 1 GB;
 incremental after 1k new messages ≤ 2 s; near-linear scaling. Each step runs in its own process
 so its peak RSS is its own.
+
+Issue 28: the 1 GB is for every process together, so ``rebuild_total_peak_rss_mb`` adds the
+helper's peak to this process's (an upper bound of what they held at once). And since absolute
+times move with the machine (the 1M rebuild took 32.6 s one day and 89.9 s another on the same
+code), each size also measures its **read floor** in the same run: the rows the rebuild reads
+(messages, participants, locations, events, attendees) read with a bare driver cursor and thrown
+away. The rebuild and the incremental run are reported as multiples of it (target: rebuild ≤ 4×
+at 1M).
 """
 
 from __future__ import annotations
@@ -40,6 +48,19 @@ if action in ("rebuild", "sync+analyze"):
         summary = analyze(s, config, now=now, rebuild=action == "rebuild")
     out["analyze_s"] = time.perf_counter() - t
     out["summary"] = summary
+if action == "read":
+    # the floor: every row the rebuild reads, by the bare driver, results thrown away
+    raw = store.engine.raw_connection()
+    t = time.perf_counter()
+    for table in ("messages", "message_participants", "message_locations", "events", "event_attendees"):
+        cur = raw.driver_connection.cursor(name="kith_floor") if store.engine.dialect.name == "postgresql" else raw.driver_connection.cursor()
+        cur.execute(f"SELECT * FROM {table}")
+        while cur.fetchmany(5000):
+            pass
+        cur.close()
+    out["read_s"] = time.perf_counter() - t
+    raw.rollback()
+    raw.close()
 out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 store.dispose()
 print(json.dumps(out, default=str))
@@ -90,6 +111,7 @@ def one_size(work: Path, messages: int, contacts: int, url: str) -> dict[str, An
         shutil.move(f, stash / f.name)
     sync, _ = run_child(CHILD, "sync", str(cfg), url)
     os.sync()
+    floor = min(run_child(CHILD, "read", str(cfg), url)[0]["read_s"] for _ in range(2))  # the warmer of two
     rebuild, _ = run_child(CHILD, "rebuild", str(cfg), url)
     for f in held:
         shutil.move(stash / f.name, f)
@@ -105,11 +127,18 @@ def one_size(work: Path, messages: int, contacts: int, url: str) -> dict[str, An
         "rebuild_peak_rss_mb": round(rebuild["peak_rss_mb"]),
         # the contacts derived in a helper process (stores of OFFLOAD_MIN messages and more)
         "rebuild_helper_peak_rss_mb": rebuild["summary"].get("helper_peak_rss_mb"),
+        "rebuild_total_peak_rss_mb": round(
+            rebuild["peak_rss_mb"] + (rebuild["summary"].get("helper_peak_rss_mb") or 0)
+        ),
+        "rebuild_path": rebuild["summary"].get("path"),
+        "read_floor_s": round(floor, 2),
+        "rebuild_to_floor": round(rebuild["analyze_s"] / floor, 2),
         "rebuild_msgs_per_s": round(info.message_count / rebuild["analyze_s"]),
         "new_messages": len(held),
         "incremental_mode": incremental["summary"].get("mode"),
         "incremental_s": round(incremental["analyze_s"], 2),
         "incremental_contacts": incremental["summary"].get("contacts"),
+        "incremental_to_floor": round(incremental["analyze_s"] / floor, 3),
     }
 
 
@@ -149,7 +178,12 @@ def main(argv: list[str]) -> None:
     write_result(
         "analysis" + ("_quick" if args.quick else "") + ("_" + args.sizes.replace(",", "_") if args.sizes else ""),
         {
-            "targets": {"rebuild_1m_s": 60, "rebuild_peak_rss_mb": 1024, "incremental_1k_s": 2},
+            "targets": {
+                "rebuild_1m_s": 60,
+                "rebuild_total_peak_rss_mb": 1024,
+                "incremental_1k_s": 2,
+                "rebuild_to_read_floor_1m": 4,
+            },
             "results": results,
             "scaling_time_ratio_per_size_ratio": scaling,
         },
