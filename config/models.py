@@ -164,6 +164,9 @@ class DaemonConfig(Frozen):
     """How often a mailbox is synced when its file sets no `poll_interval`."""
     jitter: float = 0.1
     """Each interval varies by up to this share, so mailboxes do not all sync at once."""
+    first_window: Duration = timedelta(days=90)
+    """On a stream's first sync, this much recent mail is synced (all streams, all mailboxes) and
+    analysed first, so the first flags come before the rest of the history; 0 turns it off."""
     max_backoff: Duration = timedelta(hours=1)
     """The longest wait before retrying a failing mailbox (the wait doubles up to this)."""
     sync_timeout: Duration = timedelta(minutes=30)

@@ -297,6 +297,29 @@ class Checkable(Protocol):
 # --- end of optional capability: check ----------------------------------------------------------
 
 
+# --- optional capability: recent first (issue 28) ---------------------------------------------------
+#
+# On a fresh install the daemon syncs the last ``[daemon] first_window`` of every stream first and
+# analyses it, so the first flags come in minutes on a 15-year mailbox; the plain full pull that
+# follows (the backfill) stores the cursor. A source that can pull by date says so by having
+# ``pull_recent``; the engine asks ``isinstance(source, RecentFirst)``.
+
+
+@runtime_checkable
+class RecentFirst(Protocol):
+    """A source that can pull only the messages that arrived since a time, newest first."""
+
+    def pull_recent(self, stream: Stream, since: datetime) -> Iterator[Batch]:
+        """Yield the stream's messages that arrived from ``since`` on, newest first where the
+        provider allows. Every batch's ``cursor`` is None: a partial pull moves no cursor, and
+        the full pull that follows applies what it finds again idempotently, so the end result
+        is exactly a plain full sync's."""
+        ...
+
+
+# --- end of optional capability: recent first ----------------------------------------------------
+
+
 class BaseSource:
     """Defaults for the optional parts of the protocol."""
 

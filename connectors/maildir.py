@@ -208,6 +208,53 @@ class MaildirSource(BaseSource):
             pending_flags = []
         yield Batch(flag_updates=tuple(pending_flags), deletions=deletions, cursor=state)
 
+    def pull_recent(self, stream: Stream, since: datetime) -> Iterator[Batch]:
+        """The files delivered from ``since`` on, newest first, in batches without a cursor
+        (``RecentFirst``). The delivery time is the leading number of the file's unique name
+        (the Maildir convention ``time.id.host`` that Dovecot, mbsync and offlineimap follow),
+        else its mtime: no header is read to choose."""
+        folder = self._folder(stream)
+        floor = since.timestamp()
+        found: list[tuple[float, str, str, str]] = []
+        for sub in ("new", "cur"):
+            if os.path.islink(folder / sub):
+                continue
+            try:
+                names = os.listdir(folder / sub)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise TransientError(f"cannot list {folder / sub}: {exc.strerror}") from exc
+            for name in names:
+                if name.startswith("."):
+                    continue
+                when = _delivered(folder / sub, name)
+                if when is not None and when >= floor:
+                    found.append((when, split_name(name)[0], sub, name))
+        found.sort(reverse=True)
+        size = self.config.batch_size
+        for i in range(0, len(found), size):
+            chunk = found[i : i + size]
+            parsed = parse_files(folder, [(unique, sub, name) for _when, unique, sub, name in chunk])
+            upserts = tuple(r for r in parsed if isinstance(r, MessageRecord))
+            versions = {unique: f"{sub}/{split_name(name)[1]}" for _when, unique, sub, name in chunk}
+            yield Batch(
+                upserts=upserts,
+                problems=tuple(r for r in parsed if isinstance(r, Problem)),
+                versions={r.provider_key: versions[r.provider_key] for r in upserts},
+            )
+
+
+def _delivered(directory: Path, name: str) -> float | None:
+    """When a Maildir file was delivered: its name's leading timestamp, else its mtime."""
+    head = name.split(".", 1)[0].split("_", 1)[0]
+    if head.isdigit() and len(head) <= 12:
+        return float(head)
+    try:
+        return os.stat(directory / name, follow_symlinks=False).st_mtime
+    except OSError:
+        return None
+
 
 #: From this many new files in a folder on, reading and parsing run in a helper process while the
 #: store ingests (the helper's start costs about what parsing a thousand files does).

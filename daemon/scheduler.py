@@ -292,7 +292,14 @@ class Scheduler:
 
     def _sync(self, job: Job) -> None:
         """The thread body: sync, then analyse what it touched (the data landed either way)."""
-        engine = SyncEngine(self.store, state_dir=self.config.state_dir, worker=self.worker, stop=job.stop)
+        engine = SyncEngine(
+            self.store,
+            state_dir=self.config.state_dir,
+            worker=self.worker,
+            stop=job.stop,
+            first_window=self.daemon.first_window,
+            on_window=self._analyze_window,
+        )
         try:
             result = engine.sync_mailbox(job.mailbox)  # contains its own errors; the database's may escape
             if (result.touched or result.touched_events) and self.analyze is not None:
@@ -311,6 +318,11 @@ class Scheduler:
             job.finished = True
             if self.on_done is not None:
                 self.on_done()
+
+    def _analyze_window(self, touched: set[str]) -> None:
+        """The recent window of a fresh mailbox landed: its first flags now, not after the backfill."""
+        if self.analyze is not None:
+            self.analyze(touched, utcnow())
 
     def _reap(self, now: datetime) -> None:
         for name, job in list(self.jobs.items()):

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
@@ -33,9 +34,11 @@ from kith.connectors.base import Source, Stream
 from kith.connectors.registry import make_calendar_source, make_source
 from kith.connectors.sanitize import sanitize_batch
 from kith.daemon.batches import apply_isolating
+from kith.daemon.window import OnWindow, fresh, sync_window
 from kith.errors import AuthError, ConfigError, CursorExpired, KithError, StoreError, TransientError
 from kith.store.engine import Store
 from kith.store.faults import as_store_error, describe
+from kith.store.models import utcnow
 from kith.store.state import (
     StreamState,
     ensure_mailbox,
@@ -115,7 +118,12 @@ class SyncEngine:
         wait: Callable[[RetryCallState], float] = _wait_with_retry_after,
         stop: threading.Event | None = None,
         progress: Progress | None = None,
+        first_window: timedelta | None = None,
+        on_window: OnWindow | None = None,
     ) -> None:
+        """``first_window``: sync that much recent mail of never-synced streams first and hand
+        what it touched to ``on_window`` (the daemon's analysis) before the full pulls."""
+        self.first_window, self.on_window = first_window, on_window
         self.store = store
         self.state_dir = state_dir
         self.worker = worker or default_worker_id()
@@ -148,6 +156,8 @@ class SyncEngine:
             with self.store.engine.begin() as conn:
                 states = ensure_streams(conn, mailbox_id, [s for _src, s in listed], retire_missing=all_listed)
             by_name = {st.name: st for st in states}
+            if self.first_window and not full:
+                self._window_first(mailbox.name, listed, by_name, result)
             for source, stream in listed:
                 if self.stop.is_set():
                     result.status = "aborted"
@@ -192,6 +202,19 @@ class SyncEngine:
                 server_alert="; ".join(alerts)[:2000] or None,
             )
         return result
+
+    def _window_first(
+        self, mailbox: str, listed: list[tuple[Source, Stream]], states: dict[str, StreamState], result: MailboxResult
+    ) -> None:
+        todo = fresh(listed, states)
+        if not todo or not self.first_window:
+            return
+        _applied, touched = sync_window(
+            self.store, mailbox, todo, states, window=self.first_window, now=utcnow(), stop=self.stop.is_set
+        )
+        result.touched |= touched
+        if touched and self.on_window is not None:
+            self.on_window(set(touched))
 
     @contextmanager
     def _database(self) -> Iterator[None]:

@@ -14,6 +14,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from imapclient import IMAPClient
@@ -128,6 +129,14 @@ class ImapSource(BaseSource):
                 last = batch.cursor if batch.cursor is not None else last
                 yield batch
             session.watch(stream.name, last)
+
+    def pull_recent(self, stream: Stream, since: datetime) -> Iterator[Batch]:
+        """``RecentFirst``: what arrived in ``stream`` from ``since`` on, newest first (``window``)."""
+        from kith.connectors.imap.window import pull_recent
+
+        session = self.session()
+        with self._op(f"syncing the recent mail of {stream.name}"):
+            yield from pull_recent(session, stream, since, self.mailbox.batch_size)
 
     def check(self) -> CheckReport:
         """``kith check``: login, TLS, capabilities, folders and the first sync's size (read-only)."""
