@@ -21,6 +21,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "graph_bench": ([], ["--quick"]),
     "graph_batching": ([], ["--quick"]),
     "daemon_bench": ([], ["--quick"]),
+    "first_flags_bench": ([], ["--quick"]),
     "web_bench": ([], ["--quick"]),
 }
 

@@ -92,13 +92,37 @@ class Analyzer(threading.Thread):
         self.retry_in: float | None = None
         #: set while a run is in flight (the web app says so on the page that asked for it)
         self.busy = threading.Event()
+        #: requests submitted, and the last of them a finished run has served (``submit_and_wait``)
+        self._asked = self._served = 0
+        self._settled = threading.Condition(self.lock)
 
     def submit(self, touched: set[str], _now: datetime | None = None) -> None:
         with self.lock:
             self.pending = (self.pending or set()) | touched
+            self._asked += 1
         self.wanted.set()
 
+    def submit_and_wait(self, touched: set[str], _now: datetime | None = None, timeout: float = 600.0) -> None:
+        """``submit``, then wait (at most ``timeout``) until a run that includes it has ended: a
+        fresh mailbox's recent window is analysed, its first flags made, before its backfill
+        competes with the analysis for the cores and the database (issue 28)."""
+        with self.lock:
+            self.pending = (self.pending or set()) | touched
+            self._asked += 1
+            mine = self._asked
+        self.wanted.set()
+        with self._settled:
+            self._settled.wait_for(lambda: self._served >= mine or not self.is_alive(), timeout)
+
     def run(self) -> None:
+        try:
+            self._serve()
+        finally:  # stopped (or no analysis installed): nobody waits for a run that will not come
+            with self._settled:
+                self._served = self._asked
+                self._settled.notify_all()
+
+    def _serve(self) -> None:
         try:
             from kith.analysis.api import analyze_touched
         except ImportError:
@@ -111,6 +135,7 @@ class Analyzer(threading.Thread):
             with self.lock:
                 touched, self.pending = self.pending, None
                 self.wanted.clear()
+                taken = self._asked
             if touched is None and asked and self.retry_in is None:
                 continue
             self.busy.set()
@@ -126,6 +151,9 @@ class Analyzer(threading.Thread):
                     log.debug("cannot record the analysis error: %s", describe(again))
             finally:
                 self.busy.clear()
+                with self._settled:  # served even when it failed: a waiting backfill goes on
+                    self._served = taken
+                    self._settled.notify_all()
 
 
 class IdleWatcher(threading.Thread):
@@ -265,6 +293,7 @@ class Daemon:
             worker=self.worker,
             stop=self.stop,
             analyze=self.analyzer.submit,
+            analyze_window=self.analyzer.submit_and_wait,
             on_done=self.waker.wake,
         )
         self._start_metrics()

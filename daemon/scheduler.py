@@ -125,12 +125,15 @@ class Scheduler:
         observer: Observer | None = None,
         rng: random.Random | None = None,
         on_done: Callable[[], None] | None = None,
+        analyze_window: Analyze | None = None,
     ) -> None:
         self.store = store
         self.config = config
         self.worker = worker
         self.stop = stop
         self.analyze = analyze
+        #: like ``analyze``, but returns once the run is done (a fresh mailbox's recent window)
+        self.analyze_window = analyze_window or analyze
         self.observer = observer or Observer()
         self.rng = rng or random.Random()
         #: Called from a sync thread when it ends, so the main loop reaps it without waiting a tick.
@@ -321,8 +324,8 @@ class Scheduler:
 
     def _analyze_window(self, touched: set[str]) -> None:
         """The recent window of a fresh mailbox landed: its first flags now, not after the backfill."""
-        if self.analyze is not None:
-            self.analyze(touched, utcnow())
+        if self.analyze_window is not None:
+            self.analyze_window(touched, utcnow())
 
     def _reap(self, now: datetime) -> None:
         for name, job in list(self.jobs.items()):
