@@ -156,8 +156,23 @@ def status(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")]
         return
     columns, rows = rows_of(data, daemon_running=bool(daemon["running"]))
     print_table(console, columns, rows)
+    for mb in data:
+        if mb.get("backfill"):
+            console.print(backfill_line(mb["name"], mb["backfill"]))
     for line in health_lines(health, sum(mb["forged_from_me"] for mb in data)):
         console.print(line)
+
+
+def backfill_line(name: str, bf: dict[str, Any]) -> str:
+    """``backfill  work: 120000 stored (38%), 850/s, about 6 min left`` (share and ETA when known)."""
+    parts = [f"{bf['stored']} stored"]
+    if bf["share"] is not None:
+        parts[0] += f" ({bf['share']:.0%})"
+    if bf["rate_per_s"]:
+        parts.append(f"{bf['rate_per_s']:.0f}/s")
+    if bf["eta_seconds"] is not None:
+        parts.append(f"about {duration(bf['eta_seconds'])} left")
+    return f"backfill  {escape(name)}: " + ", ".join(parts)
 
 
 def health_lines(health: dict[str, Any], forged: int) -> list[str]:
@@ -179,4 +194,4 @@ def health_lines(health: dict[str, Any], forged: int) -> list[str]:
     return lines
 
 
-__all__ = ["daemon_lines", "duration", "health_lines", "next_run", "rows_of", "status", "when"]
+__all__ = ["backfill_line", "daemon_lines", "duration", "health_lines", "next_run", "rows_of", "status", "when"]

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from kith.store.backfill import backfill_status
 from kith.store.daemons import presence
 from kith.store.health import forged_counts
 from kith.store.models import Lease, MailboxRow, StreamRow, SyncProblem, SyncRun, utcnow
@@ -98,6 +99,8 @@ def mailbox_status(conn: Connection, *, now: datetime | None = None, me: Collect
                     "problems": run.problems,
                 },
                 "streams": streams,
+                # the first full sync's progress while it runs (issue 28), else None
+                "backfill": backfill_status(conn, mb.id, now),
             }
         )
     return out
