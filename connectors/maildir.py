@@ -212,10 +212,12 @@ class MaildirSource(BaseSource):
         """The files delivered from ``since`` on, newest first, in batches without a cursor
         (``RecentFirst``). The delivery time is the leading number of the file's unique name
         (the Maildir convention ``time.id.host`` that Dovecot, mbsync and offlineimap follow),
-        else its mtime: no header is read to choose."""
+        else its mtime: no header is read to choose. Nothing when the window holds most of the
+        folder: the full pull that follows would read it all again for no earlier flag."""
         folder = self._folder(stream)
         floor = since.timestamp()
         found: list[tuple[float, str, str, str]] = []
+        listed = 0
         for sub in ("new", "cur"):
             if os.path.islink(folder / sub):
                 continue
@@ -228,9 +230,12 @@ class MaildirSource(BaseSource):
             for name in names:
                 if name.startswith("."):
                     continue
+                listed += 1
                 when = _delivered(folder / sub, name)
                 if when is not None and when >= floor:
                     found.append((when, split_name(name)[0], sub, name))
+        if len(found) * 2 > listed:  # most of the folder: the full pull that follows is as quick
+            return
         found.sort(reverse=True)
         size = self.config.batch_size
         for i in range(0, len(found), size):

@@ -112,7 +112,12 @@ class Analyzer(threading.Thread):
             mine = self._asked
         self.wanted.set()
         with self._settled:
-            self._settled.wait_for(lambda: self._served >= mine or not self.is_alive(), timeout)
+            self._settled.wait_for(lambda: self._served >= mine or self.stop.is_set() or not self.is_alive(), timeout)
+
+    def release_waiters(self) -> None:
+        """Stopping: a backfill waiting for its window's analysis goes on (to its own stop) now."""
+        with self._settled:
+            self._settled.notify_all()
 
     def run(self) -> None:
         try:
@@ -408,6 +413,8 @@ class Daemon:
     def shutdown(self) -> None:
         self.notifier.stopping("stopping: letting the batches in flight finish")
         self.stop.set()
+        if self.analyzer is not None:
+            self.analyzer.release_waiters()
         for watcher in self.idle.values():
             watcher.cancel.set()
         if self.scheduler is not None:

@@ -23,6 +23,9 @@ def pull_recent(session: Session, stream: Stream, since: datetime, batch_size: i
     validity = int(selected[b"UIDVALIDITY"])
     session.stats["search"] += 1
     uids = sorted(session.client.search(["SINCE", since.date()]), reverse=True)
+    if len(uids) * 2 > int(selected.get(b"EXISTS", 0)):  # most of the folder: the full pull alone
+        session.release()
+        return
     try:
         for _chunk, _count, batch in header_batches(session, uids, validity, batch_size, session.helper):
             yield batch

@@ -104,7 +104,7 @@ def test_maildir_recent_first_by_delivery_time(tmp_path: Path) -> None:
     for sub in ("cur", "new", "tmp"):
         (tmp_path / "mail" / sub).mkdir(parents=True)
     now = time.time()
-    for i, age_days in enumerate((1, 5, 200, 30)):
+    for i, age_days in enumerate((1, 5, 200, 30, 500, 600)):
         stamp = int(now - age_days * 86400)
         (tmp_path / "mail" / "cur" / f"{stamp}.M{i}P1.host:2,S").write_bytes(
             f"From: a{i}@example.org\r\nMessage-ID: <m{i}@x>\r\nSubject: s{i}\r\n\r\n".encode()
@@ -122,6 +122,8 @@ def test_maildir_recent_first_by_delivery_time(tmp_path: Path) -> None:
     # the versions a full pull gives: it then knows these files and reads them no more
     full = {k: v for b in source.pull(Stream("INBOX", Role.INBOX), None) for k, v in b.versions.items()}
     assert all(full[k] == v for b in batches for k, v in b.versions.items())
+    # a window that holds most of the folder is left to the full pull (it would read it twice)
+    assert list(source.pull_recent(Stream("INBOX", Role.INBOX), utcnow() - timedelta(days=250))) == []
 
 
 def test_imap_recent_first_by_arrival(tmp_path: Path, dovecot: Any) -> None:
