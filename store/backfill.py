@@ -28,9 +28,7 @@ def _backfilling(cursor: Any) -> bool:
 def backfill_status(conn: Connection, mailbox_id: int, now: datetime) -> dict[str, Any] | None:
     """``{"streams", "stored", "share", "rate_per_s", "eta_seconds", "started_at"}`` while the
     mailbox's first full sync runs (``share`` and ``eta_seconds`` None when unknown), else None."""
-    rows = conn.execute(
-        select(ST.c.id, ST.c.cursor).where(ST.c.mailbox_id == mailbox_id, ST.c.present.is_(True))
-    ).all()
+    rows = conn.execute(select(ST.c.id, ST.c.cursor).where(ST.c.mailbox_id == mailbox_id, ST.c.present.is_(True))).all()
     open_ = [(sid, cur) for sid, cur in rows if _backfilling(cur)]
     if not open_ or not _ever_synced(conn, mailbox_id):
         return None
