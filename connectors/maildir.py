@@ -164,20 +164,9 @@ class MaildirSource(BaseSource):
 
     def _diff(self, folder: Path, known: Mapping[str, str | None], state: JSON) -> Iterator[Batch]:
         listed: dict[str, tuple[str, str, str]] = {}  # unique -> (subdir, filename, version)
-        for sub in ("new", "cur"):
-            if os.path.islink(folder / sub):  # its files are outside the tree: not followed
-                continue
-            try:
-                names = os.listdir(folder / sub)
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise TransientError(f"cannot list {folder / sub}: {exc.strerror}") from exc
-            for name in names:
-                if name.startswith("."):
-                    continue
-                unique, info = split_name(name)
-                listed[unique] = (sub, name, f"{sub}/{info}")
+        for sub, name in _files(folder):
+            unique, info = split_name(name)
+            listed[unique] = (sub, name, f"{sub}/{info}")
         flag_updates: list[FlagUpdate] = []
         todo: list[tuple[str, str, str]] = []
         for unique in sorted(listed):
@@ -218,22 +207,11 @@ class MaildirSource(BaseSource):
         floor = since.timestamp()
         found: list[tuple[float, str, str, str]] = []
         listed = 0
-        for sub in ("new", "cur"):
-            if os.path.islink(folder / sub):
-                continue
-            try:
-                names = os.listdir(folder / sub)
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise TransientError(f"cannot list {folder / sub}: {exc.strerror}") from exc
-            for name in names:
-                if name.startswith("."):
-                    continue
-                listed += 1
-                when = _delivered(folder / sub, name)
-                if when is not None and when >= floor:
-                    found.append((when, split_name(name)[0], sub, name))
+        for sub, name in _files(folder):
+            listed += 1
+            when = _delivered(folder / sub, name)
+            if when is not None and when >= floor:
+                found.append((when, split_name(name)[0], sub, name))
         if len(found) * 2 > listed:  # most of the folder: the full pull that follows is as quick
             return
         found.sort(reverse=True)
@@ -248,6 +226,22 @@ class MaildirSource(BaseSource):
                 problems=tuple(r for r in parsed if isinstance(r, Problem)),
                 versions={r.provider_key: versions[r.provider_key] for r in upserts},
             )
+
+
+def _files(folder: Path) -> Iterator[tuple[str, str]]:
+    """(subdir, file name) of every message file in ``new`` and ``cur``."""
+    for sub in ("new", "cur"):
+        if os.path.islink(folder / sub):  # its files are outside the tree: not followed
+            continue
+        try:
+            names = os.listdir(folder / sub)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise TransientError(f"cannot list {folder / sub}: {exc.strerror}") from exc
+        for name in names:
+            if not name.startswith("."):
+                yield sub, name
 
 
 def _delivered(directory: Path, name: str) -> float | None:

@@ -402,13 +402,13 @@ class Daemon:
         now = time.monotonic()
         if now - self._beaten < lease.total_seconds() / 3:
             return
-        assert self.store is not None and self.scheduler is not None
+        assert self.store is not None
         daemons.beat(self.store.engine, self.worker, lease)
         self._beaten = now
-        # alone, this worker is the only writer of the schedule: re-reading it often is waste
-        with self.store.engine.connect() as conn:
-            others = [w for w in daemons.presence(conn)["running"] if w["worker"] != self.worker]
-        self.scheduler.refresh_every = REFRESH_SECONDS if others else ALONE_REFRESH_SECONDS
+        if self.scheduler is not None:  # alone, this worker is the only writer of the schedule
+            with self.store.engine.connect() as conn:
+                others = [w for w in daemons.presence(conn)["running"] if w["worker"] != self.worker]
+            self.scheduler.refresh_every = REFRESH_SECONDS if others else ALONE_REFRESH_SECONDS
 
     def shutdown(self) -> None:
         self.notifier.stopping("stopping: letting the batches in flight finish")

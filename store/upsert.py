@@ -198,22 +198,37 @@ def key_map(
     The ingest's id lookups, in driver SQL: compiling a 500-item ``IN`` through SQLAlchemy cost
     more than running it. PostgreSQL gets one ``= ANY(array)`` parameter instead of a list.
     """
-    out: dict[Any, Any] = {}
     if not keys:
-        return out
-    head = f"SELECT {_quote(key)}, {_quote(value)} FROM {table.name} WHERE {_quote(scope[0])} = "
+        return {}
+    select_sql = f"SELECT {_quote(key)}, {_quote(value)} FROM {table.name}"
+    return dict(_where_in(conn, select_sql, f"{_quote(scope[0])} = ? AND ", (scope[1],), key, keys))
+
+
+def _where_in(
+    conn: Connection,
+    select_sql: str,
+    where: str,
+    params: tuple[Any, ...],
+    key: str,
+    keys: Sequence[Any],
+    tail: str = "",
+) -> list[Any]:
+    """Rows of ``select_sql WHERE <where> key IN keys <tail>`` by the bare driver cursor: one
+    ``= ANY(array)`` parameter on PostgreSQL, 500-key chunks on SQLite (``?`` marks in ``where``)."""
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         if conn.dialect.name == "postgresql":
-            cursor.execute(f"{head}%s AND {_quote(key)} = ANY(%s)", (scope[1], list(keys)))
-            out.update(cursor.fetchall())
-            return out
+            cond = where.replace("?", "%s")
+            cursor.execute(f"{select_sql} WHERE {cond}{_quote(key)} = ANY(%s){tail}", (*params, list(keys)))
+            return list(cursor.fetchall())
+        found: list[Any] = []
         for chunk in chunks(keys):
-            cursor.execute(f"{head}? AND {_quote(key)} IN ({','.join('?' * len(chunk))})", (scope[1], *chunk))
-            out.update(cursor.fetchall())
+            marks = ",".join("?" * len(chunk))
+            cursor.execute(f"{select_sql} WHERE {where}{_quote(key)} IN ({marks}){tail}", (*params, *chunk))
+            found += cursor.fetchall()
+        return found
     finally:
         cursor.close()
-    return out
 
 
 def rows_where_in(
@@ -225,21 +240,10 @@ def rows_where_in(
     and processing a 500-item ``IN`` through SQLAlchemy took a third of the ingest's time beyond
     the bare inserts). Values come back as the driver gives them: see ``as_utc``.
     """
-    found: list[tuple[Any, ...]] = []
     if not keys:
-        return found
-    head = f"SELECT {', '.join(_quote(c) for c in columns)} FROM {table.name} WHERE {_quote(key)}"
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if conn.dialect.name == "postgresql":
-            cursor.execute(f"{head} = ANY(%s) ORDER BY {_quote(order)}", (list(keys),))
-            return list(cursor.fetchall())
-        for chunk in chunks(keys):
-            cursor.execute(f"{head} IN ({','.join('?' * len(chunk))}) ORDER BY {_quote(order)}", tuple(chunk))
-            found += cursor.fetchall()
-    finally:
-        cursor.close()
-    return found
+        return []
+    select_sql = f"SELECT {', '.join(_quote(c) for c in columns)} FROM {table.name}"
+    return _where_in(conn, select_sql, "", (), key, keys, f" ORDER BY {_quote(order)}")
 
 
 def as_utc(value: datetime | str | None) -> datetime | None:
