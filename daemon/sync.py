@@ -286,7 +286,7 @@ class SyncEngine:
             log.exception("%s/%s: unexpected error", mailbox, stream.name)
         sr.error = error
         with self._database(), self.store.engine.begin() as conn:
-            finish_stream(conn, state.ref.id, error=error)
+            finish_stream(conn, state.ref.id, error=error, recount=bool(sr.upserts or sr.deletions or sr.resynced))
         return sr
 
     def _stored_cursor(self, state: StreamState) -> object:

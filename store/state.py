@@ -129,11 +129,18 @@ def known_keys(conn: Connection, stream_id: int) -> dict[str, str | None]:
     return out
 
 
-def finish_stream(conn: Connection, stream_id: int, *, error: str | None, now: datetime | None = None) -> None:
+def finish_stream(
+    conn: Connection, stream_id: int, *, error: str | None, now: datetime | None = None, recount: bool = True
+) -> None:
+    """Record a pull's end. ``recount=False`` (nothing was added or deleted) keeps the stored
+    ``item_count``: counting a stream's rows reads its whole index, on every poll of an idle
+    daemon, and grows with the mailbox (issue 28)."""
     now = now or utcnow()
-    count = conn.execute(select(func.count()).select_from(LOC).where(LOC.c.stream_id == stream_id)).scalar_one()
-    count += conn.execute(select(func.count()).select_from(EVT).where(EVT.c.stream_id == stream_id)).scalar_one()
-    values: dict[str, Any] = {"item_count": count}
+    values: dict[str, Any] = {}
+    if recount:
+        count = conn.execute(select(func.count()).select_from(LOC).where(LOC.c.stream_id == stream_id)).scalar_one()
+        count += conn.execute(select(func.count()).select_from(EVT).where(EVT.c.stream_id == stream_id)).scalar_one()
+        values["item_count"] = count
     if error is None:
         values.update(last_success=now, last_error=None)
     else:
