@@ -50,6 +50,7 @@ from kith.connectors.base import (
     BaseSource,
     Batch,
     CheckReport,
+    Connector,
     EventRecord,
     Known,
     Problem,
@@ -454,4 +455,8 @@ def make_calendar_source(mailbox: MailboxBase, *, state_dir: Path) -> CaldavSour
     return CaldavSource(mailbox, mailbox.calendar)
 
 
-__all__ = ["CaldavSource", "GetCTag", "make_calendar_source", "resource_name"]
+#: What the CalDAV connector can do: read a calendar collection (a password, no sending).
+CONNECTOR = Connector(make_calendar_source=make_calendar_source)
+
+
+__all__ = ["CONNECTOR", "CaldavSource", "GetCTag", "make_calendar_source", "resource_name"]
