@@ -21,7 +21,7 @@ from kith.daemon.sync import SyncEngine
 from kith.errors import AuthError, ConfigError, CursorExpired, TransientError
 from kith.store.engine import Store
 from kith.store.models import EventRow
-from tests.connectors.contract import Replica
+from tests.connectors.contract import Replica, assert_capabilities_real
 from tests.fixtures import free_port
 from tests.fixtures.radicale import RadicaleCalendar, RadicaleServer
 
@@ -393,3 +393,14 @@ def test_tls_is_verified_by_default(radicale_tls: RadicaleServer, tmp_path: Path
     rep = Replica().sync(src, only_stream(src))
     assert uids(rep) == ["tls@test"]
     src.close()
+
+
+def test_capabilities_are_declared_as_the_source_really_has_them(
+    radicale: RadicaleServer, cal: RadicaleCalendar, tmp_path: Path
+) -> None:
+    cal.put(vevent("cap@test", NOW))
+    src = source(mailbox(radicale, tmp_path, cal))
+    try:
+        assert assert_capabilities_real(src) == frozenset({"check"})
+    finally:
+        src.close()
