@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from kith.config.mailboxes import CaldavCalendar, MaildirMailbox
 from kith.connectors.base import EventRecord, Stream
 from kith.connectors.caldav import CaldavSource
+from kith.connectors.caldav_server import CaldavServer
 from kith.daemon.sync import SyncEngine
 from kith.errors import AuthError, ConfigError, CursorExpired, TransientError
 from kith.store.engine import Store
@@ -253,14 +254,14 @@ def test_broken_events_are_problems_and_the_rest_syncs(
     cal.put(vevent("broken@test", NOW), "broken.ics")
     cal.put(vevent("garbled@test", NOW), "garbled.ics")
     cal.put(vevent("also-good@test", NOW + timedelta(hours=2)))
-    fetch = CaldavSource._fetch
+    fetch = CaldavServer.fetch
 
-    def verbatim_server(self: CaldavSource, calendar: object, names: list[str]) -> dict[str, bytes]:
+    def verbatim_server(self: CaldavServer, calendar: object, names: list[str]) -> dict[str, bytes]:
         got = fetch(self, calendar, names)
         got.update({"broken.ics": BAD_DTSTART.encode(), "garbled.ics": NOT_ICALENDAR.encode()})
         return {k: v for k, v in got.items() if k in names}
 
-    monkeypatch.setattr(CaldavSource, "_fetch", verbatim_server)
+    monkeypatch.setattr(CaldavServer, "fetch", verbatim_server)
     src = source(mailbox(radicale, tmp_path, cal))
     stream = only_stream(src)
     batches = list(src.pull(stream, None))
