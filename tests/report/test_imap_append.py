@@ -48,6 +48,32 @@ def _host_port(server: Any) -> tuple[str, int]:
     return host, int(port)
 
 
+def delivering_through(mailbox: ImapMailbox) -> Config:
+    """A config whose report goes to ``USER@example.org`` by APPEND through ``mailbox``."""
+    address = f"{mailbox.username}@example.org"
+    return Config(
+        settings=GlobalConfig(
+            me=MeConfig(addresses=(address,)),
+            report=ReportConfig(to=address, deliver="imap", mailbox=mailbox.name, timezone="Europe/Berlin"),
+        ),
+        mailboxes=(mailbox,),
+    )
+
+
+def xoauth2_mailbox(host: str, port: int, user: str, token_file: Path) -> ImapMailbox:
+    """A plain-text loopback mailbox that logs in with SASL XOAUTH2, the token read from ``token_file``."""
+    return ImapMailbox(
+        kind="imap",
+        name="work",
+        host=host,
+        port=port,
+        tls="none",
+        username=user,
+        auth="xoauth2",
+        password_file=token_file,
+    )
+
+
 def test_report_is_appended_to_the_inbox_exactly_once(imap_server: Any, sqlite_store: Store, tmp_path: Path) -> None:
     host, port = _host_port(imap_server)
     user = f"report-{uuid.uuid4().hex[:8]}"
@@ -55,13 +81,7 @@ def test_report_is_appended_to_the_inbox_exactly_once(imap_server: Any, sqlite_s
     mailbox = ImapMailbox(
         kind="imap", name="home", host=host, port=port, tls="none", username=user, password_file=tmp_path / "imap.pw"
     )
-    config = Config(
-        settings=GlobalConfig(
-            me=MeConfig(addresses=(f"{user}@example.org",)),
-            report=ReportConfig(to=f"{user}@example.org", deliver="imap", mailbox="home", timezone="Europe/Berlin"),
-        ),
-        mailboxes=(mailbox,),
-    )
+    config = delivering_through(mailbox)
     built = Built(report_data(day=DAY), stages={})
     first = send_built(sqlite_store, config, built, day=DAY, now=NOW)
     assert send_built(sqlite_store, config, built, day=DAY, now=NOW + timedelta(minutes=1)) is None
@@ -93,24 +113,9 @@ def test_report_is_appended_through_the_connector_with_xoauth2_over_tls(
     user = server.new_user("oauth")
     token = introspection.issue(user)
     write_private(tmp_path / "token", token)
-    mailbox = ImapMailbox(
-        kind="imap",
-        name="work",
-        host=server.host,
-        port=server.tls_port,
-        tls="implicit",
-        ca_file=server.cafile,
-        username=user,
-        auth="xoauth2",
-        password_file=tmp_path / "token",
-    )
-    config = Config(
-        settings=GlobalConfig(
-            me=MeConfig(addresses=(f"{user}@example.org",)),
-            report=ReportConfig(to=f"{user}@example.org", deliver="imap", mailbox="work", timezone="Europe/Berlin"),
-        ),
-        mailboxes=(mailbox,),
-    )
+    mailbox = xoauth2_mailbox(server.host, server.tls_port, user, tmp_path / "token")
+    mailbox = mailbox.model_copy(update={"tls": "implicit", "ca_file": server.cafile})
+    config = delivering_through(mailbox)
     first = send_built(sqlite_store, config, Built(report_data(day=DAY), stages={}), day=DAY, now=NOW)
     assert first is not None
     assert token in introspection.asked, "Dovecot checked the OAuth token with the provider"
@@ -126,16 +131,7 @@ def test_a_token_the_provider_does_not_know_is_an_auth_error(
 ) -> None:
     server, _introspection = dovecot_oauth2
     write_private(tmp_path / "token", "ya29.revoked")
-    mailbox = ImapMailbox(
-        kind="imap",
-        name="work",
-        host=server.penalty_host,
-        port=server.port,
-        tls="none",
-        username=server.new_user("oauth"),
-        auth="xoauth2",
-        password_file=tmp_path / "token",
-    )
+    mailbox = xoauth2_mailbox(server.penalty_host, server.port, server.new_user("oauth"), tmp_path / "token")
     message = EmailMessage()
     message["Message-ID"] = "<refused@kith.test>"
     message.set_content("never stored")
