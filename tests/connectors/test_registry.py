@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -51,17 +50,3 @@ def test_each_kind_declares_what_it_can_do_and_the_daemon_reads_nothing_else() -
         "graph": {"make_source", "make_calendar_source", "authorize", "send"},
     }
     assert all("make_calendar_source" in can(load) for load in CALENDAR_KINDS.values())
-
-
-def test_kith_imports_none_of_its_own_packages_by_string() -> None:
-    """Every kith import is a plain import statement mypy follows (no ``import_module`` of
-    ``kith.…``, no ``__import__``): the lazy registry uses functions, not module names."""
-    root = Path(__file__).resolve().parents[2]
-    found = []
-    for path in root.glob("*/**/*.py"):
-        if path.parts[len(root.parts)] in {"tests", "bench", ".venv", "build", "dist"}:
-            continue
-        text = path.read_text(encoding="utf-8")
-        if "import_module(" in text or "__import__(" in text:
-            found.append(str(path.relative_to(root)))
-    assert found == []
