@@ -8,6 +8,16 @@ applies a batch and its cursor in one transaction, so a crash re-pulls at most o
 
 Provider keys are unique within a stream and stable for as long as the provider item is the same
 item (Maildir unique name, ``UIDVALIDITY:UID`` for IMAP, Gmail message id, Graph id, CalDAV href).
+
+Everything a connector can do is declared here, so callers are checked by mypy and never probe:
+
+- every source: ``Source`` (``streams``, ``pull``, ``close``);
+- a source that has more says so by satisfying a small protocol, and callers ask ``isinstance``:
+  ``Checkable`` (``kith check``), ``Pushing`` (``wait_for_changes``, IMAP IDLE), ``Alerting``
+  (server texts for ``kith status``); ``capabilities(source)`` names them;
+- each kind of connector publishes one ``Connector`` record (the registry hands it out): the
+  sources it builds, and its ``Authorizer`` (``kith auth``) and ``Sender`` (the nightly report)
+  when it has them.
 """
 
 from __future__ import annotations
