@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from email import policy
-from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,6 @@ from kith.config.load import Config
 from kith.config.mailboxes import ImapMailbox
 from kith.config.models import GlobalConfig, MeConfig, ReportConfig
 from kith.config.secrets import write_private
-from kith.connectors.imap.append import append_message
-from kith.errors import AuthError
 from kith.report.api import send_built
 from kith.report.data import Built
 from kith.store import reports
@@ -124,16 +121,3 @@ def test_report_is_appended_through_the_connector_with_xoauth2_over_tls(
         client.select_folder("INBOX")
         uids = client.search(["HEADER", "Message-ID", first])
     assert len(uids) == 1
-
-
-def test_a_token_the_provider_does_not_know_is_an_auth_error(
-    dovecot_oauth2: tuple[Dovecot, Introspection], tmp_path: Path
-) -> None:
-    server, _introspection = dovecot_oauth2
-    write_private(tmp_path / "token", "ya29.revoked")
-    mailbox = xoauth2_mailbox(server.penalty_host, server.port, server.new_user("oauth"), tmp_path / "token")
-    message = EmailMessage()
-    message["Message-ID"] = "<refused@kith.test>"
-    message.set_content("never stored")
-    with pytest.raises(AuthError, match="refused the login"):
-        append_message(mailbox, message)
