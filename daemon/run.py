@@ -13,6 +13,9 @@ cursor commits with that batch, so nothing is lost or skipped) and the process e
 the config: mailboxes added, removed or changed take effect at once; a config that does not
 load is logged with every problem and the old one stays in force. A second SIGINT (Ctrl-C)
 exits at once.
+
+The threads it starts have modules of their own: ``scheduler`` (the syncs), ``analyzer`` (the
+analysis after them), ``push`` (IMAP IDLE watchers), ``metrics`` and the web app.
 """
 
 from __future__ import annotations
