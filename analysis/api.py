@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session
 
+from kith.analysis import kinds
 from kith.analysis.conversations import conversations
 from kith.analysis.engine import run
 from kith.analysis.identity import normalise
@@ -27,7 +28,6 @@ CONTACT = Contact.__table__
 CADDR = ContactAddress.__table__
 STAT = ContactStat.__table__
 INTER = Interaction.__table__
-KINDS = ("unanswered", "one_sided", "reconnect", "broadcast_only")
 STATES = ("open", "snoozed", "dismissed", "resolved")
 
 
@@ -104,7 +104,7 @@ def flags(
     out.sort(
         key=lambda f: (
             STATES.index(f["state"]) if f["state"] in STATES else 9,
-            KINDS.index(f["kind"]) if f["kind"] in KINDS else 9,
+            kinds.rank(f["kind"]),
             f["since"] or "",
             f["id"],
         )
@@ -236,7 +236,14 @@ def find_contact(target: Session | Connection, who: str) -> str:
         return canonical
     like = like_pattern(who)
     rows = (
-        people(conn, PeopleQuery(like=like, sort="name", automated=None, limit=20), stage_order=())[0] if like else []
+        people(
+            conn,
+            PeopleQuery(like=like, sort="name", automated=None, limit=20),
+            stage_order=(),
+            overdue_kind=kinds.RECONNECT.id,
+        )[0]
+        if like
+        else []
     )
     exact = [r for r in rows if fold(r["name"] or "") == fold(who)]
     found = exact if len(exact) == 1 else rows
