@@ -152,7 +152,8 @@ class ReportConfig(Frozen):
     """Items shown per section; the rest are counted, with the command that lists them."""
     smtp: SmtpConfig = SmtpConfig()
     output_dir: Path | None = Field(default=None, examples=["/var/lib/kith/reports"])
-    """Not used yet (reserved for keeping a copy of each report as files)."""
+    """Keep a copy of each report here: kith-report-DATE.html and .txt (mode 600), for every
+    nightly report sent and every one `kith report` shows; none: no copies."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, use_attribute_docstrings=True)
 
