@@ -157,7 +157,9 @@ def person(
         "strength": strength_now(data, at),
         "conversations": convs if all_conversations else convs[:CONVERSATIONS],
         "conversations_total": len(convs),
-        "flags": [{**f, "history": analysis.history(db, f["id"])["history"]} for f in flags],
+        "flags": [
+            {**f, "name": kinds.name_of(f["kind"]), "history": analysis.history(db, f["id"])["history"]} for f in flags
+        ],
         "merges": merges.merges_into(db.connection(), addresses),
         "overdue_since": people.overdue_since(db.connection(), canonical, kind=kinds.RECONNECT.id),
     }

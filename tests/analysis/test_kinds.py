@@ -136,6 +136,11 @@ def test_a_new_kind_reaches_every_surface(registered: None, sqlite_store: Store,
     assert group["title"] == "Gone quiet" and [i["contact"]["address"] for i in group["items"]] == [GHOST]
     assert group["items"][0]["reason"] == GHOSTED.advice
 
+    # the web Person page names each flag as the CLI does (it once printed the id)
+    with sqlite_store.session() as s:
+        page = web.person(s, w.config, GHOST, NOW)
+    assert {f["kind"]: f["name"] for f in page["flags"]} == {"unanswered": "respond", "ghosted": "ghosted"}
+
     # the lifecycle: when the rule no longer finds it, it resolves with the kind's reason
     ACTIVE[0] = False
     w.mail(GHOST, when=ago(1), subject="back")  # touches the contact: it is evaluated again
