@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from kith.analysis.kinds import KINDS
 from kith.cli import app
 from kith.cli.app import hoist_global_options
-from kith.daemon.demo import DemoResult
+from kith.cli.demo_pipeline import DemoResult
 from tests.cli.conftest import kith
 
 runner = CliRunner()
