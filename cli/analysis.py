@@ -85,8 +85,11 @@ def flag_kind(value: str | None) -> str | None:
 
 
 def _complete_kind(incomplete: str) -> list[tuple[str, str]]:
-    """Shell completion of ``--kind``: the ids that start with what was typed, each with its name."""
-    return [(k.id, k.name) for k in kinds.KINDS if k.id.startswith(incomplete.casefold())]
+    """Shell completion of ``--kind`` (``kith --install-completion``): each id, and each display
+    name that differs from it with ``-`` for its space (``pull-back``), that starts with what was
+    typed (Typer keeps only those)."""
+    values = ((value, k.name) for k in kinds.KINDS for value in dict.fromkeys((k.id, k.name.replace(" ", "-"))))
+    return [(value, name) for value, name in values if value.startswith(incomplete)]
 
 
 @flags_app.callback(invoke_without_command=True)

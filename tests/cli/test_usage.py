@@ -121,8 +121,15 @@ def test_a_wrong_kind_lists_both_spellings_and_help_shows_them(configured: Path)
     assert "unanswered (respond)" in helptext and "one_sided (pull back)" in helptext
 
 
-def test_kind_completes_to_the_ids() -> None:
+def test_kind_completes_to_ids_and_names() -> None:
     from kith.cli.analysis import _complete_kind
 
-    assert _complete_kind("re") == [("reconnect", "reconnect")]
-    assert [c for c, _ in _complete_kind("")] == [k.id for k in KINDS]
+    assert _complete_kind("re") == [("respond", "respond"), ("reconnect", "reconnect")]
+    assert _complete_kind("pu") == [("pull-back", "pull back")]
+    assert [c for c, _ in _complete_kind("")] == [
+        "unanswered", "respond", "broadcast_only", "broadcast-only", "one_sided", "pull-back", "reconnect",
+    ]  # fmt: skip
+    # through the shell's own protocol (what `kith --install-completion` wires up)
+    env = {"_KITH_COMPLETE": "complete_bash", "COMP_WORDS": "kith flags --kind pu", "COMP_CWORD": "3"}
+    res = runner.invoke(app, [], env=env, prog_name="kith")
+    assert res.stdout.split() == ["pull-back"]
