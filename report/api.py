@@ -80,7 +80,13 @@ def keep_copy(config: Config, rendered: Rendered, *, day: date) -> tuple[Path, P
     directory = config.settings.report.output_dir
     if directory is None:
         return None
-    return write_files(rendered, day=day, directory=directory)
+    try:
+        return write_files(rendered, day=day, directory=directory)
+    except OSError as exc:
+        raise ConfigError(
+            f"kith.toml: [report] output_dir: cannot keep a copy of the report in {directory}: {exc.strerror or exc}",
+            hint="make the folder writable by kith, or remove output_dir",
+        ) from exc
 
 
 def write_html(rendered: Rendered, path: Path) -> Path:
@@ -165,7 +171,7 @@ def send_built(
     log.info("report for %s sent to %s via %s (%s)", day, recipient, where, claim.message_id)
     try:
         keep_copy(config, rendered, day=day)
-    except OSError as exc:  # the report went out: a full disk must not make it go out again
+    except ConfigError as exc:  # the report went out: a full disk must not make it go out again
         log.warning("report for %s sent, but no copy kept in [report] output_dir: %s", day, exc)
     return claim.message_id
 

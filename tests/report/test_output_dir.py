@@ -58,3 +58,11 @@ def test_each_report_sent_is_kept(sqlite_store: Store, smtp_sink: SmtpServer, tm
     text = tmp_path / "kept" / f"kith-report-{DAY.isoformat()}.txt"
     assert "Person 0" in text.read_text() and "RESPOND AND ACKNOWLEDGE" in text.read_text()
     assert _mode(text) == _mode(text.with_suffix(".html")) == 0o600
+
+
+def test_an_unwritable_output_dir_is_a_config_error_naming_the_key(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file, not a folder")
+    config = _config(tmp_path, 'output_dir = "taken"\n')
+    res = CliRunner().invoke(app, ["--config", str(config), "report"])
+    assert res.exit_code == 78, res.output
+    assert "[report] output_dir" in res.stderr and "Traceback" not in res.output
