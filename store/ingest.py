@@ -68,6 +68,7 @@ _MESSAGE_UPDATE = (
     "size",
     "recipient_count",
     "problems",
+    "web_link",
     "updated_at",
     "deleted_at",
 )
@@ -136,6 +137,7 @@ def _message_tuple(rec: MessageRecord, mailbox_id: int, key: str, now: Any) -> t
         rec.size,
         len(rec.to) + len(rec.cc) + len(rec.bcc),
         list(rec.problems) if rec.problems else None,
+        rec.web_link,
         now,
         None,
     )
