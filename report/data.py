@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from kith import __version__
 from kith.config.load import Config
 from kith.report import ledger
+from kith.report.actions import decorate_sections
 from kith.report.numbers import interaction_counts, reply_times
 from kith.report.sections import (
     SECTIONS,
@@ -285,6 +286,7 @@ def build(session: Session, config: Config, *, day: date, now: datetime) -> Buil
         places = message_places(session, shown) if key == "respond" else {}
         items = shape_items(key, flags, now=now, contacts=contacts, places=places)
         sections.append(section(key, items, max_items=max_items))
+    decorate_sections(session.connection(), config, sections, now, recipient=recipient_of(config))
     stages = {a: c["stage"] for a, c in contacts.items() if c.get("stage") and not c.get("automated")}
     previous = ledger.previous_payload(session, day=day)
     before = previous[1].get("stages") if previous and isinstance(previous[1], dict) else None
