@@ -156,4 +156,12 @@ def state_key(state_dir: Path, name: str, *, size: int = 32) -> bytes:
 PRIVATE_UMASK = 0o077
 
 
-__all__ = ["PRIVATE_UMASK", "SecretRef", "check_secret_file", "make_private", "read_secret_file", "state_key", "write_private"]
+__all__ = [
+    "PRIVATE_UMASK",
+    "SecretRef",
+    "check_secret_file",
+    "make_private",
+    "read_secret_file",
+    "state_key",
+    "write_private",
+]

@@ -130,7 +130,9 @@ def decorate_sections(
 
 def decorate_flags(conn: Connection, config: Config, flags: list[dict[str, Any]], now: datetime) -> None:
     """``kith flags --json``: every flag's ``open_url`` (and ``thread_url``)."""
-    links = Linker(conn, config, now).open_links((f["kind"], f["contact"]["address"], f.get("message_id")) for f in flags)
+    links = Linker(conn, config, now).open_links(
+        (f["kind"], f["contact"]["address"], f.get("message_id")) for f in flags
+    )
     for flag in flags:
         flag.update(links.get((flag["kind"], flag["contact"]["address"]), {"open_url": None, "thread_url": None}))
 
