@@ -29,6 +29,7 @@ from kith.config.secrets import state_key
 from kith.report.links import compose_url, open_url
 from kith.report.sections import MessageWhere, is_gmail
 from kith.store.links import Copy, copies, last_messages
+from kith.store.models import utcnow
 
 #: Flag kinds about a message (the rest are about a person).
 MESSAGE_KINDS = frozenset({"unanswered"})
@@ -128,9 +129,9 @@ def decorate_sections(
             item["actions"] = linker.actions(item.get("flag_id"))
 
 
-def decorate_flags(conn: Connection, config: Config, flags: list[dict[str, Any]], now: datetime) -> None:
+def decorate_flags(conn: Connection, config: Config, flags: list[dict[str, Any]]) -> None:
     """``kith flags --json``: every flag's ``open_url`` (and ``thread_url``)."""
-    links = Linker(conn, config, now).open_links(
+    links = Linker(conn, config, utcnow()).open_links(
         (f["kind"], f["contact"]["address"], f.get("message_id")) for f in flags
     )
     for flag in flags:
