@@ -146,6 +146,7 @@ def snooze_until(action: Action, now: datetime) -> datetime | None:
 __all__ = [
     "KEY_FILE",
     "MAX_SUBJECT",
+    "TOKEN_CHARS",
     "Action",
     "Command",
     "mailto",

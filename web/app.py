@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 from kith.config.load import Config
 from kith.store.engine import Store
 from kith.store.models import utcnow
-from kith.web import people, records, session, today
+from kith.web import act, people, records, session, today
 from kith.web.context import Analyses, Context
 from kith.web.guard import Guard
 from kith.web.keys import Signer, load_key
@@ -70,6 +70,7 @@ def create_app(
         *today.routes(ctx),
         *people.routes(ctx),
         *records.routes(ctx),
+        *act.routes(ctx),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [Middleware(Guard, signer=signer, secure=secure, hosts=hosts or allowed_hosts(config, listen_host))]
