@@ -137,8 +137,11 @@ def state_key(state_dir: Path, name: str, *, size: int = 32) -> bytes:
     make_private(state_dir, directory=True)
     path = state_dir / name
     if not path.exists():
-        tmp = path.with_name(f".{name}.new{os.getpid()}")
-        write_private(tmp, os.urandom(size).hex())
+        tmp = path.with_name(f".{name}.{os.urandom(8).hex()}")  # unique per caller, threads too
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
+            fh.write(os.urandom(size).hex())
+            fh.flush()
+            os.fsync(fh.fileno())
         try:
             os.link(tmp, path)
         except FileExistsError:
