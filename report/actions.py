@@ -18,7 +18,7 @@ image), and the text part carries the same ones.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -72,7 +72,9 @@ class Linker:
         self.conn, self.config, self.now = conn, config, now
         settings = config.settings.actions
         self.to = own_address(config, recipient) if settings.enabled else None
-        self.expires = now + settings.expire_after
+        # from the end of the report's UTC day: the same report built twice signs the same links
+        day_end = datetime.combine(now.astimezone(UTC).date(), time(0), UTC) + timedelta(days=1)
+        self.expires = day_end + settings.expire_after
         self.public_url = config.settings.web.public_url
         self.accounts = {mb.name: (mb.addresses[0] if mb.addresses else None) for mb in config.mailboxes}
         self._key: bytes | None = None
