@@ -31,6 +31,7 @@ class Copy:
     key: str
     mailbox: str
     kind: str
+    subject: str | None = None
     thread_id: str | None = None
     web_link: str | None = None
     provider_key: str | None = None
@@ -47,6 +48,7 @@ def copies(conn: Connection, keys: Iterable[str]) -> dict[str, list[Copy]]:
                 MSG.c.message_key,
                 MB.c.name,
                 MB.c.kind,
+                MSG.c.subject,
                 MSG.c.thread_id,
                 MSG.c.web_link,
                 ST.c.name.label("stream"),
@@ -56,11 +58,11 @@ def copies(conn: Connection, keys: Iterable[str]) -> dict[str, list[Copy]]:
             .select_from(MSG.join(MB, MB.c.id == MSG.c.mailbox_id))
             .outerjoin(LOC, LOC.c.message_id == MSG.c.id)
             .outerjoin(ST, ST.c.id == LOC.c.stream_id)
-            .where(MSG.c.message_key.in_(chunk), MSG.c.deleted_at.is_(None))
+            .where(MSG.c.message_key.in_(chunk))
             .order_by(MB.c.id, MSG.c.id)
         )
         for r in rows:
-            c = out.setdefault(r.message_key, {}).setdefault(r.name, Copy(r.message_key, r.name, r.kind))
+            c = out.setdefault(r.message_key, {}).setdefault(r.name, Copy(r.message_key, r.name, r.kind, r.subject))
             c.thread_id = c.thread_id or r.thread_id
             c.web_link = c.web_link or r.web_link
             c.provider_key = c.provider_key or r.provider_key
