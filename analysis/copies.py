@@ -22,7 +22,7 @@ from sqlalchemy import Connection, exists, false, func, select
 from kith.analysis.facts import Copy
 from kith.analysis.identity import Identities
 from kith.analysis.load import HEADER_COLUMNS, LOC, MSG, PART, STREAM, in_chunks, raw_forms
-from kith.analysis.rawsql import as_utc, plain_rows
+from kith.store.fastread import as_utc, plain_rows
 
 
 def _columns(me_raw: list[str]) -> list[Any]:

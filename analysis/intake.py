@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
-from kith.analysis.rawsql import plain_rows
 from kith.store.derived import AnalysisQueue
+from kith.store.fastread import plain_rows
 
 QUEUE = AnalysisQueue.__table__
 

@@ -18,9 +18,9 @@ from sqlalchemy import Connection, Select, select, true
 from kith.analysis.facts import FACT_COLUMNS, Fact, is_personal
 from kith.analysis.identity import Identities
 from kith.analysis.model import Mail, Meeting
-from kith.analysis.rawsql import as_utc, list_parameters, plain_rows
 from kith.config.models import AnalysisConfig
 from kith.store.derived import FlagRow, Interaction, MailFact
+from kith.store.fastread import as_utc, list_parameters, plain_rows
 from kith.store.models import EventAttendee, EventRow, MessageLocation, MessageParticipant, MessageRow, StreamRow
 from kith.store.upsert import CHUNK, chunks
 

@@ -235,7 +235,7 @@ def _helper(
 ) -> None:
     """In the helper process: derive from ``url``, trading facts with the rebuild's process, and
     send each op down ``send``."""
-    from kith.connectors.parallel import exit_with
+    from kith.process import exit_with
     from kith.store.engine import open_store
 
     exit_with(parent)

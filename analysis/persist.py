@@ -13,9 +13,9 @@ from kith.analysis.facts import FACT_COLUMNS
 from kith.analysis.lifecycle import Stored, transitions
 from kith.analysis.load import History, in_chunks
 from kith.analysis.model import ContactResult
-from kith.analysis.rawsql import as_utc, plain_rows
 from kith.analysis.search import search_key
 from kith.store.derived import Contact, ContactAddress, ContactStat, FlagEvent, FlagRow, Interaction, MailFact
+from kith.store.fastread import as_utc, plain_rows
 from kith.store.models import MetaRow
 from kith.store.upsert import chunks, upsert, upsert_tuples
 

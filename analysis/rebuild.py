@@ -29,9 +29,9 @@ from kith.analysis.identity import Identities
 from kith.analysis.intake import drop_queue
 from kith.analysis.offload import OffloadFailed, derive_elsewhere, halves, reader_url
 from kith.analysis.persist import write_facts, write_results
-from kith.analysis.staging import Staging, open_staging
 from kith.config.models import AnalysisConfig
 from kith.store.derived import Contact, ContactAddress, ContactStat, FlagRow, Interaction, MailFact, ThreadNode
+from kith.store.swap import Staging, open_staging
 from kith.store.upsert import upsert_tuples
 
 log = logging.getLogger(__name__)

@@ -17,10 +17,10 @@ from rich.markup import escape
 from kith.cli.app import app
 from kith.cli.common import console, get_config, get_store, print_json
 from kith.cli.tables import Column, print_table
-from kith.daemon.status import daemon_status, mailbox_status
 from kith.store.commands import refused_commands
 from kith.store.health import analysis_health
 from kith.store.models import utcnow
+from kith.store.status import daemon_status, mailbox_status
 
 #: How far back `kith status` looks for refused reply-to-act commands.
 COMMANDS_WINDOW = timedelta(days=30)

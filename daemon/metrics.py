@@ -19,9 +19,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import inspect, text
 
 from kith.daemon.scheduler import Observer
-from kith.daemon.status import mailbox_status
 from kith.daemon.sync import MailboxResult
 from kith.store.engine import Store
+from kith.store.status import mailbox_status
 
 log = logging.getLogger(__name__)
 

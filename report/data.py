@@ -3,7 +3,7 @@
 Data first, rendering second: `kith report --json` prints exactly what the email shows. Flags and
 contacts come from ``kith.analysis.api`` (the rules live there, not here); counts per day and
 week come from the derived ``interactions`` table; my reply times from the synced messages (my
-reply's In-Reply-To → the message it answers); sync health from ``kith.daemon.status``.
+reply's In-Reply-To → the message it answers); sync health from ``kith.store.status``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from kith import __version__
 from kith.config.load import Config
-from kith.report import ledger
 from kith.report.actions import decorate_sections
 from kith.report.numbers import interaction_counts, reply_times
 from kith.report.sections import (
@@ -32,7 +31,9 @@ from kith.report.sections import (
     stage_changes,
     week_buckets,
 )
+from kith.store import reports
 from kith.store.links import copies
+from kith.store.status import mailbox_status
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +153,6 @@ def shape_items(
 
 def sync_health(session: Session, config: Config, *, now: datetime) -> dict[str, Any]:
     """Failing or lagging mailboxes, and any sign-in that needs ``kith auth NAME``."""
-    from kith.daemon.status import mailbox_status
-
     configured = {mb.name: mb for mb in config.mailboxes}
     default_interval = config.settings.daemon.default_poll_interval
     problems = []
@@ -249,7 +248,7 @@ def build(session: Session, config: Config, *, day: date, now: datetime) -> Buil
         sections.append(section(key, items, max_items=max_items))
     decorate_sections(session.connection(), config, sections, now, recipient=recipient_of(config))
     stages = {a: c["stage"] for a, c in contacts.items() if c.get("stage") and not c.get("automated")}
-    previous = ledger.previous_payload(session, day=day)
+    previous = reports.previous_payload(session, day=day)
     before = previous[1].get("stages") if previous and isinstance(previous[1], dict) else None
     changes = stage_changes(before, stages, {a: c.get("name") or "" for a, c in contacts.items()})
     nums, weekly, trend = numbers(session, config, day=day)

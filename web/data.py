@@ -28,11 +28,12 @@ from kith.analysis.person import (
 from kith.analysis.search import like_pattern
 from kith.analysis.stages import STAGES
 from kith.config.load import Config
-from kith.report.data import message_places, shape_items
+from kith.report.data import message_places, shape_items, sync_health
 from kith.report.links import open_url
 from kith.report.render import render_report
 from kith.report.sections import SECTIONS, MessageWhere
 from kith.store import activity, merges, people
+from kith.store.status import mailbox_status
 from kith.web.words import reason
 
 #: Items shown per Today section before "show all".
@@ -185,9 +186,6 @@ def undo_merge(db: Session, merge_id: int, now: datetime) -> dict[str, Any]:
 
 def health(db: Session, config: Config, now: datetime) -> dict[str, Any]:
     """Mailboxes and streams, the problems the report would name with their fixes, runs, items."""
-    from kith.daemon.status import mailbox_status  # moves to kith.store with issue 24
-    from kith.report.data import sync_health
-
     problems, total = activity.recorded_problems(db.connection())
     return {
         "mailboxes": mailbox_status(db.connection(), now=now),

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from kith.analysis.api import analyze, contacts, flags
+from kith.cli.demo_pipeline import write_demo_config
 from kith.config.load import Config, load_config
-from kith.daemon.demo import write_demo_config
 from kith.daemon.sync import sync_mailboxes
 from kith.sample import generate, load_truth
 from kith.sample.generator import Truth

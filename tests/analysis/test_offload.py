@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 import kith.analysis.rebuild as rebuild_mod
 from kith.analysis import offload
 from kith.analysis.api import analyze
+from kith.cli.demo_pipeline import write_demo_config
 from kith.config.load import load_config
-from kith.daemon.demo import write_demo_config
 from kith.daemon.sync import sync_mailboxes
 from kith.store.derived import ContactStat, MailFact, ThreadNode
 from kith.store.engine import Store, open_store, sqlite_url

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from kith.daemon.demo import DemoResult
+from kith.cli.demo_pipeline import DemoResult
 from tests.cli.test_tables import as_json
 
 
