@@ -140,4 +140,13 @@ def decorate_flags(conn: Connection, config: Config, flags: list[dict[str, Any]]
         flag.update(links.get((flag["kind"], flag["contact"]["address"]), {"open_url": None, "thread_url": None}))
 
 
-__all__ = ["Linker", "best_url", "decorate_flags", "decorate_sections", "own_address"]
+def without_actions(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (a built report) with every item's signed links left out: for storing it."""
+    sections = [
+        {**s, "items": [{k: v for k, v in i.items() if k != "actions"} for i in s["items"]]}
+        for s in data.get("sections", [])
+    ]
+    return {**data, "sections": sections}
+
+
+__all__ = ["without_actions", "Linker", "best_url", "decorate_flags", "decorate_sections", "own_address"]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from kith import __version__
 from kith.config.load import Config
-from kith.report.actions import decorate_sections
+from kith.report.actions import decorate_sections, without_actions
 from kith.report.numbers import interaction_counts, reply_times
 from kith.report.sections import (
     SECTIONS,
@@ -49,7 +49,9 @@ class Built:
 
     @property
     def payload(self) -> dict[str, Any]:
-        return {"report": self.data, "stages": self.stages}
+        """What the ledger keeps: the report without its signed action links (capabilities,
+        like the key they are made with, stay out of the database)."""
+        return {"report": without_actions(self.data), "stages": self.stages}
 
 
 def recipient_of(config: Config) -> str:

@@ -1,4 +1,4 @@
-"""Reply-to-act through every mail connector (issue 27): a command that arrives in Sent and in
+"""Reply-to-act through every mail connector (issue 27; Maildir on both databases): a command that arrives in Sent and in
 INBOX (or, on Gmail, once with both labels) is applied once and never stored as a message; and
 each provider's deep link is the right one (Gmail search in its account, Graph's webLink, mid:).
 IMAP/Dovecot is covered end to end in ``test_reply_to_act``."""
@@ -111,17 +111,17 @@ def test_graph_command_in_sentitems_and_inbox(graph: GraphEnv, sqlite_store: Sto
     assert url.startswith("https://outlook.office365.com/owa/?ItemID=")
 
 
-def test_maildir_command_in_sent_and_inbox(tmp_path: Path, sqlite_store: Store) -> None:
+def test_maildir_command_in_sent_and_inbox(tmp_path: Path, store: Store) -> None:
     h = MaildirHarness(tmp_path / "Mail")
     h.deliver([TestMessage("<q3@example.org>", subject="q", from_="Ann <ann@example.org>", date=NOW)])
-    flag_id = seed_flag(sqlite_store, "<q3@example.org>")
+    flag_id = seed_flag(store, "<q3@example.org>")
     text = command_subject(tmp_path / "state", flag_id, Action.SNOOZE_MONTH)
     command = TestMessage("<cmd3@example.com>", subject=text, from_="me@example.com", date=NOW)
     h.deliver([command])
     h.deliver([command], folder=".Sent")
-    engine = SyncEngine(sqlite_store, state_dir=tmp_path / "state", attempts=1)
+    engine = SyncEngine(store, state_dir=tmp_path / "state", attempts=1)
     assert engine.sync_mailbox(h.config()).status == "ok"
     assert engine.sync_mailbox(h.config()).status == "ok"
-    state, events, subjects = outcome(sqlite_store, flag_id)
+    state, events, subjects = outcome(store, flag_id)
     assert (state, events, subjects) == ("snoozed", 1, ["q"])
-    assert links(sqlite_store, h.config(), "<q3@example.org>")["open_url"] == "mid:q3@example.org"
+    assert links(store, h.config(), "<q3@example.org>")["open_url"] == "mid:q3@example.org"

@@ -26,7 +26,7 @@ from kith.analysis.commands import KEY_FILE, Action, sign, subject
 from kith.cli import app
 from kith.config.secrets import state_key, write_private
 from kith.store.engine import open_store, sqlite_url
-from kith.store.models import MessageRow
+from kith.store.models import MessageRow, ReportRow
 from tests.fixtures.dovecot import PASSWORD, Dovecot
 from tests.fixtures.smtp import SmtpServer
 
@@ -186,3 +186,17 @@ def test_report_links_act_by_email_once(world: World) -> None:
     assert n == 4 and sum(1 for s in subjects if s and s.startswith("kith: ")) == 1
     contacts = {c["address"] for c in kith_json(world.config, "contacts")}
     assert "mallory@evil.example" not in contacts
+
+
+def test_the_stored_report_keeps_no_signed_link(world: World) -> None:
+    world.append(world.mail("Ann <ann@partner.example>", "A question", days_ago=5))
+    kith(world.config, "sync")
+    kith(world.config, "report", "--send")
+    assert "kith%3A%20done" in world.smtp.sink.received[0].content.decode()
+    store = open_store(sqlite_url(world.state / "kith.db"))
+    try:
+        with store.engine.connect() as conn:
+            payloads = [json.dumps(p) for (p,) in conn.execute(select(ReportRow.payload))]
+    finally:
+        store.dispose()
+    assert payloads and not any("kith%3A" in p or "/act/" in p for p in payloads)
