@@ -60,3 +60,13 @@ def test_forged_expired_and_mismatched_links_do_nothing(web_server: Server) -> N
     assert _state(web_server, flag_id) == "open"
     status = web_server.demo.kith("status", "--json").stdout
     assert '"forged"' in status and '"expired"' in status
+
+
+def test_the_public_url_host_is_accepted() -> None:
+    from kith.config.load import Config
+    from kith.config.models import GlobalConfig, WebConfig
+    from kith.web.app import allowed_hosts
+
+    config = Config(settings=GlobalConfig(web=WebConfig(public_url="https://Kith.Example.com:8443/k/")))
+    assert config.settings.web.public_url == "https://Kith.Example.com:8443/k"
+    assert "kith.example.com" in allowed_hosts(config, None)
