@@ -9,7 +9,8 @@
 - **Anything else**: an RFC 2392 ``mid:`` URL, which a desktop mail program registered for the
   scheme opens (Thunderbird does); the Message-ID without its angle brackets, percent-encoded.
 
-Issue 27 extends this into every flag's ``open_url``; the web app and the report call it here.
+``kith.report.actions`` picks the best copy of a message and gives every report row and every
+flag of ``kith flags --json`` its ``open_url`` from here; the web app calls it too.
 """
 
 from __future__ import annotations
