@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kith import __version__
@@ -32,12 +33,16 @@ from kith.report.sections import (
     week_buckets,
 )
 from kith.store import reports
-from kith.store.links import copies
+from kith.store.models import MailboxRow, MessageLocation, MessageRow, StreamRow
 from kith.store.status import mailbox_status
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+MSG = MessageRow.__table__
+LOC = MessageLocation.__table__
+ST = StreamRow.__table__
+MB = MailboxRow.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,16 +86,50 @@ def _dt(value: Any) -> datetime | None:
 
 
 def message_places(session: Session, message_ids: Iterable[str]) -> dict[str, tuple[str | None, MessageWhere]]:
-    """Message-ID → (subject, where it lives) for the few messages the report shows; of a
-    message in several mailboxes, the copy that can be linked to (Gmail's) first."""
-    out = {}
-    for mid, found in copies(session.connection(), message_ids).items():
-        c = next((c for c in found if c.kind == "gmail"), found[0])
-        out[mid] = (
-            c.subject,
-            MessageWhere(mid, c.kind, c.thread_id, tuple(c.streams), tuple(c.labels), c.provider_key),
+    """Message-ID → (subject, where it lives) for the few messages the report shows."""
+    ids = sorted({m for m in message_ids if m})
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(
+            MSG.c.message_key,
+            MSG.c.subject,
+            MSG.c.thread_id,
+            MB.c.kind,
+            ST.c.name.label("stream"),
+            LOC.c.labels,
+            LOC.c.provider_key,
         )
-    return out
+        .select_from(MSG.join(MB, MB.c.id == MSG.c.mailbox_id))
+        .outerjoin(LOC, LOC.c.message_id == MSG.c.id)
+        .outerjoin(ST, ST.c.id == LOC.c.stream_id)
+        .where(MSG.c.message_key.in_(ids))
+        .order_by(MSG.c.id)
+    )
+    acc: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        a = acc.setdefault(
+            r.message_key,
+            {"subject": r.subject, "thread": r.thread_id, "kind": r.kind, "streams": [], "labels": [], "key": None},
+        )
+        # the same message seen in several mailboxes: prefer the copy that can be linked to
+        if a["kind"] != "gmail" and r.kind == "gmail":
+            a.update(subject=r.subject, thread=r.thread_id, kind=r.kind, streams=[], labels=[], key=None)
+        if r.kind != a["kind"]:
+            continue
+        a["thread"] = a["thread"] or r.thread_id
+        if r.stream:
+            a["streams"].append(r.stream)
+        if r.labels:
+            a["labels"].extend(r.labels.split())
+        a["key"] = a["key"] or r.provider_key
+    return {
+        mid: (
+            a["subject"],
+            MessageWhere(mid, a["kind"], a["thread"], tuple(a["streams"]), tuple(a["labels"]), a["key"]),
+        )
+        for mid, a in acc.items()
+    }
 
 
 def _flag_base(flag: dict[str, Any], now: datetime) -> dict[str, Any]:
