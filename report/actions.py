@@ -31,9 +31,6 @@ from kith.report.sections import MessageWhere, is_gmail
 from kith.store.links import Copy, copies, last_messages
 from kith.store.models import utcnow
 
-#: Flag kinds about a message (the rest are about a person).
-MESSAGE_KINDS = frozenset({"unanswered"})
-
 
 def own_address(config: Config, recipient: str | None = None) -> str | None:
     """Where a command goes: the report's recipient when it is one of mine (so it lands in a
@@ -94,21 +91,23 @@ class Linker:
             out.append({"label": action.label, "mailto": mailto(self.to, int(flag_id), action, token), "web": web})
         return out
 
-    def open_links(self, flags: Iterable[tuple[str, str, str | None]]) -> dict[tuple[str, str], dict[str, str | None]]:
-        """(kind, address, message id) -> {open_url, thread_url}."""
+    def open_links(
+        self, flags: Iterable[tuple[str, str | None]]
+    ) -> dict[tuple[str, str | None], dict[str, str | None]]:
+        """(address, message id) -> {open_url, thread_url}. A flag with a message id is about
+        that message (unanswered); one without is about the person."""
         flags = list(flags)
-        people = [a for kind, a, _m in flags if kind not in MESSAGE_KINDS]
+        people = [a for a, mid in flags if not mid]
         last = last_messages(self.conn, people) if people else {}
-        keys = [m for kind, _a, m in flags if kind in MESSAGE_KINDS and m] + list(last.values())
+        keys = [mid for _a, mid in flags if mid] + list(last.values())
         found = copies(self.conn, keys) if keys else {}
-        out: dict[tuple[str, str], dict[str, str | None]] = {}
-        for kind, address, mid in flags:
-            if kind in MESSAGE_KINDS:
-                url = best_url(found.get(mid or "", []), self.accounts) if mid else None
-                out[(kind, address)] = {"open_url": url, "thread_url": None}
+        out: dict[tuple[str, str | None], dict[str, str | None]] = {}
+        for address, mid in flags:
+            if mid:
+                out[(address, mid)] = {"open_url": best_url(found.get(mid, []), self.accounts), "thread_url": None}
             else:
                 thread = best_url(found.get(last.get(address, ""), []), self.accounts)
-                out[(kind, address)] = {"open_url": compose_url(address), "thread_url": thread}
+                out[(address, mid)] = {"open_url": compose_url(address), "thread_url": thread}
         return out
 
 
@@ -116,28 +115,19 @@ def decorate_sections(
     conn: Connection, config: Config, sections: list[dict[str, Any]], now: datetime, *, recipient: str | None
 ) -> None:
     """Add ``open_url``, ``thread_url`` and ``actions`` to every shown item of the report."""
-    from kith.report.sections import SECTIONS
-
     linker = Linker(conn, config, now, recipient=recipient)
-    wanted = []
-    for s in sections:
-        kind = SECTIONS[s["key"]].flag_kind
-        wanted += [(kind, i["contact"]["address"], i.get("message_id")) for i in s["items"]]
-    links = linker.open_links(wanted)
-    for s in sections:
-        kind = SECTIONS[s["key"]].flag_kind
-        for item in s["items"]:
-            item.update(links.get((kind, item["contact"]["address"]), {}))
-            item["actions"] = linker.actions(item.get("flag_id"))
+    items = [i for s in sections for i in s["items"]]
+    links = linker.open_links((i["contact"]["address"], i.get("message_id")) for i in items)
+    for item in items:
+        item.update(links[(item["contact"]["address"], item.get("message_id"))])
+        item["actions"] = linker.actions(item.get("flag_id"))
 
 
 def decorate_flags(conn: Connection, config: Config, flags: list[dict[str, Any]]) -> None:
     """``kith flags --json``: every flag's ``open_url`` (and ``thread_url``)."""
-    links = Linker(conn, config, utcnow()).open_links(
-        (f["kind"], f["contact"]["address"], f.get("message_id")) for f in flags
-    )
+    links = Linker(conn, config, utcnow()).open_links((f["contact"]["address"], f.get("message_id")) for f in flags)
     for flag in flags:
-        flag.update(links.get((flag["kind"], flag["contact"]["address"]), {"open_url": None, "thread_url": None}))
+        flag.update(links[(flag["contact"]["address"], flag.get("message_id"))])
 
 
 def without_actions(data: dict[str, Any]) -> dict[str, Any]:

@@ -55,9 +55,7 @@ def outcome(store: Store, flag_id: int) -> tuple[str, int, list[str | None]]:
 def links(store: Store, mailbox: Any, message_id: str) -> dict[str, Any]:
     config = Config(settings=GlobalConfig(state_dir=Path("/nonexistent")), mailboxes=(mailbox,))
     with store.engine.connect() as conn:
-        return Linker(conn, config, NOW).open_links([("unanswered", "ann@example.org", message_id)])[
-            ("unanswered", "ann@example.org")
-        ]
+        return Linker(conn, config, NOW).open_links([("ann@example.org", message_id)])[("ann@example.org", message_id)]
 
 
 def test_gmail_command_with_sent_and_inbox_labels(gmail_env: GmailEnv, sqlite_store: Store) -> None:
