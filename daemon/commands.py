@@ -20,7 +20,7 @@ nothing: the batch is pulled again, and the command is then the same message aga
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 from kith.analysis.acting import attempt
 from kith.analysis.commands import KEY_FILE, Command, parse_subject
 from kith.config.secrets import state_key
-from kith.connectors.base import Batch, MessageRecord
+from kith.connectors.base import Batch, MessageRecord, Role, Stream
 from kith.store.commands import log_command
 from kith.store.models import utcnow
 
@@ -41,7 +41,7 @@ class CommandDesk:
     """Carries out the commands found in the batches of one sync."""
 
     def __init__(
-        self, engine: Engine, state_dir: Path, me: Collection[str], *, clock: Callable[[], datetime] = utcnow
+        self, engine: Engine, state_dir: Path, me: Iterable[str], *, clock: Callable[[], datetime] = utcnow
     ) -> None:
         self.engine = engine
         self.state_dir = state_dir
@@ -49,9 +49,9 @@ class CommandDesk:
         self.clock = clock
         self._key: bytes | None = None
 
-    def take(self, batch: Batch, mailbox: str, addresses: Collection[str] = (), *, draft: bool = False) -> Batch:
+    def take(self, batch: Batch, mailbox: str, addresses: Iterable[str], stream: Stream) -> Batch:
         """``batch`` without its command messages, which are carried out (or refused) first;
-        in a drafts folder (``draft``) they are only taken out: a draft was never sent."""
+        in a drafts folder they are only taken out: a draft was never sent."""
         commands = [
             (rec, cmd)
             for rec in batch.upserts
@@ -61,7 +61,7 @@ class CommandDesk:
             return batch
         mine = self.me | {a.lower() for a in addresses}
         for rec, cmd in commands:
-            if not draft:
+            if stream.role is not Role.DRAFTS:
                 self.carry_out(rec, cmd, mailbox, mine)
         taken = {id(rec) for rec, _cmd in commands}
         return replace(batch, upserts=tuple(r for r in batch.upserts if id(r) not in taken))

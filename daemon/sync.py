@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +29,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from kith.config.load import Config
 from kith.config.mailboxes import MailboxBase
-from kith.connectors.base import Role, Source, Stream
+from kith.connectors.base import Source, Stream
 from kith.connectors.registry import make_calendar_source, make_source
 from kith.connectors.sanitize import sanitize_batch
 from kith.daemon.batches import apply_isolating
@@ -116,7 +116,7 @@ class SyncEngine:
         wait: Callable[[RetryCallState], float] = _wait_with_retry_after,
         stop: threading.Event | None = None,
         progress: Progress | None = None,
-        me: Collection[str] = (),
+        me: Iterable[str] = (),
     ) -> None:
         self.store = store
         #: reply-to-act: command messages are carried out and kept out of the store
@@ -316,9 +316,7 @@ class SyncEngine:
         batches = source.pull(stream, cursor, known)  # type: ignore[arg-type]
         try:
             for raw in batches:
-                batch = self.commands.take(
-                    sanitize_batch(raw), mailbox, self._addresses.get(mailbox, ()), draft=stream.role is Role.DRAFTS
-                )
+                batch = self.commands.take(sanitize_batch(raw), mailbox, self._addresses.get(mailbox, ()), stream)
                 applied = apply_isolating(self.store.engine, state.ref, batch, f"{mailbox}/{stream.name}")
                 if batch.cursor is not None:
                     cursor = batch.cursor
