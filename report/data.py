@@ -287,7 +287,6 @@ def build(session: Session, config: Config, *, day: date, now: datetime) -> Buil
         places = message_places(session, shown) if key == "respond" else {}
         items = shape_items(key, flags, now=now, contacts=contacts, places=places)
         sections.append(section(key, items, max_items=max_items))
-    decorate_sections(session.connection(), config, sections, now, recipient=recipient_of(config))
     stages = {a: c["stage"] for a, c in contacts.items() if c.get("stage") and not c.get("automated")}
     previous = reports.previous_payload(session, day=day)
     before = previous[1].get("stages") if previous and isinstance(previous[1], dict) else None
@@ -300,6 +299,7 @@ def build(session: Session, config: Config, *, day: date, now: datetime) -> Buil
         "items": changes[:max_items],
         "more": max(0, len(changes) - max_items),
     }
+    decorate_sections(session.connection(), config, sections, now, recipient=recipient_of(config))
     data = {
         "schema": SCHEMA_VERSION,
         "date": day.isoformat(),
