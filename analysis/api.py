@@ -16,8 +16,10 @@ from kith.analysis.conversations import conversations
 from kith.analysis.engine import run
 from kith.analysis.identity import normalise
 from kith.analysis.search import fold, like_pattern
+from kith.config.load import Config
 from kith.errors import KithError, UsageError
 from kith.store.derived import Contact, ContactAddress, ContactStat, FlagEvent, FlagRow, Interaction
+from kith.store.engine import Store
 from kith.store.merges import merges_in_force
 from kith.store.people import PeopleQuery, people
 
@@ -40,14 +42,14 @@ def _conn(target: Session | Connection) -> Connection:
 
 
 def analyze(
-    target: Session | Connection, config: Any, *, now: datetime | None = None, rebuild: bool = False
+    target: Session | Connection, config: Config, *, now: datetime | None = None, rebuild: bool = False
 ) -> dict[str, Any]:
     """Bring the derived tables up to date. What changed is not passed in: the sync queues it in
     the same transaction as each batch (``analysis_queue``), so any caller finds the same work."""
     return run(_conn(target), config, now=now, rebuild=rebuild)
 
 
-def analyze_touched(store: Any, config: Any, touched: set[str], *, now: datetime | None = None) -> dict[str, Any]:
+def analyze_touched(store: Store, config: Config, touched: set[str], *, now: datetime | None = None) -> dict[str, Any]:
     """The daemon's hook after a sync: one transaction of incremental analysis. ``touched`` only
     tells the caller's intent; the queue holds the actual work (see ``analyze``)."""
     with store.engine.begin() as conn:

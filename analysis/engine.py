@@ -48,6 +48,7 @@ from kith.analysis.load import (
 from kith.analysis.persist import contact_ids, record_failures, stored_failures, write_facts, write_results
 from kith.analysis.rebuild import rebuild as rebuild_all
 from kith.analysis.threads import UnionFind
+from kith.config.load import Config
 from kith.config.models import AnalysisConfig
 from kith.store.derived import (
     AnalysisQueue,
@@ -118,13 +119,13 @@ def _no_jit(conn: Connection) -> Iterator[None]:
     conn.execute(text("SELECT set_config('jit', :was, true)"), {"was": was})
 
 
-def run(conn: Connection, config: Any, *, now: datetime | None = None, rebuild: bool = False) -> dict[str, Any]:
+def run(conn: Connection, config: Config, *, now: datetime | None = None, rebuild: bool = False) -> dict[str, Any]:
     """Analyse inside the caller's transaction; returns a summary for logs and the CLI."""
     with _no_cyclic_gc():
         return _run(conn, config, now=now, rebuild=rebuild)
 
 
-def _run(conn: Connection, config: Any, *, now: datetime | None, rebuild: bool) -> dict[str, Any]:
+def _run(conn: Connection, config: Config, *, now: datetime | None, rebuild: bool) -> dict[str, Any]:
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     if conn.dialect.name == "postgresql":

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +29,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from kith.config.load import Config
 from kith.config.mailboxes import MailboxBase
-from kith.connectors.base import Source, Stream
+from kith.connectors.base import Alerting, Source, Stream
 from kith.connectors.registry import make_calendar_source, make_source
 from kith.connectors.sanitize import sanitize_batch
 from kith.daemon.batches import apply_isolating
@@ -163,7 +163,8 @@ class SyncEngine:
                 if sr.error and result.status == "ok":
                     result.status, result.error = "partial", f"{stream.name}: {sr.error}"
             for source in sources:
-                alerts += list(getattr(source, "alerts", []) or [])
+                if isinstance(source, Alerting):
+                    alerts += source.alerts
         except AuthError as exc:
             result.status, result.error = "auth", _describe(exc)
             log.error("mailbox %s: authentication failed: %s", mailbox.name, _describe(exc))
@@ -331,9 +332,8 @@ class SyncEngine:
                 if self.stop.is_set():
                     break
         finally:
-            close = getattr(batches, "close", None)
-            if close is not None:
-                close()
+            if isinstance(batches, Generator):  # a pull cut short releases what it holds now
+                batches.close()
         return cursor
 
     # -- many mailboxes ---------------------------------------------------------------------

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from kith.analysis.facts import SANE_START
+from kith.store.derived import Interaction
 from kith.store.models import MessageRow
 
 log = logging.getLogger(__name__)
@@ -30,11 +31,6 @@ def _zero() -> dict[str, int]:
 
 def _interaction_rows(session: Session, start: datetime, end: datetime) -> list[tuple[datetime, str, bool, bool, Any]]:
     """(time, kind, personal, broadcast, event key) of every interaction in [start, end)."""
-    try:
-        from kith.store.derived import Interaction  # type: ignore[attr-defined]
-    except ImportError:
-        log.warning("the derived interactions table is not available; the report's counts are zero")
-        return []
     if not inspect(session.connection()).has_table(Interaction.__tablename__):
         return []
     t = Interaction.__table__
