@@ -40,37 +40,33 @@ class Copy:
 
 
 def copies(conn: Connection, keys: Iterable[str]) -> dict[str, list[Copy]]:
-    """message key -> its copies, one per mailbox, in mailbox order."""
-    out: dict[str, dict[str, Copy]] = {}
+    """message key -> its copies, one per mailbox, in mailbox order: the message rows first,
+    then the folders that hold them (two small reads rather than one row per folder copy)."""
+    out: dict[str, list[Copy]] = {}
+    by_row: dict[int, Copy] = {}
     for chunk in chunks(sorted({k for k in keys if k})):
-        rows = conn.execute(
-            select(
-                MSG.c.message_key,
-                MB.c.name,
-                MB.c.kind,
-                MSG.c.subject,
-                MSG.c.thread_id,
-                MSG.c.web_link,
-                ST.c.name.label("stream"),
-                LOC.c.labels,
-                LOC.c.provider_key,
-            )
-            .select_from(MSG.join(MB, MB.c.id == MSG.c.mailbox_id))
-            .outerjoin(LOC, LOC.c.message_id == MSG.c.id)
-            .outerjoin(ST, ST.c.id == LOC.c.stream_id)
+        q = (
+            select(MSG.c.id, MSG.c.message_key, MB.c.name, MB.c.kind, MSG.c.subject, MSG.c.thread_id, MSG.c.web_link)
+            .join(MB, MB.c.id == MSG.c.mailbox_id)
             .where(MSG.c.message_key.in_(chunk))
-            .order_by(MB.c.id, MSG.c.id)
+            .order_by(MB.c.id)
         )
-        for r in rows:
-            c = out.setdefault(r.message_key, {}).setdefault(r.name, Copy(r.message_key, r.name, r.kind, r.subject))
-            c.thread_id = c.thread_id or r.thread_id
-            c.web_link = c.web_link or r.web_link
-            c.provider_key = c.provider_key or r.provider_key
-            if r.stream:
-                c.streams.append(r.stream)
-            if r.labels:
-                c.labels.extend(r.labels.split())
-    return {k: list(v.values()) for k, v in out.items()}
+        for row_id, key, mailbox, kind, subject, thread, link in conn.execute(q):
+            by_row[row_id] = Copy(key, mailbox, kind, subject, thread, link)
+            out.setdefault(key, []).append(by_row[row_id])
+    for chunk in chunks(sorted(by_row)):
+        held = (
+            select(LOC.c.message_id, ST.c.name, LOC.c.labels, LOC.c.provider_key)
+            .join(ST, ST.c.id == LOC.c.stream_id)
+            .where(LOC.c.message_id.in_(chunk))
+            .order_by(LOC.c.id)
+        )
+        for row_id, stream, labels, provider_key in conn.execute(held):
+            c = by_row[row_id]
+            c.streams.append(stream)
+            c.labels.extend((labels or "").split())
+            c.provider_key = c.provider_key or provider_key
+    return out
 
 
 def last_messages(conn: Connection, addresses: Iterable[str]) -> dict[str, str]:
