@@ -31,7 +31,7 @@ from kith.analysis.acting import attempt
 from kith.analysis.commands import KEY_FILE, Command, parse_subject
 from kith.config.secrets import state_key
 from kith.connectors.base import Batch, MessageRecord, Role, Stream
-from kith.store.commands import log_command
+from kith.store.commands import log_command, logged
 from kith.store.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,9 @@ class CommandDesk:
         sender = rec.from_.address.lower() if rec.from_ else ""
         carrier = rec.message_id or f"{mailbox}:{rec.provider_key}"
         with self.engine.begin() as conn:
-            if sender in mine:
+            if logged(conn, carrier, cmd.digest):  # this very message again: Sent + INBOX, a re-read
+                outcome = "duplicate"
+            elif sender in mine:
                 outcome = attempt(conn, self.key(), cmd, carrier, now, by=f"by email at {now:%Y-%m-%d %H:%M} UTC")
             else:
                 outcome = "foreign"
@@ -90,6 +92,8 @@ class CommandDesk:
                     flag_id=cmd.flag_id,
                     action=cmd.action.value,
                     sender=sender,
+                    carrier=carrier,
+                    digest=cmd.digest,
                 )
         if outcome == "applied":
             log.info("%s: %s flag %d by email", mailbox, cmd.action.value, cmd.flag_id)

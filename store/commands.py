@@ -50,6 +50,10 @@ class ActionLog(Base):
     action: Mapped[str | None] = mapped_column(String(20))
     #: The From address as the header gave it (sanitized at the connector; cut to 200).
     sender: Mapped[str | None] = mapped_column(String(200))
+    #: The message that carried it and the SHA-256 of its token: the same message seen again
+    #: (a Maildir re-read, a resync) is known, and logged once.
+    carrier: Mapped[str | None] = mapped_column(String(1000))
+    digest: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 TOKEN = ActionToken.__table__
@@ -76,6 +80,8 @@ def log_command(
     flag_id: int | None = None,
     action: str | None = None,
     sender: str | None = None,
+    carrier: str | None = None,
+    digest: str | None = None,
 ) -> None:
     conn.execute(
         insert(LOG).values(
@@ -85,8 +91,16 @@ def log_command(
             flag_id=flag_id,
             action=action,
             sender=(sender or "")[:200] or None,
+            carrier=carrier[:1000] if carrier else None,
+            digest=digest,
         )
     )
+
+
+def logged(conn: Connection, carrier: str, digest: str) -> bool:
+    """Whether this message with this token was looked at before (whatever came of it)."""
+    q = select(LOG.c.id).where(LOG.c.carrier == carrier[:1000], LOG.c.digest == digest).limit(1)
+    return conn.execute(q).first() is not None
 
 
 def refused_commands(conn: Connection, *, since: datetime, limit: int = 20) -> dict[str, Any]:
@@ -113,6 +127,7 @@ __all__ = [
     "ActionLog",
     "ActionToken",
     "log_command",
+    "logged",
     "mark_used",
     "refused_commands",
     "used_by",

@@ -123,3 +123,22 @@ def test_maildir_command_in_sent_and_inbox(tmp_path: Path, store: Store) -> None
     state, events, subjects = outcome(store, flag_id)
     assert (state, events, subjects) == ("snoozed", 1, ["q"])
     assert links(store, h.config(), "<q3@example.org>")["open_url"] == "mid:q3@example.org"
+
+
+def test_a_refused_command_read_again_is_logged_once(tmp_path: Path, sqlite_store: Store) -> None:
+    """A Maildir folder is re-read whenever it changes, and a refused command stays in it: it
+    must not add a line to `kith status` each time."""
+    from kith.store.commands import refused_commands
+
+    h = MaildirHarness(tmp_path / "Mail")
+    flag_id = seed_flag(sqlite_store, "<q4@example.org>")
+    forged = subject(flag_id, Action.DONE, "A" * 22)
+    h.deliver([TestMessage("<cmd4@example.com>", subject=forged, from_="me@example.com", date=NOW)])
+    engine = SyncEngine(sqlite_store, state_dir=tmp_path / "state", attempts=1)
+    for n in range(3):
+        assert engine.sync_mailbox(h.config()).status == "ok"
+        h.deliver([TestMessage(f"<other{n}@example.org>", from_="Ann <ann@example.org>", date=NOW)])
+    with sqlite_store.engine.connect() as conn:
+        refused = refused_commands(conn, since=NOW - timedelta(days=1))
+    assert refused["total"] == 1 and refused["latest"][0]["outcome"] == "forged"
+    assert outcome(sqlite_store, flag_id)[0] == "open"

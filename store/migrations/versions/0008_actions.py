@@ -40,9 +40,12 @@ def upgrade() -> None:
         sa.Column("flag_id", sa.Integer(), nullable=True),
         sa.Column("action", sa.String(length=20), nullable=True),
         sa.Column("sender", sa.String(length=200), nullable=True),
+        sa.Column("carrier", sa.String(length=1000), nullable=True),
+        sa.Column("digest", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_action_log")),
     )
     op.create_index(op.f("ix_action_log_at"), "action_log", ["at"], unique=False)
+    op.create_index(op.f("ix_action_log_digest"), "action_log", ["digest"], unique=False)
     with op.batch_alter_table("messages") as batch:
         batch.add_column(sa.Column("web_link", sa.Text(), nullable=True))
 
@@ -50,6 +53,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("messages") as batch:
         batch.drop_column("web_link")
+    op.drop_index(op.f("ix_action_log_digest"), table_name="action_log")
     op.drop_index(op.f("ix_action_log_at"), table_name="action_log")
     op.drop_table("action_log")
     op.drop_table("action_tokens")
