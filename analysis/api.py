@@ -126,14 +126,17 @@ def _set_state(
     return history(conn, flag_id)
 
 
-def dismiss(target: Session | Connection, flag_id: int, *, now: datetime | None = None) -> dict[str, Any]:
-    """Dismissed flags stay dismissed until new evidence arrives."""
+def dismiss(
+    target: Session | Connection, flag_id: int, *, now: datetime | None = None, by: str = "by the user"
+) -> dict[str, Any]:
+    """Dismissed flags stay dismissed until new evidence arrives. ``by`` says how, in the history
+    (``by email at …``: a reply-to-act command)."""
     now = now or datetime.now(UTC)
-    return _set_state(target, flag_id, {"state": "dismissed", "snoozed_until": None}, "dismissed by the user", now)
+    return _set_state(target, flag_id, {"state": "dismissed", "snoozed_until": None}, f"dismissed {by}", now)
 
 
 def snooze(
-    target: Session | Connection, flag_id: int, until: datetime, *, now: datetime | None = None
+    target: Session | Connection, flag_id: int, until: datetime, *, now: datetime | None = None, by: str = ""
 ) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     if until.tzinfo is None:
@@ -141,7 +144,11 @@ def snooze(
     if until <= now:  # a snooze into the past would hide nothing and say nothing
         raise UsageError(f"cannot snooze until {until:%Y-%m-%d}: that is not in the future")
     return _set_state(
-        target, flag_id, {"state": "snoozed", "snoozed_until": until}, f"snoozed until {until:%Y-%m-%d}", now
+        target,
+        flag_id,
+        {"state": "snoozed", "snoozed_until": until},
+        " ".join(filter(None, ("snoozed", by, f"until {until:%Y-%m-%d}"))),
+        now,
     )
 
 

@@ -120,6 +120,10 @@ def flags(
     store = get_store(ctx)
     with store.session() as session:
         found = list_flags(session, kind=kind, state=None if state == "all" else state)
+        if json_out:  # each flag's best link into the mail program (issue 27)
+            from kith.report.actions import decorate_flags
+
+            decorate_flags(session.connection(), get_config(ctx), found)
     if json_out:
         print_json(found)
         return

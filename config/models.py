@@ -4,6 +4,7 @@ the report and the daemon. Read once, frozen, passed down; nothing reads setting
 
 from __future__ import annotations
 
+import re
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
@@ -200,6 +201,19 @@ class WebConfig(Frozen):
     names; any other Host header is refused (DNS rebinding)."""
     session_lifetime: Duration = timedelta(days=30)
     """How long the login cookie holds before a new one-time login URL is needed."""
+    public_url: str | None = Field(default=None, examples=["https://kith.example.com"])
+    """The https address the web app is reachable at from your phone (a reverse proxy, a VPN
+    address); when set, report rows also carry signed links to Done / Snooze on the web app."""
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not re.fullmatch(r"https://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?", value):
+            raise ValueError(f"{value!r} is not an https:// address (e.g. https://kith.example.com)")
+        return value
 
     @field_validator("listen")
     @classmethod
@@ -217,6 +231,15 @@ def split_listen(value: str) -> tuple[str, int]:
     if host.startswith("["):
         host = host.strip("[]")
     return host, int(port)
+
+
+class ActionsConfig(Frozen):
+    """Acting from the report: its Done / Snooze links send a signed command to yourself."""
+
+    enabled: bool = True
+    """Put Done / Snooze links on the report's rows (mailto: links to your own address)."""
+    expire_after: Duration = timedelta(days=14)
+    """How long a report's links work; each works once."""
 
 
 class GlobalConfig(BaseSettings):
@@ -237,6 +260,7 @@ class GlobalConfig(BaseSettings):
     report: ReportConfig = ReportConfig()
     daemon: DaemonConfig = DaemonConfig()
     web: WebConfig = WebConfig()
+    actions: ActionsConfig = ActionsConfig()
     mailboxes_dir: Path = Path("mailboxes.d")
     """The folder of the mailbox files (one NAME.toml each), relative to this file."""
     state_dir: Path | None = Field(default=None, examples=["/var/lib/kith"])
@@ -257,6 +281,7 @@ class GlobalConfig(BaseSettings):
 
 
 __all__ = [
+    "ActionsConfig",
     "AnalysisConfig",
     "DaemonConfig",
     "DatabaseConfig",

@@ -21,6 +21,7 @@ from kith import __version__
 from kith.analysis import kinds
 from kith.analysis.kinds import FlagKind
 from kith.config.load import Config
+from kith.report.actions import decorate_sections, without_actions
 from kith.report.numbers import interaction_counts, reply_times
 from kith.report.sections import (
     MessageWhere,
@@ -54,7 +55,9 @@ class Built:
 
     @property
     def payload(self) -> dict[str, Any]:
-        return {"report": self.data, "stages": self.stages}
+        """What the ledger keeps: the report without its signed action links (capabilities,
+        like the key they are made with, stay out of the database)."""
+        return {"report": without_actions(self.data), "stages": self.stages}
 
 
 def recipient_of(config: Config) -> str:
@@ -300,6 +303,7 @@ def build(session: Session, config: Config, *, day: date, now: datetime) -> Buil
         "items": changes[:max_items],
         "more": max(0, len(changes) - max_items),
     }
+    decorate_sections(session.connection(), config, sections, now, recipient=recipient_of(config))
     data = {
         "schema": SCHEMA_VERSION,
         "date": day.isoformat(),
