@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session
 
+from kith.analysis import kinds
 from kith.analysis.conversations import conversations
 from kith.analysis.engine import run
 from kith.analysis.identity import normalise
@@ -29,7 +30,6 @@ CONTACT = Contact.__table__
 CADDR = ContactAddress.__table__
 STAT = ContactStat.__table__
 INTER = Interaction.__table__
-KINDS = ("unanswered", "one_sided", "reconnect", "broadcast_only")
 STATES = ("open", "snoozed", "dismissed", "resolved")
 
 
@@ -106,7 +106,7 @@ def flags(
     out.sort(
         key=lambda f: (
             STATES.index(f["state"]) if f["state"] in STATES else 9,
-            KINDS.index(f["kind"]) if f["kind"] in KINDS else 9,
+            kinds.rank(f["kind"]),
             f["since"] or "",
             f["id"],
         )
@@ -126,14 +126,17 @@ def _set_state(
     return history(conn, flag_id)
 
 
-def dismiss(target: Session | Connection, flag_id: int, *, now: datetime | None = None) -> dict[str, Any]:
-    """Dismissed flags stay dismissed until new evidence arrives."""
+def dismiss(
+    target: Session | Connection, flag_id: int, *, now: datetime | None = None, by: str = "by the user"
+) -> dict[str, Any]:
+    """Dismissed flags stay dismissed until new evidence arrives. ``by`` says how, in the history
+    (``by email at …``: a reply-to-act command)."""
     now = now or datetime.now(UTC)
-    return _set_state(target, flag_id, {"state": "dismissed", "snoozed_until": None}, "dismissed by the user", now)
+    return _set_state(target, flag_id, {"state": "dismissed", "snoozed_until": None}, f"dismissed {by}", now)
 
 
 def snooze(
-    target: Session | Connection, flag_id: int, until: datetime, *, now: datetime | None = None
+    target: Session | Connection, flag_id: int, until: datetime, *, now: datetime | None = None, by: str = ""
 ) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     if until.tzinfo is None:
@@ -141,7 +144,11 @@ def snooze(
     if until <= now:  # a snooze into the past would hide nothing and say nothing
         raise UsageError(f"cannot snooze until {until:%Y-%m-%d}: that is not in the future")
     return _set_state(
-        target, flag_id, {"state": "snoozed", "snoozed_until": until}, f"snoozed until {until:%Y-%m-%d}", now
+        target,
+        flag_id,
+        {"state": "snoozed", "snoozed_until": until},
+        " ".join(filter(None, ("snoozed", by, f"until {until:%Y-%m-%d}"))),
+        now,
     )
 
 
@@ -238,7 +245,14 @@ def find_contact(target: Session | Connection, who: str) -> str:
         return canonical
     like = like_pattern(who)
     rows = (
-        people(conn, PeopleQuery(like=like, sort="name", automated=None, limit=20), stage_order=())[0] if like else []
+        people(
+            conn,
+            PeopleQuery(like=like, sort="name", automated=None, limit=20),
+            stage_order=(),
+            overdue_kind=kinds.RECONNECT.id,
+        )[0]
+        if like
+        else []
     )
     exact = [r for r in rows if fold(r["name"] or "") == fold(who)]
     found = exact if len(exact) == 1 else rows

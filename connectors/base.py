@@ -131,6 +131,8 @@ class MessageRecord:
     received: datetime | None = None
     #: What could not be parsed; the record still carries everything that could.
     problems: tuple[str, ...] = ()
+    #: Graph's ``webLink``: the message in Outlook on the web (an https URL); None elsewhere.
+    web_link: str | None = None
 
     __reduce__ = _by_position
 

@@ -258,7 +258,9 @@ class Scheduler:
 
     def _sync(self, job: Job) -> None:
         """The thread body: sync, then analyse what it touched (the data landed either way)."""
-        engine = SyncEngine(self.store, state_dir=self.config.state_dir, worker=self.worker, stop=job.stop)
+        engine = SyncEngine(
+            self.store, state_dir=self.config.state_dir, worker=self.worker, stop=job.stop, me=self.config.my_addresses
+        )
         try:
             result = engine.sync_mailbox(job.mailbox)  # contains its own errors; the database's may escape
             if (result.touched or result.touched_events) and self.analyze is not None:

@@ -164,6 +164,8 @@ class MessageRow(Base):
     size: Mapped[int | None] = mapped_column(BigInteger)
     recipient_count: Mapped[int] = mapped_column(Integer, default=0)
     problems: Mapped[list[str] | None] = mapped_column(JsonText)
+    #: Graph's ``webLink`` (the message in Outlook on the web); None for other providers.
+    web_link: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: Set when no folder holds the message any more; the row stays so ids and flags stay stable.
     deleted_at: Mapped[datetime | None]
