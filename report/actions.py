@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 from kith.analysis.commands import KEY_FILE, Action, mailto, sign
 from kith.config.load import Config
 from kith.config.secrets import state_key
-from kith.report.links import compose_url, open_url
+from kith.report.links import compose_url, mid_url, open_url
 from kith.report.sections import MessageWhere, is_gmail
 from kith.store.links import Copy, copies, last_messages
 from kith.store.models import utcnow
@@ -104,7 +104,9 @@ class Linker:
         out: dict[tuple[str, str | None], dict[str, str | None]] = {}
         for address, mid in flags:
             if mid:
-                out[(address, mid)] = {"open_url": best_url(found.get(mid, []), self.accounts), "thread_url": None}
+                # no stored copy (deleted since): its Message-ID still finds it in a mail program
+                url = best_url(found.get(mid, []), self.accounts) or mid_url(mid)
+                out[(address, mid)] = {"open_url": url, "thread_url": None}
             else:
                 thread = best_url(found.get(last.get(address, ""), []), self.accounts)
                 out[(address, mid)] = {"open_url": compose_url(address), "thread_url": thread}

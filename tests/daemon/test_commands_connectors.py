@@ -123,6 +123,7 @@ def test_maildir_command_in_sent_and_inbox(tmp_path: Path, store: Store) -> None
     state, events, subjects = outcome(store, flag_id)
     assert (state, events, subjects) == ("snoozed", 1, ["q"])
     assert links(store, h.config(), "<q3@example.org>")["open_url"] == "mid:q3@example.org"
+    assert links(store, h.config(), "<gone@example.org>")["open_url"] == "mid:gone@example.org"
 
 
 def test_a_refused_command_read_again_is_logged_once(tmp_path: Path, sqlite_store: Store) -> None:
