@@ -105,7 +105,7 @@ class Linker:
         for address, mid in flags:
             if mid:
                 # no stored copy (deleted since): its Message-ID still finds it in a mail program
-                url = best_url(found.get(mid, []), self.accounts) or mid_url(mid)
+                url = best_url(found.get(mid, []), self.accounts) or (mid_url(mid) if mid.startswith("<") else None)
                 out[(address, mid)] = {"open_url": url, "thread_url": None}
             else:
                 thread = best_url(found.get(last.get(address, ""), []), self.accounts)
