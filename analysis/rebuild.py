@@ -8,7 +8,7 @@ of the write time at 1M messages, where the indexes no longer fit the page cache
 PostgreSQL, where dropping an index would lock every reader out until the commit, the rebuild
 loads bare copies of the tables instead and swaps them in at the end (``staging``).
 
-What is written comes from ``derive``: in a helper process on a big store (``offload``), so this
+What is written comes from ``derive``: in a helper process on a big store (``rebuild_helper``), so this
 process writes one slice while the helper derives the next, else inline.
 """
 
@@ -24,13 +24,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Index, Table, delete, select, text
 
-from kith.analysis.derive import Op, derive
 from kith.analysis.identity import Identities
-from kith.analysis.intake import drop_queue
-from kith.analysis.offload import OffloadFailed, derive_elsewhere, halves, reader_url
 from kith.analysis.persist import write_facts, write_results
+from kith.analysis.rebuild_derive import Op, derive
+from kith.analysis.rebuild_helper import OffloadFailed, derive_elsewhere, halves, reader_url
 from kith.config.models import AnalysisConfig
 from kith.store.derived import Contact, ContactAddress, ContactStat, FlagRow, Interaction, MailFact, ThreadNode
+from kith.store.queue import drop_queue
 from kith.store.swap import Staging, open_staging
 from kith.store.upsert import upsert_tuples
 
@@ -63,7 +63,7 @@ def _indexes(conn: Connection, tables: tuple[Table, ...]) -> list[Index]:
 
 def rebuild(conn: Connection, ident: Identities, cfg: AnalysisConfig, now: datetime) -> dict[str, int]:
     """Recompute everything; returns the counts for the summary."""
-    url = reader_url(conn)  # asked before the first write: see ``offload``
+    url = reader_url(conn)  # asked before the first write: see ``rebuild_helper``
     drop_queue(conn)  # the first write: what a sync commits from here on is the next run's work
     staging = open_staging(conn) if conn.dialect.name == "postgresql" else None
     _clear(conn, staging)

@@ -41,8 +41,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text
 
 from kith.analysis.copies import Part
-from kith.analysis.derive import Op, derive
 from kith.analysis.identity import Identities
+from kith.analysis.rebuild_derive import Op, derive
 from kith.config.models import AnalysisConfig
 from kith.store.models import MessageRow
 

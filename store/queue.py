@@ -1,4 +1,4 @@
-"""The hand-over from the sync: the queue of message rows and addresses it changed."""
+"""The hand-over from the sync to the analysis: the queue of message rows and addresses it changed."""
 
 from __future__ import annotations
 
