@@ -26,6 +26,7 @@ from kith.analysis.identity import Identities, identities_from
 from kith.analysis.incremental import incremental
 from kith.analysis.persist import record_failures, stored_failures
 from kith.analysis.rebuild import rebuild as rebuild_all
+from kith.config.load import Config
 from kith.config.models import AnalysisConfig
 from kith.store.analysis_run import (
     fact_count,
@@ -70,13 +71,13 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def run(conn: Connection, config: Any, *, now: datetime | None = None, rebuild: bool = False) -> dict[str, Any]:
+def run(conn: Connection, config: Config, *, now: datetime | None = None, rebuild: bool = False) -> dict[str, Any]:
     """Analyse inside the caller's transaction; returns a summary for logs and the CLI."""
     with _no_cyclic_gc():
         return _run(conn, config, now=now, rebuild=rebuild)
 
 
-def _run(conn: Connection, config: Any, *, now: datetime | None, rebuild: bool) -> dict[str, Any]:
+def _run(conn: Connection, config: Config, *, now: datetime | None, rebuild: bool) -> dict[str, Any]:
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     lock_analysis(conn)

@@ -30,8 +30,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-
 from kith.config.load import Config
 from kith.config.mailboxes import MailboxBase
 from kith.config.models import DaemonConfig
@@ -39,11 +37,11 @@ from kith.daemon.sync import MailboxResult, SyncEngine
 from kith.errors import StoreError
 from kith.store import leases
 from kith.store.engine import Store
-from kith.store.models import MailboxRow, utcnow
+from kith.store.models import utcnow
+from kith.store.schedule import schedule_of, schedules, set_schedule
 from kith.text import plural
 
 log = logging.getLogger(__name__)
-MB = MailboxRow.__table__
 
 #: How often the local copy of the schedule is re-read (other workers write it too).
 REFRESH_SECONDS = 5.0
@@ -211,16 +209,13 @@ class Scheduler:
     def _refresh(self) -> None:
         names = list(self.mailboxes)
         with self.store.engine.connect() as conn:
-            rows = {
-                r.name: r
-                for r in conn.execute(select(MB.c.name, MB.c.next_run_at, MB.c.failures).where(MB.c.name.in_(names)))
-            }
+            rows = schedules(conn, names)
         with self._lock:
             for name in names:
                 slot = self.slots.setdefault(name, Slot())
                 row = rows.get(name)
                 if row is not None:
-                    slot.next_run, slot.failures = row.next_run_at, row.failures or 0
+                    slot.next_run, slot.failures = row
 
     def _due(self, now: datetime) -> list[str]:
         with self._lock:
@@ -242,9 +237,9 @@ class Scheduler:
         slot = self.slots[name]
         if not slot.forced:  # re-check under the lease: another worker may have just synced it
             with self.store.engine.connect() as conn:
-                row = conn.execute(select(MB.c.next_run_at, MB.c.failures).where(MB.c.name == name)).first()
-            if row is not None and row.next_run_at is not None and row.next_run_at > now:
-                slot.next_run, slot.failures = row.next_run_at, row.failures or 0
+                row = schedule_of(conn, name)
+            if row is not None and row[0] is not None and row[0] > now:
+                slot.next_run, slot.failures = row
                 leases.release(self.store.engine, lease, self.worker)
                 return
         slot.forced, slot.not_before = False, None
@@ -326,7 +321,7 @@ class Scheduler:
         if failures:
             log.warning("mailbox %s: %s in a row; next try at %s", name, plural(failures, "failure"), slot.next_run)
         with self.store.engine.begin() as conn:
-            conn.execute(update(MB).where(MB.c.name == name).values(failures=failures, next_run_at=slot.next_run))
+            set_schedule(conn, name, failures=failures, next_run=slot.next_run)
 
     def _renew(self, now: datetime, mono: float) -> None:
         period = self.daemon.lease.total_seconds()
