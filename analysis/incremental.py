@@ -29,14 +29,13 @@ from kith.analysis.load import (
     facts_with_subjects,
     load_meetings,
     outbound_recipients,
-    participants_of,
     raw_forms,
     stored_facts,
-    stored_flag_keys,
 )
 from kith.analysis.persist import contact_ids, stored_failures, write_facts, write_results
 from kith.analysis.threads import UnionFind
 from kith.config.models import AnalysisConfig
+from kith.store.analysis_reads import participants_of, stored_flag_keys
 from kith.store.analysis_run import addresses_of_contacts, due_contacts
 from kith.store.threads import (
     inbound_senders,

@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from kith.analysis.facts import FACT_COLUMNS
 from kith.analysis.lifecycle import Stored, transitions
-from kith.analysis.load import History, in_chunks
+from kith.analysis.load import History
 from kith.analysis.model import ContactResult
 from kith.analysis.search import search_key
+from kith.store.analysis_reads import FACT_COLUMNS, in_chunks
 from kith.store.derived import Contact, ContactAddress, ContactStat, FlagEvent, FlagRow, Interaction, MailFact
 from kith.store.fastread import as_utc, plain_rows
 from kith.store.models import MetaRow

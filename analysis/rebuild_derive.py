@@ -28,9 +28,10 @@ from kith.analysis.copies import Part, copy_groups
 from kith.analysis.evaluate import evaluate_isolated
 from kith.analysis.facts import Fact, fact_of, mark_broadcasts
 from kith.analysis.identity import Identities
-from kith.analysis.load import load_meetings, outbound_recipients, participant_rows, stored_flag_keys
+from kith.analysis.load import load_meetings, outbound_recipients
 from kith.analysis.threads import UnionFind
 from kith.config.models import AnalysisConfig
+from kith.store.analysis_reads import participant_rows, stored_flag_keys
 from kith.store.upsert import chunks
 
 Op = tuple[str, Any]
