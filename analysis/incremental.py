@@ -32,11 +32,12 @@ from kith.analysis.load import (
     raw_forms,
     stored_facts,
 )
-from kith.analysis.persist import contact_ids, stored_failures, write_facts, write_results
+from kith.analysis.persist import stored_failures, write_results
 from kith.analysis.threads import UnionFind
 from kith.config.models import AnalysisConfig
 from kith.store.analysis_reads import participants_of, stored_flag_keys
 from kith.store.analysis_run import addresses_of_contacts, due_contacts
+from kith.store.analysis_writes import contact_ids, write_facts
 from kith.store.threads import (
     inbound_senders,
     merge_thread,

@@ -24,10 +24,11 @@ from typing import Any
 from sqlalchemy import Connection
 
 from kith.analysis.identity import Identities
-from kith.analysis.persist import write_facts, write_results
+from kith.analysis.persist import write_results
 from kith.analysis.rebuild_derive import Op, derive
 from kith.analysis.rebuild_helper import OffloadFailed, derive_elsewhere, halves, reader_url
 from kith.config.models import AnalysisConfig
+from kith.store.analysis_writes import write_facts
 from kith.store.queue import drop_queue
 from kith.store.rebuild_tables import (
     FACT_TABLES,
