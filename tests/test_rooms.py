@@ -62,6 +62,35 @@ ENTRY = {("kith/__main__.py", "cli")}
 
 STRING_IMPORTS = {"import_module", "__import__"}
 
+#: Rooms that hold no SQL: they call the store's functions, named for what they return.
+NO_SQL = ("analysis", "report", "daemon", "web")
+#: What builds or runs a statement (types such as ``Connection`` and ``Session`` may pass through).
+SQL_NAMES = {
+    "select",
+    "text",
+    "insert",
+    "update",
+    "delete",
+    "func",
+    "and_",
+    "or_",
+    "not_",
+    "exists",
+    "literal",
+    "case",
+    "true",
+    "false",
+    "bindparam",
+    "tuple_",
+    "union_all",
+    "Select",
+    "Table",
+    "Index",
+    "column",
+    "table",
+}
+SQL_CALLS = {"execute", "exec_driver_sql", "scalar", "scalars"}
+
 
 def _modules() -> list[Path]:
     return sorted(p for folder in ROOMS.values() for p in (ROOT / folder).rglob("*.py"))
@@ -144,6 +173,32 @@ def test_no_arrow_runs_the_wrong_way() -> None:
 def test_nothing_imports_kith_by_string() -> None:
     found = [f"{p.relative_to(ROOT)}:{line}: {call}" for p in _modules() for line, call in _string_imports(p)]
     assert found == []
+
+
+def sql_outside_the_store() -> list[str]:
+    """``path:line: what`` for every statement built or run in a room that must hold none."""
+    found = []
+    for path in _modules():
+        rel = path.relative_to(ROOT).as_posix()
+        if _room_of(_module_name(path)) not in NO_SQL:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            what = None
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+                names = sorted(a.name for a in node.names if a.name in SQL_NAMES)
+                if names or ".dialects" in (node.module or ""):
+                    what = f"from {node.module} import {', '.join(names) or '...'}"
+            elif isinstance(node, ast.Attribute) and node.attr == "__table__":
+                what = "__table__"
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SQL_CALLS:
+                what = f".{node.func.attr}()"
+            if what:
+                found.append(f"{rel}:{node.lineno}: {what}")
+    return found
+
+
+def test_sql_lives_in_the_store() -> None:
+    assert sql_outside_the_store() == []
 
 
 def test_the_walk_sees_lazy_and_relative_imports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
