@@ -25,28 +25,14 @@ from sqlalchemy import Connection, and_, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from kith.connectors.base import Batch, EventRecord, MessageRecord
-from kith.store.derived import AnalysisQueue
 from kith.store.identity import identity, message_key, resolve_keys, reused_key
-from kith.store.models import (
-    EventAttendee,
-    EventRow,
-    MessageLocation,
-    MessageParticipant,
-    MessageRow,
-    StreamRow,
-    SyncProblem,
-    utcnow,
-)
+from kith.store.ingest_events import apply_events, delete_events
+from kith.store.models import utcnow
+from kith.store.tables import LOCATION as LOC
+from kith.store.tables import MESSAGE as MSG
+from kith.store.tables import PARTICIPANT as PART
+from kith.store.tables import PROBLEM, QUEUE, STREAM
 from kith.store.upsert import chunks, key_map, upsert, upsert_tuples
-
-MSG = MessageRow.__table__
-LOC = MessageLocation.__table__
-PART = MessageParticipant.__table__
-EVT = EventRow.__table__
-ATT = EventAttendee.__table__
-PROB = SyncProblem.__table__
-STREAM = StreamRow.__table__
-QUEUE = AnalysisQueue.__table__
 
 _MESSAGE_UPDATE = (
     "message_id",
@@ -256,69 +242,6 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
     out.upserts += len(recs)
 
 
-def _apply_events(conn: Connection, stream: StreamRef, batch: Batch, recs: list[EventRecord], out: Applied) -> None:
-    now = utcnow()
-    rows = [
-        {
-            "stream_id": stream.id,
-            "provider_key": e.provider_key,
-            "uid": e.uid,
-            "recurrence_id": e.recurrence_id,
-            "start": e.start,
-            "end": e.end,
-            "all_day": e.all_day,
-            "summary": e.summary,
-            "organizer_addr": e.organizer.address if e.organizer else None,
-            "organizer_name": e.organizer.name if e.organizer else None,
-            "status": e.status,
-            "my_response": e.my_response,
-            "cancelled": e.cancelled,
-            "version": batch.versions.get(e.provider_key),
-            "problems": list(e.problems) or None,
-            "updated_at": now,
-        }
-        for e in {e.provider_key: e for e in recs}.values()
-    ]
-    update_cols = [c for c in rows[0] if c not in ("stream_id", "provider_key")]
-    for chunk in chunks(rows):
-        upsert(conn, EVT, chunk, keys=["stream_id", "provider_key"], update=update_cols)
-    ids: dict[str, int] = {}
-    for chunk in chunks([r["provider_key"] for r in rows]):
-        q = select(EVT.c.provider_key, EVT.c.id).where(EVT.c.stream_id == stream.id, EVT.c.provider_key.in_(chunk))
-        ids.update({k: i for k, i in conn.execute(q)})
-    out.touched |= _event_addresses(conn, ids.values())  # the attendees it had before
-    for chunk in chunks(list(ids.values())):
-        conn.execute(delete(ATT).where(ATT.c.event_id.in_(chunk)))
-    atts = [
-        {
-            "event_id": ids[e.provider_key],
-            "position": i,
-            "address": a.address,
-            "name": a.name[:500],
-            "role": a.role,
-            "partstat": a.partstat,
-        }
-        for e in {e.provider_key: e for e in recs}.values()
-        for i, a in enumerate(e.attendees)
-    ]
-    for chunk in chunks(atts):
-        upsert(conn, ATT, chunk, keys=["event_id", "position"], update=["address", "name", "role", "partstat"])
-    out.touched.update(a["address"] for a in atts)
-    out.touched.update(e.organizer.address for e in recs if e.organizer)
-    out.touched_events = True
-    out.upserts += len(recs)
-
-
-def _event_addresses(conn: Connection, event_ids: Iterable[int]) -> set[str]:
-    found: set[str] = set()
-    for chunk in chunks(sorted(set(event_ids))):
-        found.update(a for (a,) in conn.execute(select(ATT.c.address).where(ATT.c.event_id.in_(chunk)).distinct()))
-        found.update(
-            a for (a,) in conn.execute(select(EVT.c.organizer_addr).where(EVT.c.id.in_(chunk))) if a is not None
-        )
-    return found
-
-
 def _apply_flag_updates(conn: Connection, stream: StreamRef, batch: Batch, out: Applied) -> None:
     if not batch.flag_updates:
         return
@@ -349,18 +272,9 @@ def _apply_deletions(conn: Connection, stream: StreamRef, batch: Batch, out: App
         out.touched_messages.update(targets.values())
         sweep_orphans(conn, targets.values(), utcnow())
     # calendar streams: provider keys name events
-    ev_ids: list[int] = []
-    for chunk in chunks(keys):
-        ev_ids += [
-            i
-            for (i,) in conn.execute(
-                select(EVT.c.id).where(EVT.c.stream_id == stream.id, EVT.c.provider_key.in_(chunk))
-            )
-        ]
-    if ev_ids:
-        out.touched |= _event_addresses(conn, ev_ids)
-        for chunk in chunks(ev_ids):
-            conn.execute(delete(EVT).where(EVT.c.id.in_(chunk)))
+    named = delete_events(conn, stream.id, keys)
+    if named is not None:
+        out.touched |= named
         out.touched_events = True
     out.deletions += len(keys)
 
@@ -371,7 +285,7 @@ def _apply_problems(conn: Connection, stream: StreamRef, batch: Batch, out: Appl
         for p in {p.provider_key: p for p in batch.problems}.values()
     ]
     for chunk in chunks(rows):
-        upsert(conn, PROB, chunk, keys=["stream_id", "provider_key"], update=["message", "seen_at"])
+        upsert(conn, PROBLEM, chunk, keys=["stream_id", "provider_key"], update=["message", "seen_at"])
     out.problems += len(rows)
 
 
@@ -385,7 +299,9 @@ def apply_batch(conn: Connection | Session, stream: StreamRef, batch: Batch) -> 
     if messages:
         _apply_messages(conn, stream, batch, messages, out)
     if events:
-        _apply_events(conn, stream, batch, events, out)
+        out.touched |= apply_events(conn, stream.id, events, batch.versions)
+        out.touched_events = True
+        out.upserts += len(events)
     _apply_flag_updates(conn, stream, batch, out)
     _apply_deletions(conn, stream, batch, out)
     if batch.problems:
