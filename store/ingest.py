@@ -28,10 +28,7 @@ from kith.connectors.base import Batch, EventRecord, MessageRecord
 from kith.store.identity import identity, message_key, resolve_keys, reused_key
 from kith.store.ingest_events import apply_events, delete_events
 from kith.store.models import utcnow
-from kith.store.tables import LOCATION as LOC
-from kith.store.tables import MESSAGE as MSG
-from kith.store.tables import PARTICIPANT as PART
-from kith.store.tables import PROBLEM, QUEUE, STREAM
+from kith.store.tables import LOCATION, MESSAGE, PARTICIPANT, PROBLEM, QUEUE, STREAM
 from kith.store.upsert import chunks, key_map, upsert, upsert_tuples
 
 _MESSAGE_UPDATE = (
@@ -154,18 +151,20 @@ def _participants(rec: MessageRecord, message_id: int) -> Iterator[tuple[int, st
 
 
 def _ids_for(conn: Connection, mailbox_id: int, keys: Sequence[str]) -> dict[str, int]:
-    return key_map(conn, MSG, "message_key", "id", ("mailbox_id", mailbox_id), keys)
+    return key_map(conn, MESSAGE, "message_key", "id", ("mailbox_id", mailbox_id), keys)
 
 
 def _location_targets(conn: Connection, stream_id: int, keys: Sequence[str]) -> dict[str, int]:
-    return key_map(conn, LOC, "provider_key", "message_id", ("stream_id", stream_id), keys)
+    return key_map(conn, LOCATION, "provider_key", "message_id", ("stream_id", stream_id), keys)
 
 
 def _participant_addresses(conn: Connection, message_ids: Iterable[int]) -> list[tuple[int, str, str]]:
     """(message id, role, address) of the stored participants of these messages."""
     found: list[tuple[int, str, str]] = []
     for chunk in chunks(sorted(set(message_ids))):
-        q = select(PART.c.message_id, PART.c.role, PART.c.address).where(PART.c.message_id.in_(chunk))
+        q = select(PARTICIPANT.c.message_id, PARTICIPANT.c.role, PARTICIPANT.c.address).where(
+            PARTICIPANT.c.message_id.in_(chunk)
+        )
         found += [(m, role, a) for m, role, a in conn.execute(q)]
     return found
 
@@ -177,9 +176,9 @@ def _addresses_of(conn: Connection, message_ids: Iterable[int]) -> set[str]:
 def sweep_orphans(conn: Connection, message_ids: Iterable[int], now: Any) -> None:
     """Mark messages that no location holds any more as deleted."""
     ids = sorted(set(message_ids))
-    no_location = ~exists().where(LOC.c.message_id == MSG.c.id)
+    no_location = ~exists().where(LOCATION.c.message_id == MESSAGE.c.id)
     for chunk in chunks(ids):
-        conn.execute(update(MSG).where(MSG.c.id.in_(chunk), no_location).values(deleted_at=now))
+        conn.execute(update(MESSAGE).where(MESSAGE.c.id.in_(chunk), no_location).values(deleted_at=now))
 
 
 def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: list[MessageRecord], out: Applied) -> None:
@@ -195,7 +194,9 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
     existing = _ids_for(conn, stream.mailbox_id, list(by_key))
     rows = [_message_tuple(r, stream.mailbox_id, k, now) for k, r in by_key.items()]
     for chunk in chunks(rows):
-        upsert_tuples(conn, MSG, _MESSAGE_COLUMNS, chunk, keys=("message_key", "mailbox_id"), update=_MESSAGE_UPDATE)
+        upsert_tuples(
+            conn, MESSAGE, _MESSAGE_COLUMNS, chunk, keys=("message_key", "mailbox_id"), update=_MESSAGE_UPDATE
+        )
     ids = {**existing, **_ids_for(conn, stream.mailbox_id, [k for k in by_key if k not in existing])}
 
     # Participants: rewrite from the new headers, but keep a stored Bcc that this copy lacks
@@ -204,9 +205,9 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
     with_bcc = [existing[k] for k, r in by_key.items() if r.bcc and k in existing]
     before = _participant_addresses(conn, existing.values())
     for chunk in chunks(list(existing.values())):
-        conn.execute(delete(PART).where(PART.c.message_id.in_(chunk), PART.c.role != "bcc"))
+        conn.execute(delete(PARTICIPANT).where(PARTICIPANT.c.message_id.in_(chunk), PARTICIPANT.c.role != "bcc"))
     for chunk in chunks(with_bcc):
-        conn.execute(delete(PART).where(PART.c.message_id.in_(chunk), PART.c.role == "bcc"))
+        conn.execute(delete(PARTICIPANT).where(PARTICIPANT.c.message_id.in_(chunk), PARTICIPANT.c.role == "bcc"))
     parts = [p for k, r in by_key.items() for p in _participants(r, ids[k])]
     if before:
         # someone a copy no longer names is out of that message: the analysis must hear of them
@@ -215,7 +216,7 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
         bcc_rewritten = set(with_bcc)
         out.dropped |= {a for m, role, a in before if (m, a) not in now_named and (role != "bcc" or m in bcc_rewritten)}
     for chunk in chunks(parts):
-        upsert_tuples(conn, PART, _PART_COLUMNS, list(chunk), keys=_PART_COLUMNS[:3], update=_PART_COLUMNS[3:])
+        upsert_tuples(conn, PARTICIPANT, _PART_COLUMNS, list(chunk), keys=_PART_COLUMNS[:3], update=_PART_COLUMNS[3:])
 
     previous = _location_targets(conn, stream.id, [r.provider_key for r in recs])
     versions = batch.versions
@@ -231,7 +232,7 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
         for r in {r.provider_key: r for r in recs}.values()
     ]
     for chunk in chunks(locs):
-        upsert_tuples(conn, LOC, _LOC_COLUMNS, chunk, keys=_LOC_COLUMNS[:2], update=_LOC_COLUMNS[2:])
+        upsert_tuples(conn, LOCATION, _LOC_COLUMNS, chunk, keys=_LOC_COLUMNS[:2], update=_LOC_COLUMNS[2:])
     moved_from = [old for key, old in previous.items() if old != ids[keys_of[key]]]
     out.touched_messages.update(ids.values())
     out.touched_messages.update(moved_from)
@@ -251,8 +252,8 @@ def _apply_flag_updates(conn: Connection, stream: StreamRef, batch: Batch, out: 
         if fu.labels is not None:
             values["labels"] = " ".join(sorted(fu.labels))
         conn.execute(
-            update(LOC)
-            .where(and_(LOC.c.stream_id == stream.id, LOC.c.provider_key == fu.provider_key))
+            update(LOCATION)
+            .where(and_(LOCATION.c.stream_id == stream.id, LOCATION.c.provider_key == fu.provider_key))
             .values(**values)
         )
     out.touched |= _addresses_of(conn, targets.values())
@@ -266,7 +267,7 @@ def _apply_deletions(conn: Connection, stream: StreamRef, batch: Batch, out: App
     keys = list(dict.fromkeys(batch.deletions))
     targets = _location_targets(conn, stream.id, keys)
     for chunk in chunks(keys):
-        conn.execute(delete(LOC).where(LOC.c.stream_id == stream.id, LOC.c.provider_key.in_(chunk)))
+        conn.execute(delete(LOCATION).where(LOCATION.c.stream_id == stream.id, LOCATION.c.provider_key.in_(chunk)))
     if targets:
         out.touched |= _addresses_of(conn, targets.values())
         out.touched_messages.update(targets.values())

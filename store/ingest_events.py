@@ -14,8 +14,7 @@ from sqlalchemy import Connection, delete, select
 
 from kith.connectors.base import EventRecord
 from kith.store.models import utcnow
-from kith.store.tables import ATTENDEE as ATT
-from kith.store.tables import EVENT as EVT
+from kith.store.tables import ATTENDEE, EVENT
 from kith.store.upsert import chunks, upsert
 
 
@@ -49,14 +48,16 @@ def apply_events(
     ]
     update_cols = [c for c in rows[0] if c not in ("stream_id", "provider_key")]
     for chunk in chunks(rows):
-        upsert(conn, EVT, chunk, keys=["stream_id", "provider_key"], update=update_cols)
+        upsert(conn, EVENT, chunk, keys=["stream_id", "provider_key"], update=update_cols)
     ids: dict[str, int] = {}
     for chunk in chunks([r["provider_key"] for r in rows]):
-        q = select(EVT.c.provider_key, EVT.c.id).where(EVT.c.stream_id == stream_id, EVT.c.provider_key.in_(chunk))
+        q = select(EVENT.c.provider_key, EVENT.c.id).where(
+            EVENT.c.stream_id == stream_id, EVENT.c.provider_key.in_(chunk)
+        )
         ids.update({k: i for k, i in conn.execute(q)})
     touched |= _event_addresses(conn, ids.values())  # the attendees it had before
     for chunk in chunks(list(ids.values())):
-        conn.execute(delete(ATT).where(ATT.c.event_id.in_(chunk)))
+        conn.execute(delete(ATTENDEE).where(ATTENDEE.c.event_id.in_(chunk)))
     atts = [
         {
             "event_id": ids[e.provider_key],
@@ -70,7 +71,7 @@ def apply_events(
         for i, a in enumerate(e.attendees)
     ]
     for chunk in chunks(atts):
-        upsert(conn, ATT, chunk, keys=["event_id", "position"], update=["address", "name", "role", "partstat"])
+        upsert(conn, ATTENDEE, chunk, keys=["event_id", "position"], update=["address", "name", "role", "partstat"])
     touched.update(a["address"] for a in atts)
     touched.update(e.organizer.address for e in recs if e.organizer)
     return touched
@@ -79,9 +80,11 @@ def apply_events(
 def _event_addresses(conn: Connection, event_ids: Iterable[int]) -> set[str]:
     found: set[str] = set()
     for chunk in chunks(sorted(set(event_ids))):
-        found.update(a for (a,) in conn.execute(select(ATT.c.address).where(ATT.c.event_id.in_(chunk)).distinct()))
         found.update(
-            a for (a,) in conn.execute(select(EVT.c.organizer_addr).where(EVT.c.id.in_(chunk))) if a is not None
+            a for (a,) in conn.execute(select(ATTENDEE.c.address).where(ATTENDEE.c.event_id.in_(chunk)).distinct())
+        )
+        found.update(
+            a for (a,) in conn.execute(select(EVENT.c.organizer_addr).where(EVENT.c.id.in_(chunk))) if a is not None
         )
     return found
 
@@ -94,14 +97,14 @@ def delete_events(conn: Connection, stream_id: int, keys: Sequence[str]) -> set[
         ev_ids += [
             i
             for (i,) in conn.execute(
-                select(EVT.c.id).where(EVT.c.stream_id == stream_id, EVT.c.provider_key.in_(chunk))
+                select(EVENT.c.id).where(EVENT.c.stream_id == stream_id, EVENT.c.provider_key.in_(chunk))
             )
         ]
     if not ev_ids:
         return None
     touched = _event_addresses(conn, ev_ids)
     for chunk in chunks(ev_ids):
-        conn.execute(delete(EVT).where(EVT.c.id.in_(chunk)))
+        conn.execute(delete(EVENT).where(EVENT.c.id.in_(chunk)))
     return touched
 
 

@@ -6,10 +6,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
-from kith.store.derived import AnalysisQueue
 from kith.store.fastread import plain_rows
-
-QUEUE = AnalysisQueue.__table__
+from kith.store.tables import QUEUE
 
 
 def take_queue(conn: Connection) -> tuple[set[int], set[str]]:

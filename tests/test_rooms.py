@@ -201,6 +201,30 @@ def test_sql_lives_in_the_store() -> None:
     assert sql_outside_the_store() == []
 
 
+def test_each_table_has_one_name() -> None:
+    """``store/tables.py`` names every table once; no module makes a second name for one (the
+    store had ``ST`` and ``STREAM``, ``LEASE`` and ``LEASES`` for the same tables)."""
+    found = []
+    for path in _modules():
+        rel = path.relative_to(ROOT).as_posix()
+        if rel == "store/tables.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        found += [
+            f"{rel}:{node.lineno}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr == "__table__"
+        ]
+        found += [
+            f"{rel}:{node.lineno}: {a.name} as {a.asname}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module == "kith.store.tables"
+            for a in node.names
+            if a.asname
+        ]
+    assert found == []
+
+
 def test_the_walk_sees_lazy_and_relative_imports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The checker itself: an import inside a function and a relative one are arrows too."""
     (tmp_path / "analysis").mkdir()
