@@ -12,17 +12,19 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from kith.analysis import kinds
 from kith.analysis.conversations import conversations
 from kith.analysis.engine import run
 from kith.analysis.identity import normalise
 from kith.analysis.search import fold, like_pattern
+from kith.config.load import Config
 from kith.errors import KithError, UsageError
 from kith.store.contacts import contact_of, contact_rows, interactions_of
+from kith.store.engine import Store
 from kith.store.flags import flag_events, flag_row, flag_rows, open_flags_per_contact, set_flag_state
 from kith.store.merges import merges_in_force
 from kith.store.people import PeopleQuery, people
 
-KINDS = ("unanswered", "one_sided", "reconnect", "broadcast_only")
 STATES = ("open", "snoozed", "dismissed", "resolved")
 
 
@@ -35,14 +37,14 @@ def _conn(target: Session | Connection) -> Connection:
 
 
 def analyze(
-    target: Session | Connection, config: Any, *, now: datetime | None = None, rebuild: bool = False
+    target: Session | Connection, config: Config, *, now: datetime | None = None, rebuild: bool = False
 ) -> dict[str, Any]:
     """Bring the derived tables up to date. What changed is not passed in: the sync queues it in
     the same transaction as each batch (``analysis_queue``), so any caller finds the same work."""
     return run(_conn(target), config, now=now, rebuild=rebuild)
 
 
-def analyze_touched(store: Any, config: Any, touched: set[str], *, now: datetime | None = None) -> dict[str, Any]:
+def analyze_touched(store: Store, config: Config, touched: set[str], *, now: datetime | None = None) -> dict[str, Any]:
     """The daemon's hook after a sync: one transaction of incremental analysis. ``touched`` only
     tells the caller's intent; the queue holds the actual work (see ``analyze``)."""
     with store.engine.begin() as conn:
@@ -90,7 +92,7 @@ def flags(
     out.sort(
         key=lambda f: (
             STATES.index(f["state"]) if f["state"] in STATES else 9,
-            KINDS.index(f["kind"]) if f["kind"] in KINDS else 9,
+            kinds.rank(f["kind"]),
             f["since"] or "",
             f["id"],
         )
@@ -107,14 +109,17 @@ def _set_state(
     return history(conn, flag_id)
 
 
-def dismiss(target: Session | Connection, flag_id: int, *, now: datetime | None = None) -> dict[str, Any]:
-    """Dismissed flags stay dismissed until new evidence arrives."""
+def dismiss(
+    target: Session | Connection, flag_id: int, *, now: datetime | None = None, by: str = "by the user"
+) -> dict[str, Any]:
+    """Dismissed flags stay dismissed until new evidence arrives. ``by`` says how, in the history
+    (``by email at …``: a reply-to-act command)."""
     now = now or datetime.now(UTC)
-    return _set_state(target, flag_id, {"state": "dismissed", "snoozed_until": None}, "dismissed by the user", now)
+    return _set_state(target, flag_id, {"state": "dismissed", "snoozed_until": None}, f"dismissed {by}", now)
 
 
 def snooze(
-    target: Session | Connection, flag_id: int, until: datetime, *, now: datetime | None = None
+    target: Session | Connection, flag_id: int, until: datetime, *, now: datetime | None = None, by: str = ""
 ) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     if until.tzinfo is None:
@@ -122,7 +127,11 @@ def snooze(
     if until <= now:  # a snooze into the past would hide nothing and say nothing
         raise UsageError(f"cannot snooze until {until:%Y-%m-%d}: that is not in the future")
     return _set_state(
-        target, flag_id, {"state": "snoozed", "snoozed_until": until}, f"snoozed until {until:%Y-%m-%d}", now
+        target,
+        flag_id,
+        {"state": "snoozed", "snoozed_until": until},
+        " ".join(filter(None, ("snoozed", by, f"until {until:%Y-%m-%d}"))),
+        now,
     )
 
 
@@ -208,7 +217,14 @@ def find_contact(target: Session | Connection, who: str) -> str:
         return canonical
     like = like_pattern(who)
     rows = (
-        people(conn, PeopleQuery(like=like, sort="name", automated=None, limit=20), stage_order=())[0] if like else []
+        people(
+            conn,
+            PeopleQuery(like=like, sort="name", automated=None, limit=20),
+            stage_order=(),
+            overdue_kind=kinds.RECONNECT.id,
+        )[0]
+        if like
+        else []
     )
     exact = [r for r in rows if fold(r["name"] or "") == fold(who)]
     found = exact if len(exact) == 1 else rows

@@ -6,12 +6,9 @@ import logging
 from collections.abc import Container
 from datetime import datetime
 
+from kith.analysis import kinds
 from kith.analysis.model import ContactData, ContactResult, Finding, InteractionRow
 from kith.analysis.rules.automated import automated_contact
-from kith.analysis.rules.broadcast_only import broadcast_only
-from kith.analysis.rules.one_sided import one_sided
-from kith.analysis.rules.reconnect import reconnect
-from kith.analysis.rules.unanswered import unanswered
 from kith.analysis.schedule import next_check
 from kith.analysis.stages import stage
 from kith.analysis.stats import contact_stats
@@ -32,10 +29,8 @@ def evaluate(
     if automated:
         stats["stage"], stats["stage_evidence"] = None, {"why": "automated sender"}
     else:
-        findings += unanswered(data, cfg, now, flagged)
-        findings += broadcast_only(data, cfg, now)
-        findings += one_sided(data, cfg, now)
-        findings += reconnect(data, cfg, now)
+        for kind in kinds.KINDS:  # every registered rule (kith.analysis.kinds)
+            findings += kind.rule(data, cfg, now, flagged)
         stats["stage"], stats["stage_evidence"] = stage(data, cfg, now)
     interactions: list[InteractionRow] = [  # tuples on purpose: see ``InteractionRow``
         (m.time, "email_in" if m.inbound else "email_out", m.personal, m.broadcast, m.key, None, m.subject, m.name)

@@ -35,10 +35,9 @@ from kith.config.mailboxes import MailboxBase
 from kith.config.models import DaemonConfig
 from kith.daemon.sync import MailboxResult, SyncEngine
 from kith.errors import StoreError
-from kith.store import leases
+from kith.store import leases, schedule
 from kith.store.engine import Store
 from kith.store.models import utcnow
-from kith.store.schedule import schedule_of, schedules, set_schedule
 from kith.text import plural
 
 log = logging.getLogger(__name__)
@@ -208,14 +207,13 @@ class Scheduler:
 
     def _refresh(self) -> None:
         names = list(self.mailboxes)
-        with self.store.engine.connect() as conn:
-            rows = schedules(conn, names)
+        stored = schedule.due_times(self.store.engine, names)
         with self._lock:
             for name in names:
                 slot = self.slots.setdefault(name, Slot())
-                row = rows.get(name)
-                if row is not None:
-                    slot.next_run, slot.failures = row
+                due = stored.get(name)
+                if due is not None:
+                    slot.next_run, slot.failures = due.next_run, due.failures
 
     def _due(self, now: datetime) -> list[str]:
         with self._lock:
@@ -236,10 +234,9 @@ class Scheduler:
             return
         slot = self.slots[name]
         if not slot.forced:  # re-check under the lease: another worker may have just synced it
-            with self.store.engine.connect() as conn:
-                row = schedule_of(conn, name)
-            if row is not None and row[0] is not None and row[0] > now:
-                slot.next_run, slot.failures = row
+            due = schedule.due_time(self.store.engine, name)
+            if due is not None and due.next_run is not None and due.next_run > now:
+                slot.next_run, slot.failures = due.next_run, due.failures
                 leases.release(self.store.engine, lease, self.worker)
                 return
         slot.forced, slot.not_before = False, None
@@ -261,7 +258,9 @@ class Scheduler:
 
     def _sync(self, job: Job) -> None:
         """The thread body: sync, then analyse what it touched (the data landed either way)."""
-        engine = SyncEngine(self.store, state_dir=self.config.state_dir, worker=self.worker, stop=job.stop)
+        engine = SyncEngine(
+            self.store, state_dir=self.config.state_dir, worker=self.worker, stop=job.stop, me=self.config.my_addresses
+        )
         try:
             result = engine.sync_mailbox(job.mailbox)  # contains its own errors; the database's may escape
             if (result.touched or result.touched_events) and self.analyze is not None:
@@ -320,8 +319,7 @@ class Scheduler:
         slot.failures, slot.next_run = failures, now + timedelta(seconds=delay)
         if failures:
             log.warning("mailbox %s: %s in a row; next try at %s", name, plural(failures, "failure"), slot.next_run)
-        with self.store.engine.begin() as conn:
-            set_schedule(conn, name, failures=failures, next_run=slot.next_run)
+        schedule.plan(self.store.engine, name, next_run=slot.next_run, failures=failures)
 
     def _renew(self, now: datetime, mono: float) -> None:
         period = self.daemon.lease.total_seconds()

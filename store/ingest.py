@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from kith.connectors.base import Batch, EventRecord, MessageRecord
@@ -197,6 +197,11 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
         upsert_tuples(
             conn, MESSAGE, _MESSAGE_COLUMNS, chunk, keys=("message_key", "mailbox_id"), update=_MESSAGE_UPDATE
         )
+    # Graph's webLink: only its records have one, so only their batches pay for the column
+    links = [{"mb": stream.mailbox_id, "key": k, "link": r.web_link} for k, r in by_key.items() if r.web_link]
+    if links:
+        where = (MESSAGE.c.mailbox_id == bindparam("mb")) & (MESSAGE.c.message_key == bindparam("key"))
+        conn.execute(update(MESSAGE).where(where).values(web_link=bindparam("link")), links)
     ids = {**existing, **_ids_for(conn, stream.mailbox_id, [k for k in by_key if k not in existing])}
 
     # Participants: rewrite from the new headers, but keep a stored Bcc that this copy lacks

@@ -45,20 +45,25 @@ def _open_flags() -> Any:
     )
 
 
-def _overdue() -> Any:
-    """Since when each contact is overdue: the ``since`` of its open reconnect flag (the rule's own
-    verdict: last interaction + its threshold)."""
+def _overdue(kind: str) -> Any:
+    """Since when each contact is overdue: the ``since`` of its open flag of ``kind`` (the reconnect
+    rule's own verdict: last interaction + its threshold)."""
     return (
         select(FLAG.c.contact_address, func.min(FLAG.c.since).label("since"))
-        .where(FLAG.c.state == "open", FLAG.c.kind == "reconnect")
+        .where(FLAG.c.state == "open", FLAG.c.kind == kind)
         .group_by(FLAG.c.contact_address)
         .subquery("overdue")
     )
 
 
-def people(conn: Connection, q: PeopleQuery, *, stage_order: Sequence[str]) -> tuple[list[dict[str, Any]], bool]:
-    """One page of contacts with their statistics; True when there is a next page."""
-    flags, overdue = _open_flags(), _overdue()
+def people(
+    conn: Connection, q: PeopleQuery, *, stage_order: Sequence[str], overdue_kind: str
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of contacts with their statistics; True when there is a next page.
+
+    The analysis' vocabulary is handed in (the store may not import it): ``stage_order`` ranks
+    the stages, ``overdue_kind`` is the flag kind that says a contact is overdue."""
+    flags, overdue = _open_flags(), _overdue(overdue_kind)
     cols = [
         CONTACT.c.id,
         CONTACT.c.address,
@@ -199,9 +204,10 @@ def analysed_at(conn: Connection) -> datetime | None:
         return None
 
 
-def overdue_since(conn: Connection, address: str) -> datetime | None:
+def overdue_since(conn: Connection, address: str, *, kind: str) -> datetime | None:
+    """Since when ``address`` is overdue: the ``since`` of its open flag of ``kind`` (see ``people``)."""
     q = select(func.min(FLAG.c.since)).where(
-        and_(FLAG.c.contact_address == address, FLAG.c.state == "open", FLAG.c.kind == "reconnect")
+        and_(FLAG.c.contact_address == address, FLAG.c.state == "open", FLAG.c.kind == kind)
     )
     return conn.execute(q).scalar()
 

@@ -1,34 +1,45 @@
-"""When each mailbox is next due, and how many syncs in a row failed: the scheduler's state.
+"""When each mailbox is due: its ``next_run_at`` and ``failures`` in the ``mailboxes`` table.
 
-Kept on the mailbox row so that every worker (and a restarted daemon) sees the same schedule.
+The daemon's scheduler keeps the plan in memory and writes it here after every sync, so a
+restarted worker, and every other worker sharing the database, knows when a mailbox is next due
+and how many syncs in a row failed (the backoff).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Engine, select, update
 
 from kith.store.tables import MAILBOX
 
-#: (next run, failures in a row) of one mailbox
-Schedule = tuple[datetime | None, int]
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """When a mailbox is next due (None: at once) and how many syncs in a row failed before it."""
+
+    next_run: datetime | None
+    failures: int
 
 
-def schedules(conn: Connection, names: Collection[str]) -> dict[str, Schedule]:
-    """The stored schedule of each of these mailboxes that has a row."""
-    q = select(MAILBOX.c.name, MAILBOX.c.next_run_at, MAILBOX.c.failures).where(MAILBOX.c.name.in_(list(names)))
-    return {name: (next_run, failures or 0) for name, next_run, failures in conn.execute(q)}
+def due_times(engine: Engine, names: Iterable[str]) -> dict[str, Due]:
+    """The stored plan of the named mailboxes (those without a row yet are left out)."""
+    query = select(MAILBOX.c.name, MAILBOX.c.next_run_at, MAILBOX.c.failures).where(MAILBOX.c.name.in_(list(names)))
+    with engine.connect() as conn:
+        return {r.name: Due(r.next_run_at, r.failures or 0) for r in conn.execute(query)}
 
 
-def schedule_of(conn: Connection, name: str) -> Schedule | None:
-    """One mailbox's stored schedule, or None before its first sync."""
-    return schedules(conn, [name]).get(name)
+def due_time(engine: Engine, name: str) -> Due | None:
+    """The stored plan of one mailbox, read afresh (another worker may have just synced it)."""
+    return due_times(engine, [name]).get(name)
 
 
-def set_schedule(conn: Connection, name: str, *, failures: int, next_run: datetime | None) -> None:
-    conn.execute(update(MAILBOX).where(MAILBOX.c.name == name).values(failures=failures, next_run_at=next_run))
+def plan(engine: Engine, name: str, *, next_run: datetime | None, failures: int) -> None:
+    """Store when ``name`` is next due and its failures in a row."""
+    with engine.begin() as conn:
+        conn.execute(update(MAILBOX).where(MAILBOX.c.name == name).values(failures=failures, next_run_at=next_run))
 
 
-__all__ = ["Schedule", "schedule_of", "schedules", "set_schedule"]
+__all__ = ["Due", "due_time", "due_times", "plan"]

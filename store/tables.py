@@ -23,6 +23,8 @@ from kith.store.derived import (
     ThreadNode,
 )
 from kith.store.models import (
+    ActionLog,
+    ActionToken,
     EventAttendee,
     EventRow,
     Lease,
@@ -58,6 +60,9 @@ REPORT = _table(ReportRow)
 LEASE = _table(Lease)
 META = _table(MetaRow)
 QUEUE = _table(AnalysisQueue)
+# reply-to-act: the tokens that acted, and every command looked at
+TOKEN = _table(ActionToken)
+ACTION_LOG = _table(ActionLog)
 # what the analysis derives (and the user's merges and flag decisions)
 FACT = _table(MailFact)
 NODE = _table(ThreadNode)
@@ -70,6 +75,7 @@ FLAG = _table(FlagRow)
 FLAG_EVENT = _table(FlagEvent)
 
 __all__ = [
+    "ACTION_LOG",
     "ATTENDEE",
     "CONTACT",
     "CONTACT_ADDRESS",
@@ -92,4 +98,5 @@ __all__ = [
     "RUN",
     "STAT",
     "STREAM",
+    "TOKEN",
 ]

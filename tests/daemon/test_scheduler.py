@@ -18,7 +18,7 @@ from kith.config.mailboxes import ImapMailbox, MailboxBase, MaildirMailbox
 from kith.config.models import DaemonConfig, GlobalConfig
 from kith.config.secrets import write_private
 from kith.connectors.base import Batch
-from kith.daemon import run
+from kith.daemon import push
 from kith.daemon.scheduler import Scheduler, plan_next
 from kith.store import leases
 from kith.store.engine import Store
@@ -212,12 +212,12 @@ def test_push_watchers_wake_mailboxes_and_one_worker_watches_each(
     calls: list[str] = []
     woken: list[str] = []
     monkeypatch.setattr(
-        run, "make_source", lambda mb, state_dir: FakePushSource(calls, threading.current_thread().name)
+        push, "make_source", lambda mb, state_dir: FakePushSource(calls, threading.current_thread().name)
     )
     e, ttl = sqlite_store.engine, timedelta(seconds=1)
     mb = MaildirMailbox(kind="maildir", name="inbox", path=tmp_path)
     watchers = [
-        run.IdleWatcher(
+        push.IdleWatcher(
             mb,
             tmp_path,
             woken.append,
