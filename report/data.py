@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kith import __version__
@@ -34,16 +33,12 @@ from kith.report.sections import (
     week_buckets,
 )
 from kith.store import reports
-from kith.store.models import MailboxRow, MessageLocation, MessageRow, StreamRow
+from kith.store.report_data import message_copies
 from kith.store.status import mailbox_status
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-MSG = MessageRow.__table__
-LOC = MessageLocation.__table__
-ST = StreamRow.__table__
-MB = MailboxRow.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,22 +86,7 @@ def message_places(session: Session, message_ids: Iterable[str]) -> dict[str, tu
     ids = sorted({m for m in message_ids if m})
     if not ids:
         return {}
-    rows = session.execute(
-        select(
-            MSG.c.message_key,
-            MSG.c.subject,
-            MSG.c.thread_id,
-            MB.c.kind,
-            ST.c.name.label("stream"),
-            LOC.c.labels,
-            LOC.c.provider_key,
-        )
-        .select_from(MSG.join(MB, MB.c.id == MSG.c.mailbox_id))
-        .outerjoin(LOC, LOC.c.message_id == MSG.c.id)
-        .outerjoin(ST, ST.c.id == LOC.c.stream_id)
-        .where(MSG.c.message_key.in_(ids))
-        .order_by(MSG.c.id)
-    )
+    rows = message_copies(session.connection(), ids)
     acc: dict[str, dict[str, Any]] = {}
     for r in rows:
         a = acc.setdefault(

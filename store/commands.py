@@ -14,50 +14,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, String, func, insert, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Connection, func, insert, select
 
-from kith.store.models import Base
+from kith.store.tables import ACTION_LOG, TOKEN
 
 #: Outcomes that are not the owner's own doing: each leaves a line in `kith status`.
 REFUSED = ("forged", "expired", "foreign", "replayed", "unknown flag")
-
-
-class ActionToken(Base):
-    """A token that acted once; its digest refuses the next use."""
-
-    __tablename__ = "action_tokens"
-
-    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
-    flag_id: Mapped[int] = mapped_column(Integer)
-    action: Mapped[str] = mapped_column(String(20))
-    #: The Message-ID (or ``web``) that carried it: the same message again is no replay.
-    carrier: Mapped[str] = mapped_column(String(1000))
-    used_at: Mapped[datetime]
-
-
-class ActionLog(Base):
-    """One command looked at: when, through what, and what came of it."""
-
-    __tablename__ = "action_log"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(index=True)
-    #: ``email`` (and the mailbox) or ``web``.
-    via: Mapped[str] = mapped_column(String(200))
-    outcome: Mapped[str] = mapped_column(String(20))
-    flag_id: Mapped[int | None] = mapped_column(Integer)
-    action: Mapped[str | None] = mapped_column(String(20))
-    #: The From address as the header gave it (sanitized at the connector; cut to 200).
-    sender: Mapped[str | None] = mapped_column(String(200))
-    #: The message that carried it and the SHA-256 of its token: the same message seen again
-    #: (a Maildir re-read, a resync) is known, and logged once.
-    carrier: Mapped[str | None] = mapped_column(String(1000))
-    digest: Mapped[str | None] = mapped_column(String(64), index=True)
-
-
-TOKEN = ActionToken.__table__
-LOG = ActionLog.__table__
 
 
 def used_by(conn: Connection, digest: str) -> str | None:
@@ -84,7 +46,7 @@ def log_command(
     digest: str | None = None,
 ) -> None:
     conn.execute(
-        insert(LOG).values(
+        insert(ACTION_LOG).values(
             at=at,
             via=via[:200],
             outcome=outcome,
@@ -99,18 +61,25 @@ def log_command(
 
 def logged(conn: Connection, carrier: str, digest: str) -> bool:
     """Whether this message with this token was looked at before (whatever came of it)."""
-    q = select(LOG.c.id).where(LOG.c.carrier == carrier[:1000], LOG.c.digest == digest).limit(1)
+    q = select(ACTION_LOG.c.id).where(ACTION_LOG.c.carrier == carrier[:1000], ACTION_LOG.c.digest == digest).limit(1)
     return conn.execute(q).first() is not None
 
 
 def refused_commands(conn: Connection, *, since: datetime, limit: int = 20) -> dict[str, Any]:
     """What `kith status` shows: refused commands since ``since`` (count and the latest few)."""
-    where = (LOG.c.outcome.in_(REFUSED)) & (LOG.c.at >= since)
-    total = conn.execute(select(func.count()).select_from(LOG).where(where)).scalar() or 0
+    where = (ACTION_LOG.c.outcome.in_(REFUSED)) & (ACTION_LOG.c.at >= since)
+    total = conn.execute(select(func.count()).select_from(ACTION_LOG).where(where)).scalar() or 0
     rows = conn.execute(
-        select(LOG.c.at, LOG.c.via, LOG.c.outcome, LOG.c.flag_id, LOG.c.action, LOG.c.sender)
+        select(
+            ACTION_LOG.c.at,
+            ACTION_LOG.c.via,
+            ACTION_LOG.c.outcome,
+            ACTION_LOG.c.flag_id,
+            ACTION_LOG.c.action,
+            ACTION_LOG.c.sender,
+        )
         .where(where)
-        .order_by(LOG.c.id.desc())
+        .order_by(ACTION_LOG.c.id.desc())
         .limit(limit)
     )
     return {
@@ -124,8 +93,6 @@ def refused_commands(conn: Connection, *, since: datetime, limit: int = 20) -> d
 
 __all__ = [
     "REFUSED",
-    "ActionLog",
-    "ActionToken",
     "log_command",
     "logged",
     "mark_used",

@@ -12,16 +12,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, func, select
 
-from kith.store.derived import Contact, Interaction
-from kith.store.models import MailboxRow, MessageLocation, MessageRow, StreamRow
+from kith.store.tables import CONTACT, INTERACTION, LOCATION, MAILBOX, MESSAGE, STREAM
 from kith.store.upsert import chunks
-
-MSG = MessageRow.__table__
-LOC = MessageLocation.__table__
-ST = StreamRow.__table__
-MB = MailboxRow.__table__
-INTER = Interaction.__table__
-CONTACT = Contact.__table__
 
 
 @dataclass
@@ -46,20 +38,28 @@ def copies(conn: Connection, keys: Iterable[str]) -> dict[str, list[Copy]]:
     by_row: dict[int, Copy] = {}
     for chunk in chunks(sorted({k for k in keys if k})):
         q = (
-            select(MSG.c.id, MSG.c.message_key, MB.c.name, MB.c.kind, MSG.c.subject, MSG.c.thread_id, MSG.c.web_link)
-            .join(MB, MB.c.id == MSG.c.mailbox_id)
-            .where(MSG.c.message_key.in_(chunk))
-            .order_by(MB.c.id)
+            select(
+                MESSAGE.c.id,
+                MESSAGE.c.message_key,
+                MAILBOX.c.name,
+                MAILBOX.c.kind,
+                MESSAGE.c.subject,
+                MESSAGE.c.thread_id,
+                MESSAGE.c.web_link,
+            )
+            .join(MAILBOX, MAILBOX.c.id == MESSAGE.c.mailbox_id)
+            .where(MESSAGE.c.message_key.in_(chunk))
+            .order_by(MAILBOX.c.id)
         )
         for row_id, key, mailbox, kind, subject, thread, link in conn.execute(q):
             by_row[row_id] = Copy(key, mailbox, kind, subject, thread, link)
             out.setdefault(key, []).append(by_row[row_id])
     for chunk in chunks(sorted(by_row)):
         held = (
-            select(LOC.c.message_id, ST.c.name, LOC.c.labels, LOC.c.provider_key)
-            .join(ST, ST.c.id == LOC.c.stream_id)
-            .where(LOC.c.message_id.in_(chunk))
-            .order_by(LOC.c.id)
+            select(LOCATION.c.message_id, STREAM.c.name, LOCATION.c.labels, LOCATION.c.provider_key)
+            .join(STREAM, STREAM.c.id == LOCATION.c.stream_id)
+            .where(LOCATION.c.message_id.in_(chunk))
+            .order_by(LOCATION.c.id)
         )
         for row_id, stream, labels, provider_key in conn.execute(held):
             c = by_row[row_id]
@@ -74,17 +74,17 @@ def last_messages(conn: Connection, addresses: Iterable[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for chunk in chunks(sorted(set(addresses))):
         latest = (
-            select(INTER.c.contact_id, func.max(INTER.c.at).label("at"))
-            .where(INTER.c.message_key.is_not(None))
-            .group_by(INTER.c.contact_id)
+            select(INTERACTION.c.contact_id, func.max(INTERACTION.c.at).label("at"))
+            .where(INTERACTION.c.message_key.is_not(None))
+            .group_by(INTERACTION.c.contact_id)
             .subquery()
         )
         rows = conn.execute(
-            select(CONTACT.c.address, INTER.c.message_key)
-            .join(INTER, INTER.c.contact_id == CONTACT.c.id)
-            .join(latest, (latest.c.contact_id == INTER.c.contact_id) & (latest.c.at == INTER.c.at))
-            .where(CONTACT.c.address.in_(chunk), INTER.c.message_key.is_not(None))
-            .order_by(INTER.c.id)
+            select(CONTACT.c.address, INTERACTION.c.message_key)
+            .join(INTERACTION, INTERACTION.c.contact_id == CONTACT.c.id)
+            .join(latest, (latest.c.contact_id == INTERACTION.c.contact_id) & (latest.c.at == INTERACTION.c.at))
+            .where(CONTACT.c.address.in_(chunk), INTERACTION.c.message_key.is_not(None))
+            .order_by(INTERACTION.c.id)
         )
         for address, key in rows:
             out[address] = key

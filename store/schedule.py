@@ -13,9 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select, update
 
-from kith.store.models import MailboxRow
-
-MAILBOXES = MailboxRow.__table__
+from kith.store.tables import MAILBOX
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,9 +26,7 @@ class Due:
 
 def due_times(engine: Engine, names: Iterable[str]) -> dict[str, Due]:
     """The stored plan of the named mailboxes (those without a row yet are left out)."""
-    query = select(MAILBOXES.c.name, MAILBOXES.c.next_run_at, MAILBOXES.c.failures).where(
-        MAILBOXES.c.name.in_(list(names))
-    )
+    query = select(MAILBOX.c.name, MAILBOX.c.next_run_at, MAILBOX.c.failures).where(MAILBOX.c.name.in_(list(names)))
     with engine.connect() as conn:
         return {r.name: Due(r.next_run_at, r.failures or 0) for r in conn.execute(query)}
 
@@ -43,7 +39,7 @@ def due_time(engine: Engine, name: str) -> Due | None:
 def plan(engine: Engine, name: str, *, next_run: datetime | None, failures: int) -> None:
     """Store when ``name`` is next due and its failures in a row."""
     with engine.begin() as conn:
-        conn.execute(update(MAILBOXES).where(MAILBOXES.c.name == name).values(failures=failures, next_run_at=next_run))
+        conn.execute(update(MAILBOX).where(MAILBOX.c.name == name).values(failures=failures, next_run_at=next_run))
 
 
 __all__ = ["Due", "due_time", "due_times", "plan"]

@@ -34,6 +34,7 @@ from kith.report.links import open_url
 from kith.report.render import render_report
 from kith.report.sections import MessageWhere
 from kith.store import activity, merges, people
+from kith.store.health import analysis_health
 from kith.store.status import mailbox_status
 from kith.web.words import reason
 
@@ -189,10 +190,15 @@ def undo_merge(db: Session, merge_id: int, now: datetime) -> dict[str, Any]:
 
 
 def health(db: Session, config: Config, now: datetime) -> dict[str, Any]:
-    """Mailboxes and streams, the problems the report would name with their fixes, runs, items."""
+    """Mailboxes and streams, the problems the report would name with their fixes, runs, items,
+    and what ``kith status`` adds under its table: the analysis' backlog, last error and failed
+    contacts, and the messages from my address that no provider says I sent."""
     problems, total = activity.recorded_problems(db.connection())
+    mailboxes = mailbox_status(db.connection(), now=now, me=config.my_addresses)
     return {
-        "mailboxes": mailbox_status(db.connection(), now=now),
+        "mailboxes": mailboxes,
+        "analysis": analysis_health(db.connection()),
+        "forged_from_me": sum(mb["forged_from_me"] for mb in mailboxes),
         "attention": sync_health(db, config, now=now)["problems"],
         "runs": activity.recent_runs(db.connection()),
         "problems": problems,

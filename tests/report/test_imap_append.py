@@ -20,6 +20,7 @@ from kith.report.api import send_built
 from kith.report.data import Built
 from kith.store import reports
 from kith.store.engine import Store
+from kith.store.tables import REPORT
 from tests.fixtures.dovecot import Dovecot, Introspection
 from tests.report.builders import report_data
 
@@ -84,7 +85,7 @@ def test_report_is_appended_to_the_inbox_exactly_once(imap_server: Any, sqlite_s
     assert send_built(sqlite_store, config, built, day=DAY, now=NOW + timedelta(minutes=1)) is None
     # a crash after APPEND but before the row was marked: the retry finds the first copy by Message-ID
     with sqlite_store.session() as s:
-        s.execute(reports.REPORTS.update().values(status="sending", next_attempt_at=NOW))
+        s.execute(REPORT.update().values(status="sending", next_attempt_at=NOW))
     again = send_built(sqlite_store, config, built, day=DAY, now=NOW + reports.LEASE + timedelta(minutes=1))
     assert again == first
     with IMAPClient(host, port=port, ssl=False) as client:
