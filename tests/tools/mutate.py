@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 EQUIVALENT = Path(__file__).with_name("mutation_equivalent.json")
@@ -67,6 +68,7 @@ TARGETS: dict[str, Target] = {
             "connectors/imap/cursor.py", ("tests/connectors/imap/test_cursor.py", "tests/connectors/imap/test_units.py")
         ),
         Target("connectors/graph/delta.py", ("tests/connectors/graph/test_cursor.py",), ("start_url",)),
+        Target("connectors/gmail/mail.py", ("tests/connectors/gmail/test_cursor.py",), ("GmailSource.pull",)),
         Target(
             "analysis/classify.py", ("tests/analysis/test_classify.py", "tests/analysis/test_real_world_headers.py")
         ),
@@ -426,7 +428,10 @@ def mutate_module(
         lines = source.decode().splitlines()
         for m in todo:
             entry = {"id": m.id, "line": m.line, "code": lines[m.line - 1].strip()[:120], "mutant": m.replacement[:120]}
-            (result.equivalent if m.id in equivalent else result.survived).append(entry)
+            if m.id in equivalent:
+                result.equivalent.append({**entry, "why": equivalent[m.id]})
+            else:
+                result.survived.append(entry)
         return result
     workers = [Worker(make_copy(Path(tempfile.mkdtemp(dir=workdir)), rev)) for _ in range(max(1, jobs))]
     try:
@@ -477,6 +482,40 @@ def _run_all(
     return result
 
 
+def _summary(entry: dict[str, Any]) -> dict[str, Any]:
+    killed, survived, equivalent = entry["killed"], len(entry["survivors"]), len(entry["equivalents"])
+    real = killed + survived
+    return {**entry, "tried": real + equivalent, "survived": survived, "equivalent": equivalent,
+            "score": round(killed / real, 3) if real else 1.0}  # fmt: skip
+
+
+def reannotate(out: Path) -> None:
+    """Apply today's ``mutation_equivalent.json`` to a report without running anything again: a
+    survivor now explained moves to the equivalents, one no longer explained back."""
+    report = json.loads(out.read_text())
+    equivalent = load_equivalent()
+    for name, entry in report["modules"].items():
+        why = equivalent.get(name, {})
+        every = [*entry["survivors"], *entry["equivalents"]]
+        entry["survivors"] = [{k: v for k, v in e.items() if k != "why"} for e in every if e["id"] not in why]
+        entry["equivalents"] = [{**e, "why": why[e["id"]]} for e in every if e["id"] in why]
+        report["modules"][name] = _summary(entry)
+    out.write_text(json.dumps(report, indent=1) + "\n")
+
+
+def table(before: Path, after: Path) -> str:
+    """The before/after table of two reports, as markdown."""
+    b, a = json.loads(before.read_text())["modules"], json.loads(after.read_text())["modules"]
+    rows = ["| module | before: tried / killed / survived | after: tried / killed / survived / equivalent | after score |",
+            "|---|---|---|---|"]  # fmt: skip
+    for name in sorted(set(a) | set(b)):
+        x, y = b.get(name), a.get(name)
+        left = f"{x['tried']} / {x['killed']} / {x['survived']}" if x else "–"
+        right = f"{y['tried']} / {y['killed']} / {y['survived']} / {y['equivalent']}" if y else "–"
+        rows.append(f"| {name} | {left} | {right} | {y['score'] if y else '–'} |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--module", action="append", help="a module path (default: every target)")
@@ -486,9 +525,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rev", help="mutate this commit's code against its own tests (a 'before' run)")
     p.add_argument("--list", action="store_true", help="print the mutants, run nothing")
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--reannotate", action="store_true", help="apply mutation_equivalent.json to --out, run nothing")
+    p.add_argument("--table", type=Path, metavar="BEFORE", help="print the table of BEFORE against --out")
     args = p.parse_args(argv)
     if args.serve:
         serve()
+        return 0
+    if args.reannotate:
+        reannotate(args.out)
+        return 0
+    if args.table:
+        print(table(args.table, args.out))
         return 0
     names = args.module or list(TARGETS)
     unknown = [n for n in names if n not in TARGETS]
@@ -514,6 +561,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  survived {sv['id']} line {sv['line']}: {sv['code']}  =>  {sv['mutant']}", flush=True)
             modules[n] = {**s, "tests": r.tests, "baseline_seconds": r.baseline_seconds,
                           "survivors": r.survived, "equivalents": r.equivalent, "timeouts": r.timeouts}  # fmt: skip
+            modules[n] = _summary(modules[n])  # type: ignore[arg-type]
             out = {
                 "tool": "tests/tools/mutate.py",
                 "rev": args.rev or "working tree",
