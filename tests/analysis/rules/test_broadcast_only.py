@@ -23,36 +23,36 @@ def test_three_broadcasts_and_nothing_else_is_broadcast_only() -> None:
 
 
 def test_two_broadcasts_are_not_enough() -> None:
-    assert not broadcast_only(contact(blast("a", 90), blast("b", 60)), CFG, NOW)
+    assert broadcast_only(contact(blast("a", 90), blast("b", 60)), CFG, NOW) == []
 
 
 def test_the_window_is_180_days_back_from_now_inclusive() -> None:
     assert broadcast_only(contact(blast("a", 180), blast("b", 60), blast("c", 30)), CFG, NOW)
     old = blast("a", 180)
     old.time -= SECOND
-    assert not broadcast_only(contact(old, blast("b", 60), blast("c", 30)), CFG, NOW)
+    assert broadcast_only(contact(old, blast("b", 60), blast("c", 30)), CFG, NOW) == []
 
 
 def test_mail_not_sent_yet_is_not_counted() -> None:
-    assert not broadcast_only(contact(blast("a", 60), blast("b", 30), blast("c", -1)), CFG, NOW)
+    assert broadcast_only(contact(blast("a", 60), blast("b", 30), blast("c", -1)), CFG, NOW) == []
     [f] = broadcast_only(contact(blast("a", 60), blast("b", 30), blast("c", 0)), CFG, NOW)
     assert f.evidence["broadcasts"] == 3
 
 
 def test_one_message_of_mine_that_is_not_a_broadcast_clears_it() -> None:
     other = Mail("x", at(45), False, False)  # neither personal nor a broadcast
-    assert not broadcast_only(contact(blast("a", 90), other, blast("b", 60), blast("c", 30)), CFG, NOW)
+    assert broadcast_only(contact(blast("a", 90), other, blast("b", 60), blast("c", 30)), CFG, NOW) == []
 
 
 def test_a_personal_message_either_way_or_a_meeting_clears_it() -> None:
     blasts = (blast("a", 90), blast("b", 60), blast("c", 30))
-    assert not broadcast_only(contact(*blasts, mail_in("x", 20)), CFG, NOW)
-    assert not broadcast_only(contact(*blasts, meeting("m", 20)), CFG, NOW)
+    assert broadcast_only(contact(*blasts, mail_in("x", 20)), CFG, NOW) == []
+    assert broadcast_only(contact(*blasts, meeting("m", 20)), CFG, NOW) == []
     # a meeting that does not count (declined, too big) clears nothing
     assert broadcast_only(contact(*blasts, meeting("m", 20, counts=False)), CFG, NOW)
     personal_out = mail_out("p", 20)
     personal_out.broadcast = True  # cannot be both, but a personal one is never "only broadcast"
-    assert not broadcast_only(contact(*blasts, personal_out), CFG, NOW)
+    assert broadcast_only(contact(*blasts, personal_out), CFG, NOW) == []
 
 
 def test_the_evidence_shows_the_last_three_subjects_oldest_first() -> None:

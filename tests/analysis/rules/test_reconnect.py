@@ -35,7 +35,9 @@ def history(last: datetime, gaps: list[timedelta], kinds: str = "io") -> list[Ma
 
 
 def overdue(data: ContactData) -> bool:
-    return bool(reconnect(data, CFG, NOW))
+    found = reconnect(data, CFG, NOW)
+    assert isinstance(found, list)  # no finding is an empty list, as every rule returns
+    return bool(found)
 
 
 def test_a_cadence_of_20_days_is_overdue_just_after_30_days_not_at_30() -> None:
