@@ -40,5 +40,7 @@ def test_the_stored_history_id_is_where_an_incremental_pull_starts(gmail_env: Gm
     got = [r.provider_key for b in source.pull(stream, rep.cursor) for r in b.upserts]
     assert got == [new]
     # a numeric history id stored as a number reads the same
-    got = [r.provider_key for b in source.pull(stream, {"history_id": int(rep.cursor["history_id"])}) for r in b.upserts]
+    got = [
+        r.provider_key for b in source.pull(stream, {"history_id": int(rep.cursor["history_id"])}) for r in b.upserts
+    ]
     assert got == [new]
