@@ -108,3 +108,11 @@ def test_a_reused_id_gets_a_key_of_its_own_per_from_and_date() -> None:
     # a huge id is cut so that the key fits its column (1000 characters)
     long = reused_key("<" + "a" * 2000 + ">", ("", None))
     assert len(long) == 960 + 1 + 20
+
+
+def test_text_that_is_not_valid_unicode_still_keys() -> None:
+    # the sanitizer removes lone surrogates at the connector boundary; were one to get through,
+    # the key is still made (never an exception that stops the stream)
+    odd = replace(BASE, subject="lunch \ud800", from_=Address("ann\udcff@x.example"))
+    assert message_key(odd).startswith("hash:")
+    assert reused_key("<a@x.example>", ("m\ud800@x.example", T0)).startswith("<a@x.example>~")
