@@ -14,8 +14,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kith.connectors.base import Address, MessageRecord
+from kith.connectors.base import Address, Batch, MessageRecord
+from kith.store.engine import Store
 from kith.store.identity import identity, message_key, reused_key
+from kith.store.models import MessageRow
+from tests.store.test_ingest import apply, count, rec, setup
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 BASE = MessageRecord(
@@ -116,3 +119,15 @@ def test_text_that_is_not_valid_unicode_still_keys() -> None:
     odd = replace(BASE, subject="lunch \ud800", from_=Address("ann\udcff@x.example"))
     assert message_key(odd).startswith("hash:")
     assert reused_key("<a@x.example>", ("m\ud800@x.example", T0)).startswith("<a@x.example>~")
+
+
+def test_copies_of_a_message_without_from_are_one_message(sqlite_store: Store) -> None:
+    """The stored From of a message without one is empty, and so is the From of its next copy:
+    the same Message-ID and Date with no From on either side is the same message, not a reuse."""
+    refs = setup(sqlite_store, "INBOX", "All")
+    apply(sqlite_store, refs["INBOX"], Batch(upserts=(rec("1", from_=None),)))
+    apply(sqlite_store, refs["All"], Batch(upserts=(rec("9", from_=None),)))
+    assert count(sqlite_store, MessageRow) == 1
+    # and one with a From is another message under that id
+    apply(sqlite_store, refs["All"], Batch(upserts=(rec("10"),)))
+    assert count(sqlite_store, MessageRow) == 2
