@@ -562,6 +562,8 @@ def main(argv: list[str] | None = None) -> int:
             modules[n] = {**s, "tests": r.tests, "baseline_seconds": r.baseline_seconds,
                           "survivors": r.survived, "equivalents": r.equivalent, "timeouts": r.timeouts}  # fmt: skip
             modules[n] = _summary(modules[n])  # type: ignore[arg-type]
+            if args.sample:  # an estimate, not the whole module
+                modules[n]["sampled"] = args.sample  # type: ignore[index]
             out = {
                 "tool": "tests/tools/mutate.py",
                 "rev": args.rev or "working tree",
