@@ -74,6 +74,6 @@ def test_messages_after_now_are_not_yet_sent() -> None:
 
 def test_span_days_has_one_decimal() -> None:
     last = mail_out("c", 5)
-    last.time = at(20) + timedelta(days=15.25, hours=1.2)  # 15.3 days after the first
+    last.time = at(20) + timedelta(days=15.0501)  # shown as 15.1 (days of 86400 s, one decimal)
     [f] = one_sided(contact(mail_out("a", 20), mail_out("b", 10), last), CFG, NOW)
-    assert f.evidence["span_days"] == 15.3
+    assert f.evidence["span_days"] == 15.1
