@@ -43,9 +43,9 @@ def test_all_automated_shows_share_one() -> None:
 
 
 def test_the_share_is_rounded_to_three_decimals() -> None:
-    auto, why = automated_contact(contact(*received(1001, 1000)), CFG)
+    auto, why = automated_contact(contact(*received(21, 19)), CFG)  # 0.90476…
     assert auto and why is not None
-    assert why["automated_share"] == 0.999
+    assert why["automated_share"] == 0.905
 
 
 def test_a_personal_word_from_me_makes_them_a_person() -> None:
