@@ -406,6 +406,7 @@ def mutate_module(
     sample: int = 0,
     equivalent: dict[str, str] | None = None,
     rev: str | None = None,
+    only: set[str] | None = None,
 ) -> ModuleResult:
     """Run every mutant of one module (or ``sample`` of them) against its tests, in the working
     tree or at commit ``rev``."""
@@ -420,6 +421,8 @@ def mutate_module(
         source = (ROOT / target.path).read_bytes()
         tests = tuple(t for t in target.tests if (ROOT / t).exists())
     todo = mutants(source, target.functions)
+    if only is not None:
+        todo = [m for m in todo if m.id in only]
     if sample:
         step = max(1, len(todo) // sample)
         todo = todo[::step][:sample]
@@ -523,6 +526,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sample", type=int, default=0, help="only this many mutants per module")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "mutation.json")
     p.add_argument("--rev", help="mutate this commit's code against its own tests (a 'before' run)")
+    p.add_argument("--survivors", action="store_true", help="run again only the survivors that --out lists")
     p.add_argument("--list", action="store_true", help="print the mutants, run nothing")
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--reannotate", action="store_true", help="apply mutation_equivalent.json to --out, run nothing")
@@ -552,6 +556,16 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="kith-mutate-") as work:
         for n in names:
             began = time.monotonic()
+            if args.survivors:
+                entry: dict[str, Any] = modules[n]  # type: ignore[assignment]
+                r = mutate_module(TARGETS[n], Path(work), jobs=args.jobs, equivalent=equivalent.get(n),
+                                  only={e["id"] for e in entry["survivors"]})  # fmt: skip
+                entry["killed"] += len(r.killed) + len(r.timeouts)
+                entry["survivors"], entry["equivalents"] = r.survived, [*entry["equivalents"], *r.equivalent]
+                modules[n] = _summary(entry)
+                print(f"{n}: survivors run again: {len(r.killed) + len(r.timeouts)} now killed", flush=True)
+                args.out.write_text(json.dumps({**report, "modules": dict(sorted(modules.items()))}, indent=1) + "\n")
+                continue
             r = mutate_module(
                 TARGETS[n], Path(work), jobs=args.jobs, sample=args.sample, equivalent=equivalent.get(n), rev=args.rev
             )
