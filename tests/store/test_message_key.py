@@ -9,6 +9,7 @@ is the identity, so two empty messages are never merged into one.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -131,3 +132,14 @@ def test_copies_of_a_message_without_from_are_one_message(sqlite_store: Store) -
     # and one with a From is another message under that id
     apply(sqlite_store, refs["All"], Batch(upserts=(rec("10"),)))
     assert count(sqlite_store, MessageRow) == 2
+
+
+def test_the_digest_is_the_one_stored_keys_were_made_with() -> None:
+    """Keys are stored: a digest that changed between versions would make every message without
+    a Message-ID a new message on the next sync. The digest is SHA-1 of From, Date (ISO),
+    Subject, To, Cc and In-Reply-To joined by US (0x1F), addresses of a list joined by commas."""
+    parts = ["ann@x.example", T0.isoformat(), "lunch?", "me@y.example", "bob@z.example", "<q@x.example>"]
+    assert message_key(BASE) == "hash:" + hashlib.sha1("\x1f".join(parts).encode()).hexdigest()
+    two = replace(BASE, to=(Address("me@y.example"), Address("al@y.example")))
+    parts[3] = "me@y.example,al@y.example"
+    assert message_key(two) == "hash:" + hashlib.sha1("\x1f".join(parts).encode()).hexdigest()
