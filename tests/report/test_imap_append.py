@@ -32,11 +32,9 @@ PASSWORD = "secret"  # the Dovecot fixture's static passdb accepts any user with
 
 
 @pytest.fixture
-def imap_server(request: pytest.FixtureRequest) -> Any:
-    try:
-        return request.getfixturevalue("dovecot")
-    except pytest.FixtureLookupError:
-        pytest.skip("the `dovecot` fixture (tests/fixtures/dovecot.py, from the IMAP connector) is not there yet")
+def imap_server(dovecot: Any) -> Any:
+    """The real Dovecot of tests/fixtures/dovecot.py: if it is renamed, this fails, never skips."""
+    return dovecot
 
 
 def _host_port(server: Any) -> tuple[str, int]:
