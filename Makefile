@@ -11,7 +11,7 @@ TEST_DEBS := dovecot-imapd isync offlineimap chromium systemd postgresql
 # notice is filtered out, nothing else.
 EDITABLE_ENV := PYTHONWARNINGS="ignore:Editable installation"
 
-.PHONY: venv demo test test-deps fuzz bench lint format clean migration dist
+.PHONY: venv demo test test-deps fuzz bench lint format clean migration dist mutate
 
 venv: $(VENV)/.installed
 
@@ -41,6 +41,14 @@ test: venv test-deps
 fuzz: venv test-deps
 	KITH_FUZZ_PROFILE=fuzz FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-400} KITH_FUZZ_REPORT=$(CURDIR)/bench/results/fuzz.json \
 	  $(BIN)/pytest -p no:cacheprovider --timeout=0 tests/hostile/test_fuzz.py $(PYTEST_ARGS)
+
+# Mutation testing of the rules, message identity, cursors and header parsing (issue 29): each
+# mutant against the fast tests of its module; slow, so not part of `make test` (which runs a
+# smoke subset, tests/tools/test_mutate.py). MUTATE_ARGS: e.g. --module connectors/headers.py --jobs 2.
+# Writes bench/results/mutation.json; `python -m tests.tools.mutate --table bench/results/mutation_before.json`
+# prints the before/after table.
+mutate: venv
+	$(BIN)/python -m tests.tools.mutate $(MUTATE_ARGS)
 
 bench: venv test-deps
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -1,6 +1,6 @@
 """Is this machine big enough for the rebuild's helper process? (issue 28)
 
-The helper (``offload``) buys the rebuild a second core at the price of a second process's
+The helper (``rebuild_helper``) buys the rebuild a second core at the price of a second process's
 memory: at 1M messages the two peaked at ~750 and ~900 MB. On one core there is nothing to
 gain, and under 2 GB of memory the pair would crowd out everything else on a small VPS, so
 there the rebuild derives in its own process; ``analyze --json`` says which path it took and why.

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,10 +30,11 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from kith.config.load import Config
 from kith.config.mailboxes import MailboxBase
-from kith.connectors.base import Source, Stream
+from kith.connectors.base import Alerting, Source, Stream
 from kith.connectors.registry import make_calendar_source, make_source
 from kith.connectors.sanitize import sanitize_batch
 from kith.daemon.batches import apply_isolating
+from kith.daemon.commands import CommandDesk
 from kith.daemon.window import OnWindow, fresh, sync_window
 from kith.errors import AuthError, ConfigError, CursorExpired, KithError, StoreError, TransientError
 from kith.store.engine import Store
@@ -118,6 +119,7 @@ class SyncEngine:
         wait: Callable[[RetryCallState], float] = _wait_with_retry_after,
         stop: threading.Event | None = None,
         progress: Progress | None = None,
+        me: Iterable[str] = (),
         first_window: timedelta | None = None,
         on_window: OnWindow | None = None,
     ) -> None:
@@ -125,6 +127,9 @@ class SyncEngine:
         what it touched to ``on_window`` (the daemon's analysis) before the full pulls."""
         self.first_window, self.on_window = first_window, on_window
         self.store = store
+        #: reply-to-act: command messages are carried out and kept out of the store
+        self.commands = CommandDesk(store.engine, state_dir, me)
+        self._addresses: dict[str, tuple[str, ...]] = {}
         self.state_dir = state_dir
         self.worker = worker or default_worker_id()
         self.attempts = attempts
@@ -136,6 +141,7 @@ class SyncEngine:
 
     def sync_mailbox(self, mailbox: MailboxBase, *, full: bool = False) -> MailboxResult:
         result = MailboxResult(mailbox.name)
+        self._addresses[mailbox.name] = tuple(mailbox.addresses)
         with self.store.engine.begin() as conn:
             mailbox_id = ensure_mailbox(conn, mailbox.name, mailbox.kind)
             run_id = start_run(conn, mailbox_id, worker=self.worker, full=full)
@@ -167,7 +173,8 @@ class SyncEngine:
                 if sr.error and result.status == "ok":
                     result.status, result.error = "partial", f"{stream.name}: {sr.error}"
             for source in sources:
-                alerts += list(getattr(source, "alerts", []) or [])
+                if isinstance(source, Alerting):
+                    alerts += source.alerts
         except AuthError as exc:
             result.status, result.error = "auth", _describe(exc)
             log.error("mailbox %s: authentication failed: %s", mailbox.name, _describe(exc))
@@ -209,8 +216,16 @@ class SyncEngine:
         todo = fresh(listed, states)
         if not todo or not self.first_window:
             return
+        me = self._addresses.get(mailbox, ())
         _applied, touched = sync_window(
-            self.store, mailbox, todo, states, window=self.first_window, now=utcnow(), stop=self.stop.is_set
+            self.store,
+            mailbox,
+            todo,
+            states,
+            window=self.first_window,
+            now=utcnow(),
+            stop=self.stop.is_set,
+            prepare=lambda raw, stream: self.commands.take(sanitize_batch(raw), mailbox, me, stream),
         )
         result.touched |= touched
         if touched and self.on_window is not None:
@@ -333,7 +348,7 @@ class SyncEngine:
         batches = source.pull(stream, cursor, known)  # type: ignore[arg-type]
         try:
             for raw in batches:
-                batch = sanitize_batch(raw)
+                batch = self.commands.take(sanitize_batch(raw), mailbox, self._addresses.get(mailbox, ()), stream)
                 applied = apply_isolating(self.store.engine, state.ref, batch, f"{mailbox}/{stream.name}")
                 if batch.cursor is not None:
                     cursor = batch.cursor
@@ -348,9 +363,8 @@ class SyncEngine:
                 if self.stop.is_set():
                     break
         finally:
-            close = getattr(batches, "close", None)
-            if close is not None:
-                close()
+            if isinstance(batches, Generator):  # a pull cut short releases what it holds now
+                batches.close()
         return cursor
 
     # -- many mailboxes ---------------------------------------------------------------------
@@ -375,7 +389,7 @@ def sync_mailboxes(
     config: Config, store: Store, names: Sequence[str] = (), *, full: bool = False, progress: Progress | None = None
 ) -> list[MailboxResult]:
     """``kith sync``: every selected mailbox once, in order."""
-    engine = SyncEngine(store, state_dir=config.state_dir, progress=progress)
+    engine = SyncEngine(store, state_dir=config.state_dir, progress=progress, me=config.my_addresses)
     return engine.sync(select_mailboxes(config, names), full=full)
 
 

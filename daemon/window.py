@@ -16,8 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from kith.connectors.base import RecentFirst, Source, Stream
-from kith.connectors.sanitize import sanitize_batch
+from kith.connectors.base import Batch, RecentFirst, Source, Stream
 from kith.daemon.batches import apply_isolating
 from kith.errors import AuthError, StoreError
 from kith.store.engine import Store
@@ -47,6 +46,7 @@ def sync_window(
     window: timedelta,
     now: datetime,
     stop: Callable[[], bool],
+    prepare: Callable[[Batch, Stream], Batch],
 ) -> tuple[int, set[str]]:
     """Apply the last ``window`` of each stream; returns (messages applied, addresses touched).
 
@@ -60,7 +60,7 @@ def sync_window(
             break
         try:
             for raw in source.pull_recent(stream, since):
-                batch = sanitize_batch(raw)
+                batch = prepare(raw, stream)  # sanitized, commands taken out: as the full pull does
                 done = apply_isolating(store.engine, states[stream.name].ref, batch, f"{mailbox}/{stream.name}")
                 applied += done.upserts
                 touched |= done.touched

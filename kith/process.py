@@ -1,7 +1,7 @@
 """Process helpers every room may use (like kith.errors, this imports nothing of kith).
 
 Both the connectors' parsing helper (``kith.connectors.parallel``) and the rebuild's derive helper
-(``kith.analysis.offload``) run child processes that must not outlive kith; the watch lives here so
+(``kith.analysis.rebuild_helper``) run child processes that must not outlive kith; the watch lives here so
 neither room reaches into the other for it.
 """
 

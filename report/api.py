@@ -63,13 +63,30 @@ def write_report(store: Store, config: Config, *, now: datetime, directory: Path
 
 
 def write_files(rendered: Rendered, *, day: date, directory: Path, stem: str | None = None) -> tuple[Path, Path]:
-    """The HTML and text versions as files (charts are part of the HTML); returns both paths."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """The HTML and text versions as files (charts are part of the HTML), 0600 in a folder made
+    0700 (who writes to whom is for the owner alone); returns both paths."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     stem = stem or f"kith-report-{day.isoformat()}"
     html_path = write_html(rendered, directory / f"{stem}.html")
     text_path = directory / f"{stem}.txt"
     write_private(text_path, rendered.text)
     return html_path, text_path
+
+
+def keep_copy(config: Config, rendered: Rendered, *, day: date) -> tuple[Path, Path] | None:
+    """``[report] output_dir``: keep a copy of a report there, as ``kith-report-DATE.html`` and
+    ``.txt`` (a later report for the same day replaces them). Made for each nightly report sent and
+    each report ``kith report`` shows; None when no folder is configured."""
+    directory = config.settings.report.output_dir
+    if directory is None:
+        return None
+    try:
+        return write_files(rendered, day=day, directory=directory)
+    except OSError as exc:
+        raise ConfigError(
+            f"kith.toml: [report] output_dir: cannot keep a copy of the report in {directory}: {exc.strerror or exc}",
+            hint="make the folder writable by kith, or remove output_dir",
+        ) from exc
 
 
 def write_html(rendered: Rendered, path: Path) -> Path:
@@ -152,6 +169,10 @@ def send_built(
                 "report %s was delivered after its lease ran out; another worker may send it too", claim.message_id
             )
     log.info("report for %s sent to %s via %s (%s)", day, recipient, where, claim.message_id)
+    try:
+        keep_copy(config, rendered, day=day)
+    except ConfigError as exc:  # the report went out: a full disk must not make it go out again
+        log.warning("report for %s sent, but no copy kept in [report] output_dir: %s", day, exc)
     return claim.message_id
 
 
@@ -230,6 +251,7 @@ __all__ = [
     "build_report",
     "deliver_due",
     "is_due",
+    "keep_copy",
     "local_day",
     "moment_for",
     "render_report",

@@ -16,11 +16,8 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from kith.connectors.base import MessageRecord
-from kith.store.models import MessageLocation, MessageRow
+from kith.store.tables import LOCATION, MESSAGE
 from kith.store.upsert import as_utc, key_map, rows_where_in
-
-MSG = MessageRow.__table__
-LOC = MessageLocation.__table__
 
 
 def message_key(rec: MessageRecord) -> str:
@@ -71,12 +68,12 @@ def resolve_keys(
     owner: dict[str, Identity] = {}
     here: dict[str, int] = {}
     columns = ("message_key", "mailbox_id", "id", "from_addr", "date")
-    for key, row_mailbox, row_id, from_addr, date in rows_where_in(conn, MSG, columns, "message_key", ids, "id"):
+    for key, row_mailbox, row_id, from_addr, date in rows_where_in(conn, MESSAGE, columns, "message_key", ids, "id"):
         owner.setdefault(key, (from_addr or "", as_utc(date)))
         if row_mailbox == mailbox_id:
             here[key] = row_id
     located = (
-        key_map(conn, LOC, "provider_key", "message_id", ("stream_id", stream_id), [r.provider_key for r in recs])
+        key_map(conn, LOCATION, "provider_key", "message_id", ("stream_id", stream_id), [r.provider_key for r in recs])
         if owner
         else {}
     )

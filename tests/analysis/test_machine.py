@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 import kith.analysis.rebuild as rebuild_mod
-from kith.analysis import offload
+from kith.analysis import rebuild_helper as offload
 from kith.analysis.api import analyze
 from kith.analysis.machine import MIN_MEMORY, memory_bytes, single_process_reason
-from tests.analysis.test_offload import synced  # noqa: F401  (the fixture)
+from tests.analysis.test_rebuild_helper import synced  # noqa: F401  (the fixture)
 
 
 def test_one_core_or_little_memory_means_one_process() -> None:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kith.analysis.model import ContactData, Mail, Meeting
-from kith.analysis.rules.reconnect import recent_cadence, threshold
+from kith.analysis.rules.reconnect import recent_cadence
 from kith.analysis.stages import stage
 from kith.analysis.stats import contact_stats, strength
 from kith.analysis.timeline import after, personal_until, since
@@ -71,7 +71,15 @@ def test_the_windows_of_strength_stage_and_cadence_match_their_definitions(seed:
     assert ev["previous_90_days"] == sum(1 for t in times if NOW - timedelta(days=180) < t <= NOW - timedelta(days=90))
     year = [p for p in personal if p.time >= NOW - cfg.reconnect_year]
     gaps = [b.time - a.time for a, b in itertools.pairwise(year)]
-    assert recent_cadence(d, cfg, NOW) == (year, gaps, threshold(gaps, cfg))
+    # DESIGN: max(14 days, 1.5 × the median gap), never more than 60 days (written out here, not
+    # the rule's own ``threshold``: an expectation computed with the code under test proves nothing)
+    days = sorted(g.total_seconds() / 86400 for g in gaps)
+    middle = len(days) // 2
+    cadence = (days[middle] if len(days) % 2 else (days[middle - 1] + days[middle]) / 2) if days else 0.0
+    limit = timedelta(days=min(max(14.0, 1.5 * cadence), 60.0))
+    found_year, found_gaps, found_limit = recent_cadence(d, cfg, NOW)
+    assert (found_year, found_gaps) == (year, gaps)
+    assert abs(found_limit - limit) < timedelta(milliseconds=1)
     # strength written out with a scan a window
     if personal:
         n90 = sum(1 for p in personal if p.time >= NOW - timedelta(days=90))

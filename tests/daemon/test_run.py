@@ -27,6 +27,7 @@ from typer.testing import CliRunner, Result
 
 from kith.cli import app
 from kith.config.secrets import write_private
+from kith.daemon.run import STOP_GRACE
 from kith.store.engine import open_store, sqlite_url
 from kith.store.models import MailboxRow, MessageLocation, MessageRow, SyncRun
 from tests.connectors.contract import messages
@@ -128,7 +129,7 @@ class Kith:
     def kill(self, sig: int) -> None:
         self.proc.send_signal(sig)
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> tuple[int, float]:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = STOP_GRACE + 10) -> tuple[int, float]:
         started = time.monotonic()
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -235,7 +236,8 @@ def test_notify_backoff_new_mail_metrics_status_and_clean_sigterm(tmp_path: Path
     assert by_name["good"]["lag_seconds"] is not None and by_name["good"]["state"] in ("ok", "syncing")
     code, took = k.stop()
     assert code == 0, k.logs()
-    assert took < 5
+    # the promise is "within STOP_GRACE, well inside TimeoutStopSec", not a speed on a loaded machine
+    assert took < STOP_GRACE
     assert any(m.get("STOPPING") == "1" for m in k.messages)
     assert "Traceback" not in k.logs()
     store = open_store(url, upgrade=False)
@@ -296,7 +298,7 @@ def test_a_hung_mailbox_does_not_stop_the_watchdog_or_the_others(
     assert len(pings) >= 2
     assert "abandoned" in k.logs()
     code, took = k.stop()
-    assert code == 0 and took < 5, k.logs()
+    assert code == 0 and took < STOP_GRACE, k.logs()
 
 
 def test_broken_config_at_start_exits_78(tmp_path: Path) -> None:
@@ -327,12 +329,13 @@ def test_imap_idle_wakes_the_daemon_long_before_the_poll_interval(
     client.append("INBOX", messages(1, prefix="pushed")[0].as_bytes())
     client.logout()
     landed = time.monotonic()
-    wait_until(lambda: stored(url)[0].get("work") == 4, timeout=10, explain=k.logs)
+    wait_until(lambda: stored(url)[0].get("work") == 4, timeout=120, explain=k.logs)
     latency = time.monotonic() - landed
     print(f"IDLE latency {latency:.2f}s")
-    assert latency < 5, "IDLE, not the 1 h poll, brought the new message in"
+    # the poll is hourly: anything well under that was IDLE, however loaded the machine
+    assert latency < 120, "IDLE, not the 1 h poll, brought the new message in"
     code, took = k.stop()
-    assert code == 0 and took < 5, k.logs()
+    assert code == 0 and took < STOP_GRACE, k.logs()
 
 
 def test_a_stuck_main_loop_stops_the_watchdog(pg_url: str, tmp_path: Path, kiths: list[Kith]) -> None:
@@ -347,13 +350,17 @@ def test_a_stuck_main_loop_stops_the_watchdog(pg_url: str, tmp_path: Path, kiths
     # every statement on these tables now waits: the schedule re-check and the lease of the next poll
     blocker.exec_driver_sql("LOCK TABLE mailboxes, leases IN ACCESS EXCLUSIVE MODE")
     try:
-        k.drain(1.0)  # the loop runs on until it renews a lease or starts the next poll (every 0.5 s)
+        # the loop runs on until it renews a lease or starts the next poll (every 0.5 s), later on
+        # a loaded machine: wait (up to 30 s) for a 1.2 s stretch without a ping (six missed)
+        deadline = time.monotonic() + 30
         frozen = [m for m in k.drain(1.2) if m.get("WATCHDOG") == "1"]
+        while frozen and time.monotonic() < deadline:
+            frozen = [m for m in k.drain(1.2) if m.get("WATCHDOG") == "1"]
     finally:
         blocker.rollback()
         blocker.close()
     assert frozen == [], "no WATCHDOG=1 while the main loop is stuck"
-    k.wait_for(lambda m: m.get("WATCHDOG") == "1", timeout=5, what="WATCHDOG=1 again")
+    k.wait_for(lambda m: m.get("WATCHDOG") == "1", timeout=30, what="WATCHDOG=1 again")
     assert k.stop()[0] == 0
 
 
@@ -374,7 +381,7 @@ def test_sigterm_mid_sync_exits_cleanly_and_the_restart_loses_and_duplicates_not
     k.status("syncing big")
     wait_until(lambda: stored(url)[0].get("big", 0) > 0, timeout=10)
     code, took = k.stop()
-    assert code == 0 and took < 5, k.logs()
+    assert code == 0 and took < STOP_GRACE, k.logs()
     partial = stored(url)[0].get("big", 0)
     assert partial < BIG, "stopped mid-sync (make the mailbox bigger if this fails)"
     store = open_store(url, upgrade=False)

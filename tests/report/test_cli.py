@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        importlib.util.find_spec("kith.analysis.api") is None, reason="kith.analysis.api is not there yet"
-    ),
-]
+# no skip guard: a renamed module must fail here, not skip silently (issue 29)
+pytestmark = [pytest.mark.integration]
 
 
 def test_report_json_text_and_html(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Connection, func, literal, select
 
-from kith.analysis.load import in_chunks
 from kith.store import fastread
+from kith.store.analysis_reads import in_chunks
 from kith.store.derived import Contact
 from kith.store.engine import Store, open_store
 from kith.store.fastread import plain_rows
