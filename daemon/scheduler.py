@@ -217,8 +217,10 @@ class Scheduler:
         now = now or utcnow()
         mono = time.monotonic()
         waits = [self._refreshed + self.refresh_every - mono]
-        for job in self.jobs.values():
-            waits += [job.renew_at - mono, job.deadline - mono]
+        for job in self.jobs.values():  # (an abandoned job's deadline has passed: only its lease)
+            waits += [job.renew_at - mono] if job.abandoned else [job.renew_at - mono, job.deadline - mono]
+        if self.running >= self.daemon.workers:
+            return max(0.0, min(waits))  # every slot busy: a sync that ends wakes the loop (on_done)
         with self._lock:
             for name, slot in self.slots.items():
                 if name in self.jobs:

@@ -244,3 +244,20 @@ def test_push_watchers_wake_mailboxes_and_one_worker_watches_each(
         w.cancel.set()
         w.join(2)
     assert leases.holders(e) == {}
+
+
+def test_the_loop_sleeps_until_the_scheduler_has_work(sqlite_store: Store, tmp_path: Path) -> None:
+    """Issue 28: ``next_wake`` tells the main loop how long nothing is due (it used to tick every second)."""
+    hourly = FAST.model_copy(update={"default_poll_interval": timedelta(hours=1), "workers": 1})
+    a, b = maildir(tmp_path, "a"), maildir(tmp_path, "b")
+    sched = Scheduler(sqlite_store, config(tmp_path, a, b, daemon=hourly), worker="t", stop=threading.Event())
+    sched.refresh_every = 600.0
+    assert sched.next_wake() == 0.0  # both never synced: due now
+    sched.tick()  # one slot: a starts, b waits for it; the sync that ends wakes the loop, not a spin
+    assert len(sched.jobs) == 1 and 0 < sched.next_wake() <= hourly.lease.total_seconds() / 3
+    run_until(sched, lambda: set(runs(sqlite_store)) == {"a", "b"} and not sched.jobs)
+    # both synced, next in an hour; the schedule's re-read comes first
+    assert 500 < sched.next_wake() <= 600
+    sched.refresh_every = 7200.0
+    assert 3000 < sched.next_wake() <= 3600
+    sched.shutdown(5)
