@@ -358,7 +358,7 @@ class Worker:
         took = time.monotonic() - began
         if code == 0:
             return "passed", took
-        if code == 1:
+        if code in (1, 2, 3):  # tests failed, or could not even be collected or run: killed
             return "failed", took
         if code == -signal.SIGKILL:
             return "timeout", took
