@@ -61,7 +61,7 @@ TARGETS: dict[str, Target] = {
         Target("analysis/rules/broadcast_only.py", RULE_TESTS),
         Target("analysis/rules/automated.py", RULE_TESTS),
         Target("store/identity.py", ("tests/store/test_message_key.py", "tests/store/test_identity.py")),
-        Target("connectors/headers.py", ("tests/connectors/test_headers.py",)),
+        Target("connectors/headers.py", ("tests/connectors/test_header_fields.py", "tests/connectors/test_headers.py")),
         Target("connectors/dates.py", ("tests/connectors/test_dates.py", "tests/connectors/test_headers.py")),
         Target("connectors/charsets.py", ("tests/connectors/test_headers.py",)),
         Target(
