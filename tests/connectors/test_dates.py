@@ -80,3 +80,7 @@ def test_no_date_header_is_missing() -> None:
 def test_a_hostile_date_is_shown_cleaned_and_short() -> None:
     _, problems = read("x\x00" * 100)
     assert problems == [f"Date: unparsable {('x' * 60)!r}"]
+
+
+def test_surrounding_white_space_is_not_part_of_the_date() -> None:
+    assert read("   nonsense \t ") == (None, ["Date: unparsable 'nonsense'"])
