@@ -167,3 +167,20 @@ def test_a_mapping_or_a_message_gives_the_same_record() -> None:
     r2 = record_from_message(m, "k", extra_problems=("from the provider",))
     assert r2.from_ == r.from_ and r2.cc == r.cc
     assert r2.problems[0] == "from the provider"
+
+
+def test_return_path_from_a_mapping_is_trimmed_too() -> None:
+    assert record_from_message({"Return-Path": "  <>  "}, "k").return_path == ""
+    assert record_from_message({"Return-Path": " <Bounce@Lists.Example> "}, "k").return_path == "bounce@lists.example"
+    assert parse(b"Return-Path: <X@Y.BOX>\n\n").return_path == "x@y.box"
+
+
+def test_each_address_field_names_itself_in_its_problems() -> None:
+    r = parse(b"Sender: s\nReply-To: r\nTo: t\nCc: c\nBcc: b\n\n")
+    assert [p.split(":")[0] for p in problems(r)] == ["Sender", "Reply-To", "To", "Cc", "Bcc"]
+
+
+def test_an_unknown_charset_with_bytes_that_are_not_utf8_is_replaced_and_named() -> None:
+    r = parse(b"Subject: =?x-klingon?Q?caf=E9?=\n\n")
+    assert r.subject == "caf\ufffd"
+    assert problems(r) == ("Subject: unknown or not a text charset 'x-klingon' (read as UTF-8)",)
