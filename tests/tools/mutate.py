@@ -63,7 +63,9 @@ TARGETS: dict[str, Target] = {
         Target("store/identity.py", ("tests/store/test_message_key.py", "tests/store/test_identity.py")),
         Target("connectors/headers.py", ("tests/connectors/test_header_fields.py", "tests/connectors/test_headers.py")),
         Target("connectors/dates.py", ("tests/connectors/test_dates.py", "tests/connectors/test_headers.py")),
-        Target("connectors/charsets.py", ("tests/connectors/test_headers.py",)),
+        Target(
+            "connectors/charsets.py", ("tests/connectors/test_headers.py", "tests/connectors/test_header_fields.py")
+        ),
         Target(
             "connectors/imap/cursor.py", ("tests/connectors/imap/test_cursor.py", "tests/connectors/imap/test_units.py")
         ),
