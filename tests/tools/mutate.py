@@ -75,7 +75,7 @@ TARGETS: dict[str, Target] = {
             "analysis/classify.py", ("tests/analysis/test_classify.py", "tests/analysis/test_real_world_headers.py")
         ),
         Target("analysis/threads.py", ("tests/analysis/test_threads.py", "tests/analysis/test_real_world_headers.py")),
-        Target("analysis/stages.py", ("tests/analysis/test_timeline.py",)),
+        Target("analysis/stages.py", ("tests/analysis/test_stages.py", "tests/analysis/test_timeline.py")),
         Target("analysis/stats.py", ("tests/analysis/test_timeline.py",)),
     )
 }
