@@ -9,25 +9,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from kith.analysis import kinds
 from kith.analysis.conversations import conversations
 from kith.analysis.engine import run
 from kith.analysis.identity import normalise
 from kith.analysis.search import fold, like_pattern
+from kith.config.load import Config
 from kith.errors import KithError, UsageError
-from kith.store.derived import Contact, ContactAddress, ContactStat, FlagEvent, FlagRow, Interaction
+from kith.store.contacts import contact_of, contact_rows, interactions_of
+from kith.store.engine import Store
+from kith.store.flags import flag_events, flag_row, flag_rows, open_flags_per_contact, set_flag_state
 from kith.store.merges import merges_in_force
 from kith.store.people import PeopleQuery, people
 
-FLAG = FlagRow.__table__
-FEVENT = FlagEvent.__table__
-CONTACT = Contact.__table__
-CADDR = ContactAddress.__table__
-STAT = ContactStat.__table__
-INTER = Interaction.__table__
-KINDS = ("unanswered", "one_sided", "reconnect", "broadcast_only")
 STATES = ("open", "snoozed", "dismissed", "resolved")
 
 
@@ -40,14 +37,14 @@ def _conn(target: Session | Connection) -> Connection:
 
 
 def analyze(
-    target: Session | Connection, config: Any, *, now: datetime | None = None, rebuild: bool = False
+    target: Session | Connection, config: Config, *, now: datetime | None = None, rebuild: bool = False
 ) -> dict[str, Any]:
     """Bring the derived tables up to date. What changed is not passed in: the sync queues it in
     the same transaction as each batch (``analysis_queue``), so any caller finds the same work."""
     return run(_conn(target), config, now=now, rebuild=rebuild)
 
 
-def analyze_touched(store: Any, config: Any, touched: set[str], *, now: datetime | None = None) -> dict[str, Any]:
+def analyze_touched(store: Store, config: Config, touched: set[str], *, now: datetime | None = None) -> dict[str, Any]:
     """The daemon's hook after a sync: one transaction of incremental analysis. ``touched`` only
     tells the caller's intent; the queue holds the actual work (see ``analyze``)."""
     with store.engine.begin() as conn:
@@ -69,18 +66,9 @@ def flags(
     """Flags, most urgent first. A snooze whose date has come counts as open."""
     now = now or datetime.now(UTC)
     conn = _conn(target)
-    q = select(FLAG, CONTACT.c.name).join(CONTACT, CONTACT.c.address == FLAG.c.contact_address, isouter=True)
-    if kind:
-        q = q.where(FLAG.c.kind == kind)
-    if contact:
-        q = q.where(FLAG.c.contact_address == contact)
-    # narrowed in SQL too (the test below stays the truth): most rows are resolved flags
-    if state == "open":
-        q = q.where((FLAG.c.state == "open") | ((FLAG.c.state == "snoozed") & (FLAG.c.snoozed_until <= now)))
-    elif state:
-        q = q.where(FLAG.c.state == state)
     out = []
-    for r in conn.execute(q).mappings():
+    # narrowed in SQL too (the test below stays the truth): most rows are resolved flags
+    for r in flag_rows(conn, kind=kind, contact=contact, state=state, now=now):
         st = r["state"]
         if st == "snoozed" and r["snoozed_until"] is not None and r["snoozed_until"] <= now:
             st = "open"
@@ -104,7 +92,7 @@ def flags(
     out.sort(
         key=lambda f: (
             STATES.index(f["state"]) if f["state"] in STATES else 9,
-            KINDS.index(f["kind"]) if f["kind"] in KINDS else 9,
+            kinds.rank(f["kind"]),
             f["since"] or "",
             f["id"],
         )
@@ -116,22 +104,22 @@ def _set_state(
     target: Session | Connection, flag_id: int, values: dict[str, Any], reason: str, now: datetime
 ) -> dict[str, Any]:
     conn = _conn(target)
-    found = conn.execute(select(FLAG.c.id).where(FLAG.c.id == flag_id)).scalar()
-    if found is None:
+    if not set_flag_state(conn, flag_id, values, reason, now):
         raise UnknownFlag(f"no flag with id {flag_id}; `kith flags --state all` lists them")
-    conn.execute(update(FLAG).where(FLAG.c.id == flag_id).values(**values))
-    conn.execute(insert(FEVENT).values(flag_id=flag_id, at=now, state=values["state"], reason=reason))
     return history(conn, flag_id)
 
 
-def dismiss(target: Session | Connection, flag_id: int, *, now: datetime | None = None) -> dict[str, Any]:
-    """Dismissed flags stay dismissed until new evidence arrives."""
+def dismiss(
+    target: Session | Connection, flag_id: int, *, now: datetime | None = None, by: str = "by the user"
+) -> dict[str, Any]:
+    """Dismissed flags stay dismissed until new evidence arrives. ``by`` says how, in the history
+    (``by email at …``: a reply-to-act command)."""
     now = now or datetime.now(UTC)
-    return _set_state(target, flag_id, {"state": "dismissed", "snoozed_until": None}, "dismissed by the user", now)
+    return _set_state(target, flag_id, {"state": "dismissed", "snoozed_until": None}, f"dismissed {by}", now)
 
 
 def snooze(
-    target: Session | Connection, flag_id: int, until: datetime, *, now: datetime | None = None
+    target: Session | Connection, flag_id: int, until: datetime, *, now: datetime | None = None, by: str = ""
 ) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     if until.tzinfo is None:
@@ -139,18 +127,20 @@ def snooze(
     if until <= now:  # a snooze into the past would hide nothing and say nothing
         raise UsageError(f"cannot snooze until {until:%Y-%m-%d}: that is not in the future")
     return _set_state(
-        target, flag_id, {"state": "snoozed", "snoozed_until": until}, f"snoozed until {until:%Y-%m-%d}", now
+        target,
+        flag_id,
+        {"state": "snoozed", "snoozed_until": until},
+        " ".join(filter(None, ("snoozed", by, f"until {until:%Y-%m-%d}"))),
+        now,
     )
 
 
 def history(target: Session | Connection, flag_id: int) -> dict[str, Any]:
     conn = _conn(target)
-    row = conn.execute(select(FLAG).where(FLAG.c.id == flag_id)).mappings().first()
+    row = flag_row(conn, flag_id)
     if row is None:
         raise UnknownFlag(f"no flag with id {flag_id}")
-    events = conn.execute(
-        select(FEVENT.c.at, FEVENT.c.state, FEVENT.c.reason).where(FEVENT.c.flag_id == flag_id).order_by(FEVENT.c.id)
-    )
+    events = flag_events(conn, flag_id)
     return {
         "id": row["id"],
         "kind": row["kind"],
@@ -165,17 +155,10 @@ def contacts(
 ) -> list[dict[str, Any]]:
     """Contacts with their stats, those with open flags first, then the weakest-but-real ties."""
     conn = _conn(target)
-    q = select(CONTACT, STAT).join(STAT, STAT.c.contact_id == CONTACT.c.id, isouter=True)
-    if automated is not None:
-        q = q.where(CONTACT.c.automated == automated)
-    if address:
-        q = q.where(CONTACT.c.address == address)
     merged = _merged_into(conn)
-    open_flags: dict[str, int] = {}
-    for (a,) in conn.execute(select(FLAG.c.contact_address).where(FLAG.c.state == "open")):
-        open_flags[a] = open_flags.get(a, 0) + 1
+    open_flags = open_flags_per_contact(conn)
     out = []
-    for r in conn.execute(q).mappings():
+    for r in contact_rows(conn, automated=automated, address=address):
         out.append(
             {
                 "address": r["address"],
@@ -222,9 +205,7 @@ def _merged_into(conn: Connection) -> dict[str, list[str]]:
 def resolve_contact(target: Session | Connection, address: str) -> str | None:
     """The canonical contact for any of its addresses (an alias, another case)."""
     conn = _conn(target)
-    a = normalise(address)
-    q = select(CONTACT.c.address).join(CADDR, CADDR.c.contact_id == CONTACT.c.id).where(CADDR.c.address == a)
-    return conn.execute(q).scalar() or conn.execute(select(CONTACT.c.address).where(CONTACT.c.address == a)).scalar()
+    return contact_of(conn, normalise(address))
 
 
 def find_contact(target: Session | Connection, who: str) -> str:
@@ -236,7 +217,14 @@ def find_contact(target: Session | Connection, who: str) -> str:
         return canonical
     like = like_pattern(who)
     rows = (
-        people(conn, PeopleQuery(like=like, sort="name", automated=None, limit=20), stage_order=())[0] if like else []
+        people(
+            conn,
+            PeopleQuery(like=like, sort="name", automated=None, limit=20),
+            stage_order=(),
+            overdue_kind=kinds.RECONNECT.id,
+        )[0]
+        if like
+        else []
     )
     exact = [r for r in rows if fold(r["name"] or "") == fold(who)]
     found = exact if len(exact) == 1 else rows
@@ -253,15 +241,9 @@ def timeline(target: Session | Connection, who: str, *, now: datetime | None = N
     conn = _conn(target)
     canonical = find_contact(conn, who)
     contact = contacts(conn, automated=None, address=canonical)[0]
-    cid = conn.execute(select(CONTACT.c.id).where(CONTACT.c.address == canonical)).scalar()
-    rows = conn.execute(
-        select(INTER.c.at, INTER.c.kind, INTER.c.personal, INTER.c.broadcast, INTER.c.subject, INTER.c.message_key)
-        .where(INTER.c.contact_id == cid)
-        .order_by(INTER.c.at.desc())
-    )
     interactions = [
-        {"at": _iso(at), "kind": k, "personal": bool(p), "broadcast": bool(b), "subject": s, "message_key": mk}
-        for at, k, p, b, s, mk in rows
+        {"at": _iso(at), "kind": k, "personal": p, "broadcast": b, "subject": s, "message_key": mk}
+        for at, k, p, b, s, mk in interactions_of(conn, canonical)
     ]
     return {
         "contact": contact,

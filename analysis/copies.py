@@ -1,6 +1,6 @@
 """Reading the stored copies of each message (the first thing a fact is made of).
 
-One query per pass brings each message row with its locations (folder role, flags, labels) and
+One query per pass (``kith.store.analysis_reads.copy_rows``) brings each message row with its locations (folder role, flags, labels) and
 whether one of my addresses is in its To or Cc, so nothing per message is held aside in memory
 (a rebuild of a million messages used to keep a location map of ~200 MB next to the facts).
 
@@ -17,42 +17,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, exists, false, func, select
+from sqlalchemy import Connection
 
 from kith.analysis.facts import Copy
 from kith.analysis.identity import Identities
-from kith.analysis.load import HEADER_COLUMNS, LOC, MSG, PART, STREAM, in_chunks, raw_forms
-from kith.analysis.rawsql import as_utc, plain_rows
-
-
-def _columns(me_raw: list[str]) -> list[Any]:
-    def addressed(role: str) -> Any:
-        if not me_raw:
-            return false()
-        return exists().where(PART.c.message_id == MSG.c.id, PART.c.role == role, PART.c.address.in_(me_raw))
-
-    return [
-        MSG.c.id,
-        MSG.c.mailbox_id,
-        MSG.c.message_key,
-        MSG.c.message_id,
-        MSG.c.thread_id,
-        MSG.c.in_reply_to,
-        MSG.c.references,
-        MSG.c.subject,
-        MSG.c.date,
-        MSG.c.received,
-        MSG.c.from_addr,
-        *(MSG.c[h] for h in HEADER_COLUMNS),
-        MSG.c.recipient_count,
-        MSG.c.deleted_at,
-        addressed("to"),
-        addressed("cc"),
-        LOC.c.id,
-        LOC.c.flags,
-        LOC.c.labels,
-        STREAM.c.role,
-    ]
+from kith.analysis.load import raw_forms
+from kith.store.analysis_reads import copy_rows, copy_rows_of, multi_copy_keys
+from kith.store.fastread import as_utc
 
 
 def _copies(rows: Iterable[tuple[Any, ...]]) -> Iterator[Copy]:
@@ -115,31 +86,23 @@ def copy_groups(
     Copies of a key come in row order. With ``keys`` the groups come in key order; without, the
     single-copy messages come first in table order, then the rest in key order.
     """
-    base = select(*_columns(sorted(raw_forms(ident, ident.me)))).select_from(
-        MSG.outerjoin(LOC, LOC.c.message_id == MSG.c.id).outerjoin(STREAM, STREAM.c.id == LOC.c.stream_id)
-    )
+    me_raw = sorted(raw_forms(ident, ident.me))
     if keys is None:
-        counted = select(MSG.c.message_key).group_by(MSG.c.message_key).having(func.count() > 1)
-        multi = {k for (k,) in plain_rows(conn, counted)}
-        q = base.order_by(MSG.c.id, LOC.c.id)
-        if part is not None and part.lo is not None:
-            q = q.where(MSG.c.id >= part.lo)
-        if part is not None and part.hi is not None:
-            q = q.where(MSG.c.id < part.hi)
-        for copy in _copies(plain_rows(conn, q, stream=True)):
+        multi = multi_copy_keys(conn)
+        lo = part.lo if part is not None else None
+        hi = part.hi if part is not None else None
+        for copy in _copies(copy_rows(conn, me_raw, lo=lo, hi=hi)):
             if copy.key not in multi:
                 yield [copy]
         keys = sorted(multi) if part is None or part.multi else []
-    for clause in in_chunks(conn, MSG.c.message_key, keys):
-        group: list[Copy] = []
-        q = base.where(clause).order_by(MSG.c.message_key, MSG.c.id, LOC.c.id)
-        for copy in _copies(plain_rows(conn, q, stream=True)):
-            if group and copy.key != group[0].key:
-                yield group
-                group = []
-            group.append(copy)
-        if group:
+    group: list[Copy] = []
+    for copy in _copies(copy_rows_of(conn, me_raw, keys)):
+        if group and copy.key != group[0].key:
             yield group
+            group = []
+        group.append(copy)
+    if group:
+        yield group
 
 
 __all__ = ["Part", "copy_groups"]

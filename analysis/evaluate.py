@@ -6,12 +6,9 @@ import logging
 from collections.abc import Container
 from datetime import datetime
 
-from kith.analysis.model import ContactData, ContactResult, Finding
+from kith.analysis import kinds
+from kith.analysis.model import ContactData, ContactResult, Finding, InteractionRow
 from kith.analysis.rules.automated import automated_contact
-from kith.analysis.rules.broadcast_only import broadcast_only
-from kith.analysis.rules.one_sided import one_sided
-from kith.analysis.rules.reconnect import reconnect
-from kith.analysis.rules.unanswered import unanswered
 from kith.analysis.schedule import next_check
 from kith.analysis.stages import stage
 from kith.analysis.stats import contact_stats
@@ -32,19 +29,26 @@ def evaluate(
     if automated:
         stats["stage"], stats["stage_evidence"] = None, {"why": "automated sender"}
     else:
-        findings += unanswered(data, cfg, now, flagged)
-        findings += broadcast_only(data, cfg, now)
-        findings += one_sided(data, cfg, now)
-        findings += reconnect(data, cfg, now)
+        for kind in kinds.KINDS:  # every registered rule (kith.analysis.kinds)
+            findings += kind.rule(data, cfg, now, flagged)
         stats["stage"], stats["stage_evidence"] = stage(data, cfg, now)
-    interactions = [
+    interactions: list[InteractionRow] = [  # tuples on purpose: see ``InteractionRow``
         (m.time, "email_in" if m.inbound else "email_out", m.personal, m.broadcast, m.key, None, m.subject, m.name)
         for m in data.mails
     ]
     interactions += [
         (mt.time, "meeting", True, False, None, mt.key, mt.summary, None) for mt in data.meetings if mt.counts
     ]
-    return ContactResult(data.address, data.name, automated, why, findings, stats, interactions, data.raw_addresses)
+    return ContactResult(
+        address=data.address,
+        name=data.name,
+        automated=automated,
+        automated_why=why,
+        findings=findings,
+        stats=stats,
+        interactions=interactions,
+        raw_addresses=data.raw_addresses,
+    )
 
 
 def evaluate_isolated(
@@ -58,7 +62,17 @@ def evaluate_isolated(
     except Exception as exc:
         log.exception("analysis of contact %s failed; kept as it was, retried on the next run", data.address)
         why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
-        return ContactResult(data.address, data.name, False, None, [], {}, [], data.raw_addresses, failed=why)
+        return ContactResult(
+            address=data.address,
+            name=data.name,
+            automated=False,
+            automated_why=None,
+            findings=[],
+            stats={},
+            interactions=[],
+            raw_addresses=data.raw_addresses,
+            failed=why,
+        )
 
 
 __all__ = ["evaluate", "evaluate_isolated"]

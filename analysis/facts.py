@@ -18,6 +18,7 @@ from kith.analysis.classify import automated_reason
 from kith.analysis.identity import Identities
 from kith.analysis.threads import message_nodes
 from kith.config.models import AnalysisConfig
+from kith.store.analysis_reads import FACT_COLUMNS
 
 #: Folders whose messages are not interactions (DESIGN: junk, trash, drafts).
 NOT_INTERACTIONS = frozenset({"junk", "trash", "drafts"})
@@ -140,28 +141,6 @@ class Fact:
             self.thread_key,
             self.broadcast,
         )
-
-
-#: The ``mail_facts`` columns, in the order of ``Fact``'s fields (``message_key`` is ``key``).
-FACT_COLUMNS = (
-    "message_key",
-    "message_id",
-    "time",
-    "sender",
-    "subject",
-    "subject_norm",
-    "outbound",
-    "automated",
-    "automated_why",
-    "recipients",
-    "answered",
-    "counted",
-    "future",
-    "to_me",
-    "cc_me",
-    "thread_key",
-    "broadcast",
-)
 
 
 def merge_copies(groups: Iterable[list[Copy]], ident: Identities, now: datetime) -> dict[str, Fact]:

@@ -14,14 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kith.analysis import kinds
 from kith.analysis.model import Finding
-
-GENERIC_REASON = {
-    "unanswered": "no longer waiting (the message is gone or its sender turned out to be automated)",
-    "broadcast_only": "a personal message or a meeting, or no longer enough broadcasts in the window",
-    "one_sided": "they answered, or you met",
-    "reconnect": "you are in touch again",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +78,10 @@ def transitions(
             if key in open_now or s.state not in ("open", "snoozed"):
                 continue
             gone = resolved_now.get(key)
-            reason = gone.reason if gone is not None and gone.reason else GENERIC_REASON.get(s.kind, "no longer holds")
+            reason = gone.reason if gone is not None and gone.reason else kinds.gone_reason(s.kind)
             ch.update[s.id] = {"state": "resolved", "resolved_at": now, "reason": reason, "snoozed_until": None}
             ch.history.append((s.id, "resolved", reason))
     return ch
 
 
-__all__ = ["GENERIC_REASON", "Changes", "Stored", "transitions"]
+__all__ = ["Changes", "Stored", "transitions"]

@@ -76,6 +76,15 @@ class Finding(NamedTuple):
     reason: str | None = None
 
 
+#: One interaction as the ``interactions`` table stores it: (time, kind, personal, broadcast,
+#: message key, event key, subject, name). A plain tuple, not a named record, on purpose: a
+#: rebuild makes one per mail per contact (a million at 1M messages) and writes them as they are
+#: through ``upsert_tuples`` (measured when the interactions were first written as tuples: the
+#: dicts and their per-value conversion were most of the write). Unpack it by position, in this
+#: order (``kith.store.analysis_writes.INTERACTION_COLUMNS`` without the contact id).
+InteractionRow = tuple[datetime, str, bool, bool, str | None, str | None, str | None, str | None]
+
+
 @dataclass
 class ContactResult:
     address: str
@@ -84,12 +93,11 @@ class ContactResult:
     automated_why: dict[str, Any] | None
     findings: list[Finding]
     stats: dict[str, Any]
-    #: (time, kind, personal, broadcast, message key, event key, subject, name)
-    interactions: list[tuple[datetime, str, bool, bool, str | None, str | None, str | None, str | None]]
+    interactions: list[InteractionRow]
     raw_addresses: set[str] = field(default_factory=set)
     #: Why evaluating this contact failed (then nothing else here is meaningful, and what is
     #: stored for the contact is kept as it was); None when it did not.
     failed: str | None = None
 
 
-__all__ = ["ContactData", "ContactResult", "Finding", "Mail", "Meeting"]
+__all__ = ["ContactData", "ContactResult", "Finding", "InteractionRow", "Mail", "Meeting"]

@@ -7,64 +7,32 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection
 
-from kith.analysis.facts import FACT_COLUMNS
 from kith.analysis.lifecycle import Stored, transitions
-from kith.analysis.load import History, in_chunks
+from kith.analysis.load import History
 from kith.analysis.model import ContactResult
-from kith.analysis.rawsql import as_utc, plain_rows
 from kith.analysis.search import search_key
-from kith.store.derived import Contact, ContactAddress, ContactStat, FlagEvent, FlagRow, Interaction, MailFact
-from kith.store.models import MetaRow
-from kith.store.upsert import chunks, upsert, upsert_tuples
-
-CONTACT = Contact.__table__
-CADDR = ContactAddress.__table__
-STAT = ContactStat.__table__
-INTER = Interaction.__table__
-FLAG = FlagRow.__table__
-FEVENT = FlagEvent.__table__
-FACT = MailFact.__table__
-META = MetaRow.__table__
-
-_STAT_COLUMNS = (
-    "stage",
-    "stage_evidence",
-    "strength",
-    "cadence_days",
-    "personal_in",
-    "personal_out",
-    "broadcast_out",
-    "meetings",
-    "first_seen",
-    "last_interaction",
-    "my_reply_median_h",
-    "my_reply_p90_h",
-    "their_reply_median_h",
-    "their_reply_p90_h",
-    "reciprocity",
-    "next_check",
+from kith.store.analysis_writes import (
+    STAT_COLUMNS,
+    contact_ids,
+    delete_contacts,
+    delete_interactions,
+    delete_stats,
+    flag_ids,
+    insert_flag_events,
+    insert_flags,
+    interactions_by_id,
+    meta_value,
+    set_meta_value,
+    stored_flags,
+    update_flag,
+    write_contact_addresses,
+    write_contacts,
+    write_interactions,
+    write_stats,
 )
-
-
-def write_facts(conn: Connection, rows: Sequence[tuple[Any, ...]], *, fresh: bool = False) -> None:
-    """Upsert facts given as ``Fact.values()`` tuples.
-
-    ``fresh``: the table was just emptied, so plain inserts (no conflict to look for).
-    """
-    for chunk in chunks(rows, 5000):
-        if fresh:
-            upsert_tuples(conn, FACT, FACT_COLUMNS, chunk, keys=())
-        else:
-            upsert_tuples(conn, FACT, FACT_COLUMNS, chunk, keys=FACT_COLUMNS[:1], update=FACT_COLUMNS[1:])
-
-
-def contact_ids(conn: Connection, addresses: Collection[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for clause in in_chunks(conn, CONTACT.c.address, sorted(set(addresses))):
-        out.update(plain_rows(conn, select(CONTACT.c.address, CONTACT.c.id).where(clause)))
-    return out
+from kith.store.fastread import as_utc
 
 
 def write_results(
@@ -88,9 +56,6 @@ def write_results(
     if failed:  # what is stored for them stays as it was (kith.analysis.evaluate.evaluate_isolated)
         results = [r for r in results if not r.failed]
         scope = None if scope is None else [a for a in scope if a not in failed]
-    # contact addresses stay upserts: an alias chain can give one spelling to two contacts
-    contact_keys: tuple[str, ...] = () if fresh else ("address",)
-    stat_keys: tuple[str, ...] = () if fresh else ("contact_id",)
     rows = [
         {
             "address": r.address,
@@ -102,14 +67,7 @@ def write_results(
         }
         for r in results
     ]
-    for chunk in chunks(rows, 5000):
-        upsert(
-            conn,
-            CONTACT,
-            list(chunk),
-            keys=contact_keys,
-            update=["name", "automated", "automated_why", "updated_at", "search"],
-        )
+    write_contacts(conn, rows, fresh=fresh)
     ids = contact_ids(conn, [r.address for r in results] + list(scope or ()))
     stored_interactions: dict[tuple[Any, ...], list[int]] = {}
     if scope is not None and not fresh:
@@ -117,11 +75,9 @@ def write_results(
             raise ValueError("write_results: an incremental write needs the History its run read")
         stale = [ids[a] for a in scope if a in ids]
         stored_interactions = _stored_interactions(conn, history)
-        for chunk in chunks(stale):
-            conn.execute(delete(STAT).where(STAT.c.contact_id.in_(chunk)))
+        delete_stats(conn, stale)
     addr_rows = [{"address": raw, "contact_id": ids[r.address]} for r in results for raw in sorted(r.raw_addresses)]
-    for chunk in chunks(addr_rows, 5000):
-        upsert(conn, CADDR, list(chunk), keys=["address"], update=["contact_id"])
+    write_contact_addresses(conn, addr_rows)
     inter_rows = []
     for r in results:
         contact_id = ids[r.address]
@@ -137,19 +93,15 @@ def write_results(
                 continue
             inter_rows.append(row)
     gone = sorted(i for left in stored_interactions.values() for i in left)
-    for chunk in chunks(gone):
-        conn.execute(delete(INTER).where(INTER.c.id.in_(chunk)))
-    for chunk in chunks(inter_rows, 10000):
-        upsert_tuples(conn, INTER, _INTER_COLUMNS, chunk, keys=())
-    stat_rows = [{"contact_id": ids[r.address], **{c: r.stats.get(c) for c in _STAT_COLUMNS}} for r in results]
-    for chunk in chunks(stat_rows, 5000):
-        upsert(conn, STAT, list(chunk), keys=stat_keys, update=list(_STAT_COLUMNS))
+    delete_interactions(conn, gone)
+    write_interactions(conn, inter_rows)
+    stat_rows = [{"contact_id": ids[r.address], **{c: r.stats.get(c) for c in STAT_COLUMNS}} for r in results]
+    write_stats(conn, stat_rows, fresh=fresh)
     if scope is not None and not fresh:
         # no mail and no meeting left (deleted, or in a folder that turned junk): no contact, as
         # after a rebuild; its timeline, statistics and spellings go with it, its flags stay
         evaluated = {r.address for r in results}
-        for chunk in chunks(sorted(ids[a] for a in scope if a in ids and a not in evaluated)):
-            conn.execute(delete(CONTACT).where(CONTACT.c.id.in_(chunk)))
+        delete_contacts(conn, sorted(ids[a] for a in scope if a in ids and a not in evaluated))
     _write_flags(conn, results, now, scope, keep=failed)
 
 
@@ -160,7 +112,7 @@ MAX_FAILURES = 1000
 
 
 def stored_failures(conn: Connection) -> dict[str, Any]:
-    value = conn.execute(select(META.c.value).where(META.c.key == FAILURES_KEY)).scalar()
+    value = meta_value(conn, FAILURES_KEY)
     return dict(value) if isinstance(value, dict) else {}
 
 
@@ -181,10 +133,7 @@ def record_failures(
     current.update({a: {"error": why, "at": now.isoformat()} for a, why in failed.items()})
     if len(current) > MAX_FAILURES:
         current = dict(sorted(current.items())[:MAX_FAILURES])
-    upsert(conn, META, [{"key": FAILURES_KEY, "value": current}], keys=["key"], update=["value"])
-
-
-_INTER_COLUMNS = ("contact_id", "at", "kind", "personal", "broadcast", "message_key", "event_id", "subject", "name")
+    set_meta_value(conn, FAILURES_KEY, current)
 
 
 def _stored_interactions(conn: Connection, history: History) -> dict[tuple[Any, ...], list[int]]:
@@ -199,12 +148,10 @@ def _stored_interactions(conn: Connection, history: History) -> dict[tuple[Any, 
     Only the rows of changed messages and meetings are read whole.
     """
     out: dict[tuple[Any, ...], list[int]] = defaultdict(list, history.kept)
-    cols = [INTER.c.id, *(INTER.c[c] for c in _INTER_COLUMNS)]
-    for clause in in_chunks(conn, INTER.c.id, sorted(history.reread)):
-        for iid, contact_id, at, kind, personal, broadcast, key, event, subject, name in plain_rows(
-            conn, select(*cols).where(clause)
-        ):
-            out[(contact_id, as_utc(at), kind, bool(personal), bool(broadcast), key, event, subject, name)].append(iid)
+    for iid, contact_id, at, kind, personal, broadcast, key, event, subject, name in interactions_by_id(
+        conn, sorted(history.reread)
+    ):
+        out[(contact_id, as_utc(at), kind, bool(personal), bool(broadcast), key, event, subject, name)].append(iid)
     return out
 
 
@@ -217,25 +164,12 @@ def _write_flags(
     keep: Collection[str] = (),
 ) -> None:
     stored: dict[str, dict[str, Stored]] = defaultdict(dict)
-    cols = (
-        FLAG.c.id,
-        FLAG.c.kind,
-        FLAG.c.key,
-        FLAG.c.state,
-        FLAG.c.evidence_mark,
-        FLAG.c.snoozed_until,
-        FLAG.c.contact_address,
-    )
-    if scope is None:
-        clauses: list[Any] = [FLAG.c.state != "resolved"]
-        # resolved flags can reopen: load those of the contacts that have findings
-        wanted = sorted({r.address for r in results if r.findings})
-        clauses += [FLAG.c.contact_address.in_(c) & (FLAG.c.state == "resolved") for c in chunks(wanted)]
-    else:
-        clauses = [FLAG.c.contact_address.in_(c) for c in chunks(sorted(scope))]
-    for clause in clauses:
-        for fid, kind, key, state, mark, until, contact in conn.execute(select(*cols).where(clause)):
-            stored[contact][key] = Stored(fid, kind, key, state, mark or "", until)
+    # resolved flags can reopen: with no scope (a rebuild), those of the contacts with findings
+    reopenable = sorted({r.address for r in results if r.findings}) if scope is None else []
+    for fid, kind, key, state, mark, until, contact in stored_flags(
+        conn, None if scope is None else sorted(scope), reopenable
+    ):
+        stored[contact][key] = Stored(fid, kind, key, state, mark or "", until)
     by_contact = {r.address: r for r in results}
     history: list[tuple[int | str, str, str]] = []
     new_rows: list[dict[str, Any]] = []
@@ -245,26 +179,19 @@ def _write_flags(
         new_rows += ch.insert
         history += ch.history
         for fid, values in ch.update.items():
-            conn.execute(update(FLAG).where(FLAG.c.id == fid).values(**values))
-    for chunk in chunks(new_rows, 2000):
-        conn.execute(insert(FLAG), list(chunk))
-    new_keys = [k for k, _, _ in history if isinstance(k, str)]
-    ids: dict[str, int] = {}
-    for chunk in chunks(new_keys):
-        ids.update({a: b for a, b in conn.execute(select(FLAG.c.key, FLAG.c.id).where(FLAG.c.key.in_(chunk)))})
+            update_flag(conn, fid, values)
+    insert_flags(conn, new_rows)
+    ids = flag_ids(conn, [k for k, _, _ in history if isinstance(k, str)])
     events = [
         {"flag_id": ids[k] if isinstance(k, str) else k, "at": now, "state": state, "reason": reason}
         for k, state, reason in history
     ]
-    for chunk in chunks(events, 5000):
-        conn.execute(insert(FEVENT), list(chunk))
+    insert_flag_events(conn, events)
 
 
 __all__ = [
     "FAILURES_KEY",
-    "contact_ids",
     "record_failures",
     "stored_failures",
-    "write_facts",
     "write_results",
 ]

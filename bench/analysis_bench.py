@@ -77,7 +77,7 @@ def _drop_schema(base: str, name: str) -> None:
 
 
 def one_size(work: Path, messages: int, contacts: int, url: str) -> dict[str, Any]:
-    from kith.daemon.demo import write_demo_config
+    from kith.cli.demo_pipeline import write_demo_config
     from kith.sample import generate
 
     info = generate(work / "sample", seed=1, messages=messages, contacts=contacts)

@@ -49,9 +49,9 @@ def _p95(times: list[float]) -> float:
 def _record_report(cfg: Path) -> None:
     """One sent report on record, as the daemon leaves it (the Reports page lists it)."""
     from kith.config.load import load_config
-    from kith.report import ledger
     from kith.report.data import build, recipient_of
     from kith.sample import load_truth
+    from kith.store import reports
     from kith.store.engine import store_for
 
     config = load_config(cfg)
@@ -59,11 +59,11 @@ def _record_report(cfg: Path) -> None:
     store = store_for(config)
     with store.session() as s:
         built = build(s, config, day=now.date(), now=now)
-        claim = ledger.claim(
+        claim = reports.claim(
             s, day=now.date(), recipient=recipient_of(config), now=now, message_id="<b@k>", payload=built.payload
         )
         if claim is not None:
-            ledger.mark_sent(s, claim, now=now)
+            reports.mark_sent(s, claim, now=now)
     store.dispose()
 
 
@@ -137,7 +137,7 @@ def measure(cfg: Path, requests: int) -> dict[str, Any]:
 
 
 def one_size(work: Path, messages: int, contacts: int, requests: int) -> dict[str, Any]:
-    from kith.daemon.demo import write_demo_config
+    from kith.cli.demo_pipeline import write_demo_config
     from kith.sample import generate
 
     info = generate(work / "sample", seed=1, messages=messages, contacts=contacts)

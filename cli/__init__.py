@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 from typing import Annotated
@@ -12,21 +11,6 @@ import typer
 from kith.cli.app import app
 from kith.cli.common import console, setup_logging, state
 from kith.config.secrets import PRIVATE_UMASK
-
-#: Command modules; each attaches its commands to ``app`` when imported.
-COMMAND_MODULES = (
-    "kith.cli.core",
-    "kith.cli.status",
-    "kith.cli.demo",
-    "kith.cli.analysis",
-    "kith.cli.people",
-    "kith.cli.report",
-    "kith.cli.daemon",
-    "kith.cli.auth",
-    "kith.cli.check",
-    "kith.cli.web",
-    "kith.cli.service",
-)
 
 
 def _print_version(value: bool) -> None:
@@ -70,22 +54,27 @@ def _root(
     ctx.call_on_close(state(ctx).close)
 
 
-def _load_commands() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # a real missing dependency, not an absent command module
-                raise
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `kith` command."""
     os.umask(PRIVATE_UMASK)  # new files 0600, directories 0700: the database says who writes to whom
-    _load_commands()
     app(args=argv, prog_name="kith")
 
 
-_load_commands()
+# The command modules, in the order `kith --help` lists them: each attaches its commands to
+# ``app`` when imported, so they come after the callback above. Every one exists; a missing
+# dependency fails here, loudly.
+# isort: off
+from kith.cli import core  # noqa: E402, F401
+from kith.cli import status  # noqa: E402, F401
+from kith.cli import demo  # noqa: E402, F401
+from kith.cli import analysis  # noqa: E402, F401
+from kith.cli import people  # noqa: E402, F401
+from kith.cli import report  # noqa: E402, F401
+from kith.cli import daemon  # noqa: E402, F401
+from kith.cli import auth  # noqa: E402, F401
+from kith.cli import check  # noqa: E402, F401
+from kith.cli import web  # noqa: E402, F401
+from kith.cli import service  # noqa: E402, F401
+# isort: on
 
 __all__ = ["app", "main"]

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from kith.analysis import kinds
 from kith.cli.app import app
 from kith.cli.common import console, get_config, get_store, print_json
 from kith.cli.params import future_day, one_of
@@ -17,13 +18,6 @@ from kith.text import plural
 
 flags_app = typer.Typer(help="What needs attention: list, dismiss, snooze.", no_args_is_help=False)
 app.add_typer(flags_app, name="flags")
-
-KIND_LABEL = {
-    "unanswered": "respond",
-    "one_sided": "pull back",
-    "reconnect": "reconnect",
-    "broadcast_only": "broadcast only",
-}
 
 
 @app.command()
@@ -41,7 +35,8 @@ def analyze(
     if json_out:
         print_json(summary)
         return
-    flags = ", ".join(f"{n} {KIND_LABEL.get(k, k)}" for k, n in summary["open_flags"].items()) or "nothing open"
+    counts = sorted(summary["open_flags"].items(), key=lambda kv: kinds.rank(kv[0]))
+    flags = ", ".join(f"{n} {kinds.name_of(k)}" for k, n in counts) or "nothing open"
     console.print(
         f"analysis ({summary['mode']}): {summary['messages']} messages, {summary['contacts']} contacts "
         f"in {summary['seconds']} s; open: {flags}"
@@ -53,16 +48,20 @@ def _days(value: object) -> str:
 
 
 def what(f: dict[str, Any]) -> str:
-    """The flag's evidence as a sentence, with its units."""
+    """The flag's evidence as a sentence, with its units (a kind with no sentence of its own here,
+    a rule just added, says its advice)."""
     ev = f.get("evidence") or {}
-    if f["kind"] == "unanswered":
+    kind = kinds.by_id(f["kind"])
+    if kind is kinds.UNANSWERED:
         return str(ev.get("subject") or f.get("message_id") or "(no subject)")
-    if f["kind"] == "broadcast_only":
+    if kind is kinds.BROADCAST_ONLY:
         return f"{plural(int(ev.get('broadcasts') or 0), 'broadcast')} from you, no personal message"
-    if f["kind"] == "one_sided":
+    if kind is kinds.ONE_SIDED:
         n = int(ev.get("unanswered") or 0)
         return f"{plural(n, 'message')} of yours unanswered over {_days(ev.get('span_days'))}"
-    return f"{_days(ev.get('days_since'))} since you were last in touch; usually {cadence(ev.get('cadence_days'))}"
+    if kind is kinds.RECONNECT:
+        return f"{_days(ev.get('days_since'))} since you were last in touch; usually {cadence(ev.get('cadence_days'))}"
+    return kind.advice if kind else ""
 
 
 def who(contact: dict[str, Any]) -> str:
@@ -74,17 +73,36 @@ def who(contact: dict[str, Any]) -> str:
 STATE_CHOICES = ("open", "snoozed", "dismissed", "resolved", "all")
 
 
-def _kind(value: str | None) -> str | None:
-    from kith.analysis.api import KINDS
+def flag_kind(value: str | None) -> str | None:
+    """``--kind``: a kind's id or the name ``kith flags`` shows (``respond``, ``pull back``, any
+    case, ``-`` or ``_`` for the space), as its id; else a usage error listing both spellings."""
+    if value is None:
+        return None
+    kind = kinds.lookup(value)
+    if kind is None:
+        raise typer.BadParameter(f"{value!r} is not a flag kind; use one of: {', '.join(kinds.choices())}")
+    return kind.id
 
-    return one_of(value, KINDS, what="flag kind")
+
+def _complete_kind(incomplete: str) -> list[tuple[str, str]]:
+    """Shell completion of ``--kind`` (``kith --install-completion``): each id, and each display
+    name that differs from it with ``-`` for its space (``pull-back``), that starts with what was
+    typed (Typer keeps only those)."""
+    values = ((value, k.name) for k in kinds.KINDS for value in dict.fromkeys((k.id, k.name.replace(" ", "-"))))
+    return [(value, name) for value, name in values if value.startswith(incomplete)]
 
 
 @flags_app.callback(invoke_without_command=True)
 def flags(
     ctx: typer.Context,
     kind: Annotated[
-        str | None, typer.Option("--kind", parser=_kind, help="unanswered, broadcast_only, one_sided, reconnect")
+        str | None,
+        typer.Option(
+            "--kind",
+            parser=flag_kind,
+            autocompletion=_complete_kind,
+            help="A flag kind, by id or by the name shown: " + ", ".join(kinds.choices()),
+        ),
     ] = None,
     state: Annotated[
         str,
@@ -102,11 +120,15 @@ def flags(
     store = get_store(ctx)
     with store.session() as session:
         found = list_flags(session, kind=kind, state=None if state == "all" else state)
+        if json_out:  # each flag's best link into the mail program (issue 27)
+            from kith.report.actions import decorate_flags
+
+            decorate_flags(session.connection(), get_config(ctx), found)
     if json_out:
         print_json(found)
         return
     if not found:
-        console.print(f"no {state} flags" + (f" of kind {kind}" if kind else ""))
+        console.print(f"no {state} flags" + (f" of kind {kinds.name_of(kind)}" if kind else ""))
         return
     columns = [
         Column("id", justify="right"),
@@ -119,7 +141,7 @@ def flags(
     rows = [
         [
             str(f["id"]),
-            KIND_LABEL.get(f["kind"], f["kind"]),
+            kinds.name_of(f["kind"]),
             f"{round(f['age_days'])}d" if f["age_days"] is not None else "—",
             (f["since"] or "")[:10],
             f["state"],
@@ -168,8 +190,6 @@ def history(ctx: typer.Context, flag_id: int, json_out: Annotated[bool, typer.Op
     if json_out:
         print_json(out)
         return
-    console.print(
-        f"flag {out['id']}: {KIND_LABEL.get(out['kind'], out['kind'])} for {escape(out['contact'])}, now {out['state']}"
-    )
+    console.print(f"flag {out['id']}: {kinds.name_of(out['kind'])} for {escape(out['contact'])}, now {out['state']}")
     rows = [[(h["at"] or "")[:16].replace("T", " "), h["state"], escape(h["reason"] or "")] for h in out["history"]]
     print_table(console, [Column("when (UTC)"), Column("state"), Column("why", flex=True)], rows)

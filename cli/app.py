@@ -106,7 +106,7 @@ app = typer.Typer(
     help="Keeps your relationships from silently decaying: mail and calendar headers in, what needs attention out.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
 )
 
 __all__ = ["EXIT_CODES", "KithGroup", "app", "exit_code", "hoist_global_options"]

@@ -12,11 +12,12 @@ import re
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 from rich.text import Text
 
 from kith.cli.app import app
 from kith.cli.common import console, get_config, print_json
+from kith.cli.tables import Column, print_table
 from kith.connectors.base import CheckReport, Level
 from kith.connectors.check import check_mailbox
 
@@ -28,6 +29,15 @@ _MARK = {
     Level.WARN: ("warn", "yellow"),
     Level.ERROR: ("error", "red"),
 }
+
+#: The folder table: a folder's name is never cut (it is what a user looks for); the role and the
+#: count go first on a narrow terminal, and why kith skips a folder wraps.
+FOLDER_COLUMNS = (
+    Column("folder"),
+    Column("role", drop=2),
+    Column("messages", justify="right", drop=1),
+    Column("kith", flex=True),
+)
 
 
 def _plain(value: object) -> str:
@@ -51,15 +61,16 @@ def _print(name: str, report: CheckReport) -> None:
         if f.fix:
             console.print(Text(f"        fix: {_plain(f.fix)}", style="cyan"))
     if report.folders:
-        table = Table("folder", "role", "messages", "kith", box=None, padding=(0, 2), show_edge=False)
-        for folder in report.folders:
-            table.add_row(
-                Text(_plain(folder.name)),
-                Text(str(folder.role or "—")),
-                Text("?" if folder.messages is None else f"{folder.messages:,}"),
-                Text("sync" if folder.skipped is None else f"skip: {_plain(folder.skipped)}"),
-            )
-        console.print(table)
+        rows = [
+            [
+                escape(_plain(folder.name)),
+                escape(str(folder.role or "—")),
+                "?" if folder.messages is None else f"{folder.messages:,}",
+                "sync" if folder.skipped is None else escape(f"skip: {_plain(folder.skipped)}"),
+            ]
+            for folder in report.folders
+        ]
+        print_table(console, FOLDER_COLUMNS, rows)
     if report.first_sync is not None:
         fs = report.first_sync
         console.print(

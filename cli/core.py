@@ -138,13 +138,11 @@ def sync(
 
 
 def _after_sync(ctx: typer.Context) -> None:
-    """Analyse what the sync queued (the contacts it touched) when the analysis package is present."""
-    try:
-        from kith.analysis.api import analyze
-    except ImportError:
-        return
-    config, store = get_config(ctx), get_store(ctx)
+    """Analyse what the sync queued (the contacts it touched)."""
+    from kith.analysis.api import analyze
     from kith.store.models import utcnow
+
+    config, store = get_config(ctx), get_store(ctx)
 
     with store.session() as session:
         analyze(session, config, now=utcnow())

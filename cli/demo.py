@@ -9,8 +9,8 @@ import typer
 
 from kith.cli.app import app
 from kith.cli.common import console
+from kith.cli.demo_pipeline import run_demo
 from kith.cli.tables import Column, print_table
-from kith.daemon.demo import run_demo
 
 
 @app.command()

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from kith.cli.analysis import KIND_LABEL, what
+from kith.analysis import kinds
+from kith.cli.analysis import what
 from kith.cli.app import app
 from kith.cli.common import console, get_store, print_json
 from kith.cli.tables import Column, print_table
@@ -123,10 +124,7 @@ def timeline(
     print_table(console, record, [[f"  {label}", value] for label, value in _summary(c)], header=False)
     if out["flags"]:
         console.print("\n[bold]flags[/bold]")
-        rows = [
-            [f"  {f['id']}", f"{KIND_LABEL.get(f['kind'], f['kind'])} ({f['state']})", escape(what(f))]
-            for f in out["flags"]
-        ]
+        rows = [[f"  {f['id']}", f"{kinds.name_of(f['kind'])} ({f['state']})", escape(what(f))] for f in out["flags"]]
         print_table(console, [Column("id"), Column("kind"), Column("what", flex=True)], rows, header=False)
     talks = out["conversations"][: max(0, recent)]
     if not talks:

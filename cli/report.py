@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from kith.cli.app import app
-from kith.cli.common import console, get_config, get_store, print_json
+from kith.cli.common import console, err_console, get_config, get_store, print_json
 from kith.cli.params import parse_day
 
 
@@ -26,8 +26,9 @@ def report(
     html: Annotated[Path | None, typer.Option("--html", help="Write the HTML version to this file")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report data as JSON")] = False,
 ) -> None:
-    """The nightly report: what needs attention, the numbers, sync health."""
-    from kith.report.api import build_report, local_day, moment_for, render_report, send_report, write_html
+    """The nightly report: what needs attention, the numbers, sync health. With `[report]
+    output_dir` set, a copy of the report shown (and of each one sent) is kept there as files."""
+    from kith.report.api import build_report, keep_copy, local_day, moment_for, render_report, send_report, write_html
 
     config = get_config(ctx)
     store = get_store(ctx)
@@ -50,3 +51,6 @@ def report(
         return
     console.print(f"[bold]{escape(rendered.subject)}[/bold]")
     console.print(rendered.text, markup=False, highlight=False)
+    kept = keep_copy(config, rendered, day=the_day)
+    if kept is not None:  # on stderr: `kith report | less` shows the report alone
+        err_console.print(f"kept a copy: {escape(str(kept[0]))} and {escape(kept[1].name)}")

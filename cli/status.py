@@ -8,7 +8,7 @@ rest give way by importance on a narrow terminal (see kith.cli.tables).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -17,10 +17,13 @@ from rich.markup import escape
 from kith.cli.app import app
 from kith.cli.common import console, get_config, get_store, print_json
 from kith.cli.tables import Column, print_table
-from kith.daemon.status import daemon_status, mailbox_status
+from kith.store.commands import refused_commands
 from kith.store.health import analysis_health
 from kith.store.models import utcnow
+from kith.store.status import daemon_status, mailbox_status
 
+#: How far back `kith status` looks for refused reply-to-act commands.
+COMMANDS_WINDOW = timedelta(days=30)
 STATE_COLOUR = {"ok": "green", "partial": "yellow", "syncing": "cyan", "never synced": "dim"}
 
 
@@ -144,10 +147,13 @@ def status(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")]
     with store.engine.connect() as conn:
         daemon, data = daemon_status(conn, now=now), mailbox_status(conn, now=now, me=config.my_addresses)
         health = analysis_health(conn)
+        refused = refused_commands(conn, since=now - COMMANDS_WINDOW)
     if json_out:
         from kith import __version__
 
-        print_json({"kith_version": __version__, "daemon": daemon, "mailboxes": data, "analysis": health})
+        print_json(
+            {"kith_version": __version__, "daemon": daemon, "mailboxes": data, "analysis": health, "commands": refused}
+        )
         return
     for line in daemon_lines(daemon, now):
         console.print(line)
@@ -158,6 +164,22 @@ def status(ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")]
     print_table(console, columns, rows)
     for line in health_lines(health, sum(mb["forged_from_me"] for mb in data)):
         console.print(line)
+    for line in command_lines(refused):
+        console.print(line)
+
+
+def command_lines(refused: dict[str, Any]) -> list[str]:
+    """Reply-to-act commands refused lately (forged, expired, foreign, replayed): each did
+    nothing but leave this line (kith.store.commands)."""
+    if not refused["total"]:
+        return []
+    lines = [f"commands  [yellow]{refused['total']} refused[/yellow] in the last {COMMANDS_WINDOW.days} days"]
+    for r in refused["latest"][:5]:
+        lines.append(
+            f"          {r['at'][:16].replace('T', ' ')} {r['outcome']}: {r['action'] or '?'} #{r['flag_id']}"
+            f" from {escape(r['sender'] or '?')} ({escape(r['via'])})"
+        )
+    return lines
 
 
 def health_lines(health: dict[str, Any], forged: int) -> list[str]:
@@ -179,4 +201,4 @@ def health_lines(health: dict[str, Any], forged: int) -> list[str]:
     return lines
 
 
-__all__ = ["daemon_lines", "duration", "health_lines", "next_run", "rows_of", "status", "when"]
+__all__ = ["command_lines", "daemon_lines", "duration", "health_lines", "next_run", "rows_of", "status", "when"]

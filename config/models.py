@@ -4,6 +4,7 @@ the report and the daemon. Read once, frozen, passed down; nothing reads setting
 
 from __future__ import annotations
 
+import re
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
@@ -152,7 +153,8 @@ class ReportConfig(Frozen):
     """Items shown per section; the rest are counted, with the command that lists them."""
     smtp: SmtpConfig = SmtpConfig()
     output_dir: Path | None = Field(default=None, examples=["/var/lib/kith/reports"])
-    """Not used yet (reserved for keeping a copy of each report as files)."""
+    """Keep a copy of each report here: kith-report-DATE.html and .txt (mode 600), for every
+    nightly report sent and every one `kith report` shows; none: no copies."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, use_attribute_docstrings=True)
 
@@ -199,6 +201,19 @@ class WebConfig(Frozen):
     names; any other Host header is refused (DNS rebinding)."""
     session_lifetime: Duration = timedelta(days=30)
     """How long the login cookie holds before a new one-time login URL is needed."""
+    public_url: str | None = Field(default=None, examples=["https://kith.example.com"])
+    """The https address the web app is reachable at from your phone (a reverse proxy, a VPN
+    address); when set, report rows also carry signed links to Done / Snooze on the web app."""
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not re.fullmatch(r"https://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?", value):
+            raise ValueError(f"{value!r} is not an https:// address (e.g. https://kith.example.com)")
+        return value
 
     @field_validator("listen")
     @classmethod
@@ -216,6 +231,15 @@ def split_listen(value: str) -> tuple[str, int]:
     if host.startswith("["):
         host = host.strip("[]")
     return host, int(port)
+
+
+class ActionsConfig(Frozen):
+    """Acting from the report: its Done / Snooze links send a signed command to yourself."""
+
+    enabled: bool = True
+    """Put Done / Snooze links on the report's rows (mailto: links to your own address)."""
+    expire_after: Duration = timedelta(days=14)
+    """How long a report's links work; each works once."""
 
 
 class GlobalConfig(BaseSettings):
@@ -236,6 +260,7 @@ class GlobalConfig(BaseSettings):
     report: ReportConfig = ReportConfig()
     daemon: DaemonConfig = DaemonConfig()
     web: WebConfig = WebConfig()
+    actions: ActionsConfig = ActionsConfig()
     mailboxes_dir: Path = Path("mailboxes.d")
     """The folder of the mailbox files (one NAME.toml each), relative to this file."""
     state_dir: Path | None = Field(default=None, examples=["/var/lib/kith"])
@@ -256,6 +281,7 @@ class GlobalConfig(BaseSettings):
 
 
 __all__ = [
+    "ActionsConfig",
     "AnalysisConfig",
     "DaemonConfig",
     "DatabaseConfig",

@@ -126,8 +126,45 @@ def make_private(path: Path, *, directory: bool = False) -> bool:
     return True
 
 
+def state_key(state_dir: Path, name: str, *, size: int = 32) -> bytes:
+    """A random key kept in the state directory (0600 in a 0700 folder), made on first use.
+
+    Made once even when two processes (the daemon, ``kith report``) ask at the same moment: the
+    new key is written aside and hard-linked into place, which fails if another got there first,
+    and then everybody reads the one that landed. A key that changed under a signer would make
+    every link it had signed look forged."""
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private(state_dir, directory=True)
+    path = state_dir / name
+    if not path.exists():
+        tmp = path.with_name(f".{name}.{os.urandom(8).hex()}")  # unique per caller, threads too
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
+            fh.write(os.urandom(size).hex())
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    make_private(path)
+    raw = path.read_text().strip()
+    if len(raw) < 2 * size:
+        raise ConfigError(f"{path}: the key is shorter than {size} bytes; delete the file to make a new one")
+    return raw.encode()
+
+
 #: The umask of every kith process (CLI and daemon): new files 0600, new directories 0700.
 PRIVATE_UMASK = 0o077
 
 
-__all__ = ["PRIVATE_UMASK", "SecretRef", "check_secret_file", "make_private", "read_secret_file", "write_private"]
+__all__ = [
+    "PRIVATE_UMASK",
+    "SecretRef",
+    "check_secret_file",
+    "make_private",
+    "read_secret_file",
+    "state_key",
+    "write_private",
+]

@@ -8,15 +8,30 @@ applies a batch and its cursor in one transaction, so a crash re-pulls at most o
 
 Provider keys are unique within a stream and stable for as long as the provider item is the same
 item (Maildir unique name, ``UIDVALIDITY:UID`` for IMAP, Gmail message id, Graph id, CalDAV href).
+
+Everything a connector can do is declared here, so callers are checked by mypy and never probe:
+
+- every source: ``Source`` (``streams``, ``pull``, ``close``);
+- a source that has more says so by satisfying a small protocol, and callers ask ``isinstance``:
+  ``Checkable`` (``kith check``), ``Pushing`` (``wait_for_changes``, IMAP IDLE), ``Alerting``
+  (server texts for ``kith status``); ``capabilities(source)`` names them;
+- each kind of connector publishes one ``Connector`` record (the registry hands it out): the
+  sources it builds, and its ``Authorizer`` (``kith auth``) and ``Sender`` (the nightly report)
+  when it has them.
 """
 
 from __future__ import annotations
 
 import enum
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from kith.config.mailboxes import MailboxBase
 
 JSON = dict[str, Any]
 
@@ -116,6 +131,8 @@ class MessageRecord:
     received: datetime | None = None
     #: What could not be parsed; the record still carries everything that could.
     problems: tuple[str, ...] = ()
+    #: Graph's ``webLink``: the message in Outlook on the web (an https URL); None elsewhere.
+    web_link: str | None = None
 
     __reduce__ = _by_position
 
@@ -297,6 +314,90 @@ class Checkable(Protocol):
 # --- end of optional capability: check ----------------------------------------------------------
 
 
+# --- optional capabilities of a source: push and alerts ------------------------------------------
+#
+# The daemon asks ``isinstance(source, Pushing)`` / ``isinstance(source, Alerting)``; a source has
+# the capability by having the method with this signature (the contract test checks both ways).
+
+
+@runtime_checkable
+class Pushing(Protocol):
+    """A source that can wait for the provider to say something changed (IMAP IDLE)."""
+
+    def wait_for_changes(self, timeout: float, stop: threading.Event | None = None) -> bool:
+        """True as soon as something changed, False after ``timeout`` seconds or once ``stop`` is set.
+
+        Raises ``TransientError`` after a disconnect (the caller backs off and calls again) and
+        ``AuthError`` when the login is refused.
+        """
+        ...
+
+
+@runtime_checkable
+class Alerting(Protocol):
+    """A source whose server sends texts a person should read (IMAP ``[ALERT]``, ``[OVERQUOTA]``)."""
+
+    @property
+    def alerts(self) -> list[str]:
+        """What the server said so far, without duplicates (shown by ``kith status``)."""
+        ...
+
+
+#: Capability name → the protocol a source satisfies to have it (``capabilities()``).
+SOURCE_CAPABILITIES: dict[str, type] = {"check": Checkable, "push": Pushing, "alerts": Alerting}
+
+
+def capabilities(source: object) -> frozenset[str]:
+    """The names of the optional capabilities ``source`` has (``check``, ``push``, ``alerts``)."""
+    return frozenset(name for name, proto in SOURCE_CAPABILITIES.items() if isinstance(source, proto))
+
+
+# --- what a kind of connector offers besides its sources: authorize and send --------------------
+#
+# These work on a configured mailbox before or without a source (``kith auth``, the nightly
+# report), so they are functions of the connector, held in its ``Connector`` record; the registry
+# hands out the record of a ``kind`` and callers look at what is not None.
+
+
+class SourceFactory(Protocol):
+    """Builds the source of one configured mailbox; ``ConfigError`` for a mailbox of another kind."""
+
+    def __call__(self, mailbox: MailboxBase, *, state_dir: Path) -> Source: ...
+
+
+class Authorizer(Protocol):
+    """``kith auth NAME``: obtain or check credentials; returns the line to show the user.
+
+    ``send`` asks for the permission to send mail too; ``options`` are the provider's own
+    (Gmail: ``open_browser=False`` for ``kith auth --headless``).
+    """
+
+    def __call__(
+        self, mailbox: MailboxBase, *, state_dir: Path, interactive: bool = True, send: bool = False, **options: Any
+    ) -> str: ...
+
+
+class Sender(Protocol):
+    """Hands a finished message to the mailbox's own mail system (the nightly report).
+
+    Returns where it went in a few words (``INBOX``, ``INBOX (already there)``, a provider id);
+    idempotent by Message-ID where the provider lets it be.
+    """
+
+    def __call__(self, mailbox: MailboxBase, message: EmailMessage, *, state_dir: Path) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Connector:
+    """Everything one kind of connector can do, in one place: which sources it builds, and
+    whether it can authorize (``kith auth``) and send (``[report] deliver``)."""
+
+    make_source: SourceFactory | None = None
+    make_calendar_source: SourceFactory | None = None
+    authorize: Authorizer | None = None
+    send: Sender | None = None
+
+
 class BaseSource:
     """Defaults for the optional parts of the protocol."""
 
@@ -313,12 +414,16 @@ class BaseSource:
 __all__ = [
     "JSON",
     "SKIPPED_BY_DEFAULT",
+    "SOURCE_CAPABILITIES",
     "Address",
+    "Alerting",
     "Attendee",
+    "Authorizer",
     "BaseSource",
     "Batch",
     "CheckReport",
     "Checkable",
+    "Connector",
     "EventRecord",
     "Finding",
     "FirstSync",
@@ -328,9 +433,13 @@ __all__ = [
     "Level",
     "MessageRecord",
     "Problem",
+    "Pushing",
     "Record",
     "Role",
+    "Sender",
     "Source",
+    "SourceFactory",
     "Stream",
+    "capabilities",
     "no_known",
 ]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
+from kith.config.mailboxes import MailboxBase
 from kith.connectors.base import Checkable, CheckReport, Finding, FolderCheck, Level, Source
 from kith.connectors.registry import make_calendar_source, make_source
 from kith.errors import AuthError, ConfigError, KithError, TransientError
@@ -61,7 +61,7 @@ def check_source(source: Source, *, kind: str, account: str, mailbox: str) -> Ch
     )
 
 
-def check_mailbox(mailbox: Any, *, state_dir: Path) -> list[CheckReport]:
+def check_mailbox(mailbox: MailboxBase, *, state_dir: Path) -> list[CheckReport]:
     """The reports of a configured mailbox: its mail, then its calendar if it has one."""
     reports: list[CheckReport] = []
     account = str(getattr(mailbox, "username", None) or (mailbox.addresses[0] if mailbox.addresses else mailbox.name))

@@ -22,6 +22,7 @@ from kith.connectors.base import (
     Attendee,
     BaseSource,
     Batch,
+    Connector,
     EventRecord,
     Known,
     Problem,
@@ -188,4 +189,8 @@ def make_calendar_source(mailbox: MailboxBase, *, state_dir: Path) -> IcsSource:
     return IcsSource(mailbox, mailbox.calendar)
 
 
-__all__ = ["IcsSource", "event_record", "event_version", "expand_calendar", "make_calendar_source"]
+#: What the .ics connector can do: read calendar files (no authorization, no sending).
+CONNECTOR = Connector(make_calendar_source=make_calendar_source)
+
+
+__all__ = ["CONNECTOR", "IcsSource", "event_record", "event_version", "expand_calendar", "make_calendar_source"]

@@ -25,12 +25,13 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kith.config.mailboxes import MaildirMailbox
+from kith.config.mailboxes import MailboxBase, MaildirMailbox
 from kith.connectors.base import (
     JSON,
     SKIPPED_BY_DEFAULT,
     BaseSource,
     Batch,
+    Connector,
     FlagUpdate,
     Known,
     MessageRecord,
@@ -275,8 +276,22 @@ def _dir_state(folder: Path) -> JSON:
     return {"identity": f"{st.st_dev}:{st.st_ino}", "mtimes": mtimes if settled else None}
 
 
-def make_source(mailbox: MaildirMailbox, *, state_dir: Path) -> MaildirSource:
+def make_source(mailbox: MailboxBase, *, state_dir: Path) -> MaildirSource:
+    if not isinstance(mailbox, MaildirMailbox):
+        raise ConfigError(f'{mailbox.name}: not a mailbox of kind "maildir"')
     return MaildirSource(mailbox)
 
 
-__all__ = ["MaildirSource", "discover_folders", "maildir_flags", "make_source", "read_header_block", "split_name"]
+#: What the Maildir connector can do: read a local tree (no authorization, no sending).
+CONNECTOR = Connector(make_source=make_source)
+
+
+__all__ = [
+    "CONNECTOR",
+    "MaildirSource",
+    "discover_folders",
+    "maildir_flags",
+    "make_source",
+    "read_header_block",
+    "split_name",
+]

@@ -17,12 +17,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from kith.config.mailboxes import MboxMailbox
+from kith.config.mailboxes import MailboxBase, MboxMailbox
 from kith.connectors.base import (
     JSON,
     SKIPPED_BY_DEFAULT,
     BaseSource,
     Batch,
+    Connector,
     Known,
     MessageRecord,
     Problem,
@@ -174,8 +175,14 @@ class MboxSource(BaseSource):
         yield Batch(upserts=tuple(upserts), problems=tuple(problems), deletions=gone, cursor=state)
 
 
-def make_source(mailbox: MboxMailbox, *, state_dir: Path) -> MboxSource:
+def make_source(mailbox: MailboxBase, *, state_dir: Path) -> MboxSource:
+    if not isinstance(mailbox, MboxMailbox):
+        raise ConfigError(f'{mailbox.name}: not a mailbox of kind "mbox"')
     return MboxSource(mailbox)
 
 
-__all__ = ["MboxSource", "make_source", "scan"]
+#: What the mbox connector can do: read local files (no authorization, no sending).
+CONNECTOR = Connector(make_source=make_source)
+
+
+__all__ = ["CONNECTOR", "MboxSource", "make_source", "scan"]

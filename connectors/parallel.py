@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import logging
 import os
-import select
-import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
+
+from kith.process import exit_with
 
 log = logging.getLogger(__name__)
 
@@ -38,33 +37,6 @@ Out = TypeVar("Out")
 #: Inputs handed to the helper ahead of the consumer at most; bounds memory whatever the speeds.
 PREFETCH = 3
 _END: Any = object()
-
-
-def exit_with(parent: int) -> None:
-    """In the helper: exit as soon as ``parent`` (the kith process) is gone, however it ended.
-
-    A forkserver worker holds the write ends of its own call queue and of the forkserver's
-    liveness pipe, so after a SIGKILL of kith neither ever sees end-of-file: without this the
-    worker, the forkserver and the resource tracker would live on as orphans (seen in the daemon
-    tests). A pidfd becomes readable when the process ends; polling is the fallback.
-    """
-
-    def watch() -> None:
-        try:
-            fd = os.pidfd_open(parent)
-            select.select([fd], [], [])
-        except (AttributeError, OSError):  # no pidfd here, or the parent is already gone
-            while True:
-                try:
-                    os.kill(parent, 0)
-                except ProcessLookupError:
-                    break
-                except PermissionError:  # alive, under another user (cannot happen for a parent)
-                    pass
-                time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 class HelperProcess:
@@ -170,4 +142,4 @@ class HelperProcess:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-__all__ = ["PREFETCH", "HelperProcess", "exit_with"]
+__all__ = ["PREFETCH", "HelperProcess"]

@@ -112,6 +112,7 @@ def _message_clean(rec: MessageRecord) -> bool:
         rec.precedence or "",
         rec.auto_submitted or "",
         rec.return_path or "",
+        rec.web_link or "",
         *rec.references,
         *rec.flags,
         *rec.labels,

@@ -16,12 +16,12 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import inspect, text
 
 from kith.daemon.scheduler import Observer
-from kith.daemon.status import mailbox_status
 from kith.daemon.sync import MailboxResult
+from kith.store.analysis_run import open_flag_counts
 from kith.store.engine import Store
+from kith.store.status import mailbox_status
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,8 @@ class StoreCollector(Collector):
         try:
             with self.store.engine.connect() as conn:
                 rows = mailbox_status(conn)
-                if inspect(conn).has_table("flags"):
-                    for kind, n in conn.execute(
-                        text("SELECT kind, count(*) FROM flags WHERE state = 'open' GROUP BY kind")
-                    ):
-                        flags.add_metric([str(kind)], float(n))
+                for kind, n in open_flag_counts(conn).items():
+                    flags.add_metric([str(kind)], float(n))
         except Exception as exc:  # a scrape must never take the daemon down
             log.warning("metrics: cannot read the store: %s", exc)
             rows = []

@@ -13,38 +13,41 @@ cursor commits with that batch, so nothing is lost or skipped) and the process e
 the config: mailboxes added, removed or changed take effect at once; a config that does not
 load is logged with every problem and the old one stays in force. A second SIGINT (Ctrl-C)
 exits at once.
+
+The threads it starts have modules of their own: ``scheduler`` (the syncs), ``analyzer`` (the
+analysis after them), ``push`` (IMAP IDLE watchers), ``metrics`` and the web app.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kith.config.load import Config, load_config
-from kith.config.mailboxes import MailboxBase
+from kith.config.mailboxes import ImapMailbox, MailboxBase
 from kith.config.redact import mask_url
 from kith.config.secrets import PRIVATE_UMASK
-from kith.connectors.registry import make_source
+from kith.daemon.analyzer import Analyzer
 from kith.daemon.notify import Notifier, Waker
+from kith.daemon.push import IdleWatcher
 from kith.daemon.scheduler import Scheduler
 from kith.daemon.sync import default_worker_id
 from kith.errors import ConfigError, KithError
 from kith.store import daemons, leases
 from kith.store.engine import Store, store_for
-from kith.store.faults import describe
-from kith.store.health import record_analysis_error
 from kith.store.models import utcnow
 from kith.text import plural
+
+if TYPE_CHECKING:
+    from kith.daemon.metrics import Metrics
+    from kith.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -54,148 +57,6 @@ STOP_GRACE = 15.0
 TICK = 1.0
 #: How often the nightly report is checked (deliver_due is idempotent: the reports table decides).
 REPORT_EVERY = 60.0
-#: Longest single IDLE-style wait of the optional push hook.
-IDLE_WAIT = 60.0
-
-
-class Analyzer(threading.Thread):
-    """Runs the analysis of touched contacts in its own thread, coalescing requests.
-
-    Syncs only hand over what they touched and go on (their slot and lease are free at once);
-    while one analysis runs, later requests pile up and are served by one more run. The sync
-    writes its analysis queue in the same transaction as each batch, so an analysis skipped at
-    shutdown is not lost: the next start drains the queue (one run is requested on start).
-
-    A run that fails (the database went away a moment) is tried again after ``RETRY_FIRST``
-    seconds, doubling up to ``RETRY_MAX``, whether or not new mail comes: the queue it left
-    is work to do. Its error is kept for ``kith status`` until a run succeeds.
-    kith.analysis is imported lazily and skipped quietly when it is not installed.
-    """
-
-    #: Seconds before the first retry of a failed run, and the longest wait between retries.
-    RETRY_FIRST = 5.0
-    RETRY_MAX = 300.0
-
-    def __init__(self, store: Store, config_of: Callable[[], Config], stop: threading.Event) -> None:
-        super().__init__(name="analysis", daemon=True)
-        self.store, self.config_of, self.stop = store, config_of, stop
-        self.pending: set[str] | None = None
-        self.lock = threading.Lock()
-        self.wanted = threading.Event()
-        #: Seconds until the next retry while the last run failed; None while all is well.
-        self.retry_in: float | None = None
-        #: set while a run is in flight (the web app says so on the page that asked for it)
-        self.busy = threading.Event()
-
-    def submit(self, touched: set[str], _now: datetime | None = None) -> None:
-        with self.lock:
-            self.pending = (self.pending or set()) | touched
-        self.wanted.set()
-
-    def run(self) -> None:
-        try:
-            from kith.analysis.api import analyze_touched
-        except ImportError:
-            log.debug("kith.analysis is not available; no analysis after syncs")
-            return
-        while True:
-            asked = self.wanted.wait(self.retry_in)
-            if self.stop.is_set():
-                return
-            with self.lock:
-                touched, self.pending = self.pending, None
-                self.wanted.clear()
-            if touched is None and asked and self.retry_in is None:
-                continue
-            self.busy.set()
-            try:
-                analyze_touched(self.store, self.config_of(), touched or set(), now=utcnow())
-                self.retry_in = None
-            except Exception as exc:
-                self.retry_in = min(self.RETRY_MAX, (self.retry_in or self.RETRY_FIRST / 2) * 2)
-                log.exception("analysis failed; retrying in %.0f s", self.retry_in)
-                try:
-                    record_analysis_error(self.store.engine, describe(exc), utcnow())
-                except Exception as again:  # the database is still away: the log has it
-                    log.debug("cannot record the analysis error: %s", describe(again))
-            finally:
-                self.busy.clear()
-
-
-class IdleWatcher(threading.Thread):
-    """Optional push: if a mailbox's source has ``wait_for_changes(timeout) -> bool``, wake it early.
-
-    Used for mailboxes with ``idle = true`` (IMAP IDLE). A source without the method ends the
-    watcher at once, so this works with any connector and depends on none. Errors back off and
-    retry; the regular poll keeps the mailbox fresh meanwhile. With several workers, an
-    ``idle:NAME`` lease makes one of them watch each mailbox (one IDLE connection, not one per
-    worker); ``claim`` takes or renews it and is called at least every ``period`` / 3.
-    """
-
-    def __init__(
-        self,
-        mailbox: MailboxBase,
-        state_dir: Path,
-        wake: Callable[[str], None],
-        *,
-        claim: Callable[[], bool] = lambda: True,
-        release: Callable[[], None] = lambda: None,
-        period: float = 3 * IDLE_WAIT,
-    ) -> None:
-        super().__init__(name=f"idle-{mailbox.name}", daemon=True)
-        self.mailbox, self.state_dir, self.wake = mailbox, state_dir, wake
-        self.claim, self.release, self.period = claim, release, period
-        self.cancel = threading.Event()
-
-    def run(self) -> None:
-        try:
-            self._watch()
-        finally:
-            self.release()
-
-    def _watch(self) -> None:
-        backoff, name = 1.0, self.mailbox.name
-        while not self.cancel.is_set():
-            if not self._claim():  # another worker watches it
-                self.cancel.wait(self.period / 2)
-                continue
-            source: Any = None
-            try:
-                source = make_source(self.mailbox, state_dir=self.state_dir)
-                wait = getattr(source, "wait_for_changes", None)
-                if wait is None:
-                    return
-                try:  # a source that accepts a stop event returns as soon as we are cancelled
-                    takes_stop = "stop" in inspect.signature(wait).parameters
-                except (TypeError, ValueError):
-                    takes_stop = False
-                seconds = min(IDLE_WAIT, self.period / 3)
-                while not self.cancel.is_set():
-                    changed = wait(seconds, stop=self.cancel) if takes_stop else wait(seconds)
-                    if changed and not self.cancel.is_set():
-                        log.debug("mailbox %s: push says something changed", name)
-                        self.wake(name)
-                    backoff = 1.0
-                    if not self._claim():
-                        log.info("mailbox %s: another worker watches it for changes now", name)
-                        break
-            except Exception as exc:
-                log.info("mailbox %s: push wait failed (%s); polling meanwhile", name, exc)
-                self.cancel.wait(backoff)
-                backoff = min(backoff * 2, 300.0)
-            finally:
-                if source is not None:
-                    try:
-                        source.close()
-                    except Exception:
-                        log.debug("closing the push source of %s failed", name, exc_info=True)
-
-    def _claim(self) -> bool:
-        try:
-            return self.claim()
-        except Exception as exc:  # the database is away: do not watch without the lease
-            log.debug("mailbox %s: cannot claim the push watch: %s", self.mailbox.name, exc)
-            return False
 
 
 class Daemon:
@@ -213,8 +74,8 @@ class Daemon:
         self.stop_requested: str | None = None
         self.store: Store | None = None
         self.scheduler: Scheduler | None = None
-        self.metrics: Any = None
-        self.web: Any = None
+        self.metrics: Metrics | None = None
+        self.web: WebServer | None = None
         self.analyzer: Analyzer | None = None
         self.idle: dict[str, IdleWatcher] = {}
         self._report: threading.Thread | None = None
@@ -416,7 +277,7 @@ class Daemon:
     def _sync_idle_watchers(self) -> None:
         """One push watcher per enabled mailbox with ``idle = true``; restarted when it changed."""
         assert self.scheduler is not None
-        wanted = {n: mb for n, mb in self.scheduler.mailboxes.items() if getattr(mb, "idle", False)}
+        wanted = {n: mb for n, mb in self.scheduler.mailboxes.items() if isinstance(mb, ImapMailbox) and mb.idle}
         for name, watcher in list(self.idle.items()):
             if wanted.get(name) != watcher.mailbox:
                 watcher.cancel.set()
@@ -498,4 +359,4 @@ def run(config: Config, *, config_path: Path | None = None) -> int:
         raise
 
 
-__all__ = ["Daemon", "IdleWatcher", "run"]
+__all__ = ["Daemon", "run"]

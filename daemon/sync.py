@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +29,11 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from kith.config.load import Config
 from kith.config.mailboxes import MailboxBase
-from kith.connectors.base import Source, Stream
+from kith.connectors.base import Alerting, Source, Stream
 from kith.connectors.registry import make_calendar_source, make_source
 from kith.connectors.sanitize import sanitize_batch
 from kith.daemon.batches import apply_isolating
+from kith.daemon.commands import CommandDesk
 from kith.errors import AuthError, ConfigError, CursorExpired, KithError, StoreError, TransientError
 from kith.store.engine import Store
 from kith.store.faults import as_store_error, describe
@@ -115,8 +116,12 @@ class SyncEngine:
         wait: Callable[[RetryCallState], float] = _wait_with_retry_after,
         stop: threading.Event | None = None,
         progress: Progress | None = None,
+        me: Iterable[str] = (),
     ) -> None:
         self.store = store
+        #: reply-to-act: command messages are carried out and kept out of the store
+        self.commands = CommandDesk(store.engine, state_dir, me)
+        self._addresses: dict[str, tuple[str, ...]] = {}
         self.state_dir = state_dir
         self.worker = worker or default_worker_id()
         self.attempts = attempts
@@ -128,6 +133,7 @@ class SyncEngine:
 
     def sync_mailbox(self, mailbox: MailboxBase, *, full: bool = False) -> MailboxResult:
         result = MailboxResult(mailbox.name)
+        self._addresses[mailbox.name] = tuple(mailbox.addresses)
         with self.store.engine.begin() as conn:
             mailbox_id = ensure_mailbox(conn, mailbox.name, mailbox.kind)
             run_id = start_run(conn, mailbox_id, worker=self.worker, full=full)
@@ -157,7 +163,8 @@ class SyncEngine:
                 if sr.error and result.status == "ok":
                     result.status, result.error = "partial", f"{stream.name}: {sr.error}"
             for source in sources:
-                alerts += list(getattr(source, "alerts", []) or [])
+                if isinstance(source, Alerting):
+                    alerts += source.alerts
         except AuthError as exc:
             result.status, result.error = "auth", _describe(exc)
             log.error("mailbox %s: authentication failed: %s", mailbox.name, _describe(exc))
@@ -310,7 +317,7 @@ class SyncEngine:
         batches = source.pull(stream, cursor, known)  # type: ignore[arg-type]
         try:
             for raw in batches:
-                batch = sanitize_batch(raw)
+                batch = self.commands.take(sanitize_batch(raw), mailbox, self._addresses.get(mailbox, ()), stream)
                 applied = apply_isolating(self.store.engine, state.ref, batch, f"{mailbox}/{stream.name}")
                 if batch.cursor is not None:
                     cursor = batch.cursor
@@ -325,9 +332,8 @@ class SyncEngine:
                 if self.stop.is_set():
                     break
         finally:
-            close = getattr(batches, "close", None)
-            if close is not None:
-                close()
+            if isinstance(batches, Generator):  # a pull cut short releases what it holds now
+                batches.close()
         return cursor
 
     # -- many mailboxes ---------------------------------------------------------------------
@@ -352,7 +358,7 @@ def sync_mailboxes(
     config: Config, store: Store, names: Sequence[str] = (), *, full: bool = False, progress: Progress | None = None
 ) -> list[MailboxResult]:
     """``kith sync``: every selected mailbox once, in order."""
-    engine = SyncEngine(store, state_dir=config.state_dir, progress=progress)
+    engine = SyncEngine(store, state_dir=config.state_dir, progress=progress, me=config.my_addresses)
     return engine.sync(select_mailboxes(config, names), full=full)
 
 

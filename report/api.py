@@ -3,7 +3,7 @@
 ``deliver_due`` is what the daemon calls on every loop: once the configured local send time has
 passed and today's report is not sent, it sends it (so a daemon that was down at 07:00 catches
 up when it starts, once, never twice); a failed send is retried with backoff. The exactly-once
-bookkeeping is in ``kith.report.ledger``.
+bookkeeping is in ``kith.store.reports``.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 from kith.config.load import Config
 from kith.config.secrets import write_private
 from kith.errors import ConfigError, KithError
-from kith.report import ledger
 from kith.report.data import Built, build, recipient_of
 from kith.report.deliver import deliver
 from kith.report.formatting import zone
 from kith.report.message import build_message, new_message_id, parse_address
 from kith.report.render import Rendered
 from kith.report.render import render_report as _render
+from kith.store import reports
 from kith.store.engine import Store
 
 log = logging.getLogger(__name__)
@@ -63,13 +63,30 @@ def write_report(store: Store, config: Config, *, now: datetime, directory: Path
 
 
 def write_files(rendered: Rendered, *, day: date, directory: Path, stem: str | None = None) -> tuple[Path, Path]:
-    """The HTML and text versions as files (charts are part of the HTML); returns both paths."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """The HTML and text versions as files (charts are part of the HTML), 0600 in a folder made
+    0700 (who writes to whom is for the owner alone); returns both paths."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     stem = stem or f"kith-report-{day.isoformat()}"
     html_path = write_html(rendered, directory / f"{stem}.html")
     text_path = directory / f"{stem}.txt"
     write_private(text_path, rendered.text)
     return html_path, text_path
+
+
+def keep_copy(config: Config, rendered: Rendered, *, day: date) -> tuple[Path, Path] | None:
+    """``[report] output_dir``: keep a copy of a report there, as ``kith-report-DATE.html`` and
+    ``.txt`` (a later report for the same day replaces them). Made for each nightly report sent and
+    each report ``kith report`` shows; None when no folder is configured."""
+    directory = config.settings.report.output_dir
+    if directory is None:
+        return None
+    try:
+        return write_files(rendered, day=day, directory=directory)
+    except OSError as exc:
+        raise ConfigError(
+            f"kith.toml: [report] output_dir: cannot keep a copy of the report in {directory}: {exc.strerror or exc}",
+            hint="make the folder writable by kith, or remove output_dir",
+        ) from exc
 
 
 def write_html(rendered: Rendered, path: Path) -> Path:
@@ -105,14 +122,14 @@ def send_built(
     force: bool = False,
     respect_backoff: bool = False,
 ) -> str | None:
-    """Claim the (date, recipient) row, render, deliver, mark sent or failed (see kith.report.ledger)."""
+    """Claim the (date, recipient) row, render, deliver, mark sent or failed (see kith.store.reports)."""
     _check_deliverable(config)
     settings = config.settings.report
     recipient = recipient_of(config)
     to_addr = parse_address(recipient, key="to", name=config.settings.me.name)
     sender = parse_address(settings.from_ or recipient, key="from", name="kith")
     with store.session() as session:
-        claim = ledger.claim(
+        claim = reports.claim(
             session,
             day=day,
             recipient=recipient,
@@ -139,7 +156,7 @@ def send_built(
         where = deliver(config, message, recipient=to_addr.addr_spec, envelope_from=sender.addr_spec)
     except Exception as exc:
         with store.session() as session:
-            retry_at = ledger.mark_failed(
+            retry_at = reports.mark_failed(
                 session, claim, now=now, error=f"{type(exc).__name__}: {exc}", cap=config.settings.daemon.max_backoff
             )
         log.warning(
@@ -147,11 +164,15 @@ def send_built(
         )
         raise
     with store.session() as session:
-        if not ledger.mark_sent(session, claim, now=now):
+        if not reports.mark_sent(session, claim, now=now):
             log.warning(
                 "report %s was delivered after its lease ran out; another worker may send it too", claim.message_id
             )
     log.info("report for %s sent to %s via %s (%s)", day, recipient, where, claim.message_id)
+    try:
+        keep_copy(config, rendered, day=day)
+    except ConfigError as exc:  # the report went out: a full disk must not make it go out again
+        log.warning("report for %s sent, but no copy kept in [report] output_dir: %s", day, exc)
     return claim.message_id
 
 
@@ -170,7 +191,7 @@ def send_report(store: Store, config: Config, *, day: date, now: datetime, force
     if sent is not None:
         return sent
     with store.session() as session:
-        row = ledger.row_for(session, day=day, recipient=recipient_of(config))
+        row = reports.row_for(session, day=day, recipient=recipient_of(config))
     if row and row["status"] == "sent" and not force:
         return str(row.get("message_id") or "")
     # nothing went out now: another process holds the send (or won the race for it)
@@ -215,7 +236,7 @@ def deliver_due(store: Store, config: Config, *, now: datetime) -> str | None:
     day = local_day(config, now)
     recipient = recipient_of(config)
     with store.session() as session:
-        row = ledger.row_for(session, day=day, recipient=recipient)
+        row = reports.row_for(session, day=day, recipient=recipient)
     if not is_due(config, now=now, row=row):
         return None
     try:
@@ -230,6 +251,7 @@ __all__ = [
     "build_report",
     "deliver_due",
     "is_due",
+    "keep_copy",
     "local_day",
     "moment_for",
     "render_report",

@@ -3,7 +3,7 @@
 Data first, rendering second: `kith report --json` prints exactly what the email shows. Flags and
 contacts come from ``kith.analysis.api`` (the rules live there, not here); counts per day and
 week come from the derived ``interactions`` table; my reply times from the synced messages (my
-reply's In-Reply-To → the message it answers); sync health from ``kith.daemon.status``.
+reply's In-Reply-To → the message it answers); sync health from ``kith.store.status``.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kith import __version__
+from kith.analysis import kinds
+from kith.analysis.kinds import FlagKind
 from kith.config.load import Config
-from kith.report import ledger
+from kith.report.actions import decorate_sections, without_actions
 from kith.report.numbers import interaction_counts, reply_times
 from kith.report.sections import (
-    SECTIONS,
     MessageWhere,
     day_bounds,
     link_for,
@@ -32,15 +32,13 @@ from kith.report.sections import (
     stage_changes,
     week_buckets,
 )
-from kith.store.models import MailboxRow, MessageLocation, MessageRow, StreamRow
+from kith.store import reports
+from kith.store.report_data import message_copies
+from kith.store.status import mailbox_status
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-MSG = MessageRow.__table__
-LOC = MessageLocation.__table__
-ST = StreamRow.__table__
-MB = MailboxRow.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +50,9 @@ class Built:
 
     @property
     def payload(self) -> dict[str, Any]:
-        return {"report": self.data, "stages": self.stages}
+        """What the ledger keeps: the report without its signed action links (capabilities,
+        like the key they are made with, stay out of the database)."""
+        return {"report": without_actions(self.data), "stages": self.stages}
 
 
 def recipient_of(config: Config) -> str:
@@ -86,22 +86,7 @@ def message_places(session: Session, message_ids: Iterable[str]) -> dict[str, tu
     ids = sorted({m for m in message_ids if m})
     if not ids:
         return {}
-    rows = session.execute(
-        select(
-            MSG.c.message_key,
-            MSG.c.subject,
-            MSG.c.thread_id,
-            MB.c.kind,
-            ST.c.name.label("stream"),
-            LOC.c.labels,
-            LOC.c.provider_key,
-        )
-        .select_from(MSG.join(MB, MB.c.id == MSG.c.mailbox_id))
-        .outerjoin(LOC, LOC.c.message_id == MSG.c.id)
-        .outerjoin(ST, ST.c.id == LOC.c.stream_id)
-        .where(MSG.c.message_key.in_(ids))
-        .order_by(MSG.c.id)
-    )
+    rows = message_copies(session.connection(), ids)
     acc: dict[str, dict[str, Any]] = {}
     for r in rows:
         a = acc.setdefault(
@@ -150,14 +135,15 @@ def _count(evidence: dict[str, Any], *keys: str) -> int | None:
 
 
 def shape_items(
-    kind: str,
+    kind: FlagKind,
     flags: Sequence[dict[str, Any]],
     *,
     now: datetime,
     contacts: dict[str, dict[str, Any]],
     places: dict[str, tuple[str | None, MessageWhere]],
 ) -> list[dict[str, Any]]:
-    """Flags of one kind → report items, oldest first."""
+    """Flags of one kind → report items, oldest first (reconnect: longest silent first). A kind
+    with no shaping of its own here (a rule just added) keeps its evidence as it is."""
     items = []
     for flag in flags:
         item = _flag_base(flag, now)
@@ -165,23 +151,25 @@ def shape_items(
         contact = contacts.get(item["contact"]["address"], {})
         if not item["contact"]["name"]:
             item["contact"]["name"] = contact.get("name") or ""
-        if kind == "respond":
+        if kind is kinds.UNANSWERED:
             mid = flag.get("message_id")
             subject, where = places.get(mid or "", (None, MessageWhere(mid)))
             item["message_id"] = mid
             item["subject"] = subject if subject is not None else evidence.get("subject")
             item["link"] = link_for(where)
-        elif kind == "broadcast_only":
+        elif kind is kinds.BROADCAST_ONLY:
             item["broadcasts"] = _count(evidence, "broadcasts", "broadcast_count", "count", "messages")
-        elif kind == "pull_back":
+        elif kind is kinds.ONE_SIDED:
             item["unanswered"] = _count(evidence, "unanswered", "consecutive", "count", "messages")
-        else:
+        elif kind is kinds.RECONNECT:
             last = _dt(contact.get("last_interaction") or evidence.get("last_interaction"))
             item["last_interaction"] = _iso(last)
             item["days_since"] = _age_days(last, now) if last else evidence.get("days_since")
             item["cadence_days"] = contact.get("cadence_days") or evidence.get("cadence_days")
+        else:
+            item["evidence"] = evidence
         items.append(item)
-    if kind == "reconnect":
+    if kind is kinds.RECONNECT:
         items.sort(key=lambda i: (i.get("last_interaction") or "", i["contact"]["address"]))
     else:
         items.sort(key=lambda i: (i.get("since") or "", i["contact"]["address"]))
@@ -190,8 +178,6 @@ def shape_items(
 
 def sync_health(session: Session, config: Config, *, now: datetime) -> dict[str, Any]:
     """Failing or lagging mailboxes, and any sign-in that needs ``kith auth NAME``."""
-    from kith.daemon.status import mailbox_status
-
     configured = {mb.name: mb for mb in config.mailboxes}
     default_interval = config.settings.daemon.default_poll_interval
     problems = []
@@ -277,16 +263,16 @@ def build(session: Session, config: Config, *, day: date, now: datetime) -> Buil
     for flag in open_flags:
         by_kind.setdefault(flag["kind"], []).append(flag)
     sections = []
-    for key, spec in SECTIONS.items():
-        flags = by_kind.get(spec.flag_kind, [])
+    for kind in kinds.KINDS:
+        flags = by_kind.get(kind.id, [])
         # only the shown items need their message looked up (a day can have hundreds of flags)
         flags = sorted(flags, key=lambda f: (str(f.get("since") or ""), str(f.get("id"))))
         shown = [str(f["message_id"]) for f in flags[:max_items] if f.get("message_id")]
-        places = message_places(session, shown) if key == "respond" else {}
-        items = shape_items(key, flags, now=now, contacts=contacts, places=places)
-        sections.append(section(key, items, max_items=max_items))
+        places = message_places(session, shown) if shown else {}
+        items = shape_items(kind, flags, now=now, contacts=contacts, places=places)
+        sections.append(section(kind.section, items, max_items=max_items))
     stages = {a: c["stage"] for a, c in contacts.items() if c.get("stage") and not c.get("automated")}
-    previous = ledger.previous_payload(session, day=day)
+    previous = reports.previous_payload(session, day=day)
     before = previous[1].get("stages") if previous and isinstance(previous[1], dict) else None
     changes = stage_changes(before, stages, {a: c.get("name") or "" for a, c in contacts.items()})
     nums, weekly, trend = numbers(session, config, day=day)
@@ -297,6 +283,7 @@ def build(session: Session, config: Config, *, day: date, now: datetime) -> Buil
         "items": changes[:max_items],
         "more": max(0, len(changes) - max_items),
     }
+    decorate_sections(session.connection(), config, sections, now, recipient=recipient_of(config))
     data = {
         "schema": SCHEMA_VERSION,
         "date": day.isoformat(),

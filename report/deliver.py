@@ -1,4 +1,9 @@
-"""Hand the finished message to a mail system: SMTP, IMAP APPEND, or a provider's send endpoint.
+"""Hand the finished message to a mail system: SMTP, or the sender of a mailbox's connector.
+
+SMTP is the report's own (``[report.smtp]``, no mailbox involved). Every other way goes through
+the connector contract: the ``[report] mailbox``'s connector offers a ``Sender`` (IMAP APPEND,
+Gmail ``messages.send``, Graph ``sendMail``) that logs in exactly as its sync does (password,
+XOAUTH2, OAuth tokens) and maps its library's errors itself.
 
 Errors leave as kith errors (``map_errors``): refused credentials are an ``AuthError`` (retrying
 will not help; the fix is the password source or ``kith auth``), network trouble and 4xx replies
@@ -8,8 +13,6 @@ are ``TransientError`` (the caller retries with backoff), and settings that cann
 
 from __future__ import annotations
 
-import imaplib
-import importlib
 import logging
 import smtplib
 import ssl
@@ -17,21 +20,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
-
-from imapclient.exceptions import LoginError
 
 from kith.config.load import Config
 from kith.config.mailboxes import is_loopback
 from kith.config.models import SmtpConfig
+from kith.connectors.registry import sender
 from kith.errors import AuthError, ConfigError, KithError, TransientError
 
 log = logging.getLogger(__name__)
 
 
 @contextmanager
-def map_errors(what: str, *, mailbox: str | None = None) -> Iterator[None]:
-    """smtplib / imaplib / socket / ssl errors → kith errors, ``from`` the original."""
+def map_errors(what: str) -> Iterator[None]:
+    """smtplib / socket / ssl errors → kith errors, ``from`` the original (a connector's sender
+    maps its own library's errors)."""
     try:
         yield
     except KithError:
@@ -59,9 +61,7 @@ def map_errors(what: str, *, mailbox: str | None = None) -> Iterator[None]:
             f"{what}: TLS certificate not trusted: {exc.verify_message}",
             hint="set ca_file to the server's CA certificate (verification stays on)",
         ) from exc
-    except LoginError as exc:
-        raise AuthError(f"{what}: the IMAP server refused the login", mailbox=mailbox) from exc
-    except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError, imaplib.IMAP4.error) as exc:
+    except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as exc:
         raise TransientError(f"{what}: {type(exc).__name__}: {exc}") from exc
 
 
@@ -100,96 +100,23 @@ def send_smtp(smtp: SmtpConfig, message: EmailMessage, *, envelope_from: str, re
     log.info("report %s accepted by %s", message["Message-ID"], what)
 
 
-def append_imap(config: Config, mailbox_name: str, message: EmailMessage, *, folder: str = "INBOX") -> bool:
-    """APPEND into the owner's INBOX through a configured IMAP mailbox; no SMTP needed.
-
-    Idempotent by Message-ID: a retry after a crash finds the first copy and appends nothing.
-    Returns False when the message was already there.
-    """
-    from kith.config.mailboxes import ImapMailbox
-
-    mailbox = config.mailbox(mailbox_name)
-    if not isinstance(mailbox, ImapMailbox):
-        raise ConfigError(
-            f'kith.toml: [report] mailbox: {mailbox_name!r} is a {mailbox.kind} mailbox; deliver = "imap" needs kind = "imap"'
-        )
-    message_id = str(message["Message-ID"])
-    with map_errors(f"IMAP {mailbox.host}", mailbox=mailbox.name), _imap_client(config, mailbox) as client:
-        client.select_folder(folder)
-        found = client.search(["HEADER", "Message-ID", message_id])
-        if found:
-            log.info("report %s already in %s/%s; not appending again", message_id, mailbox.name, folder)
-            return False
-        client.append(folder, bytes(message), flags=(), msg_time=None)
-    log.info("report %s appended to %s/%s", message_id, mailbox.name, folder)
-    return True
-
-
-@contextmanager
-def _imap_client(config: Config, mailbox: object) -> Iterator[Any]:
-    """The IMAP connector's connection helper when it exists; else a plain IMAPClient login."""
-    try:
-        connection = importlib.import_module("kith.connectors.imap.connection")
-    except ModuleNotFoundError:
-        connection = None
-    connect = getattr(connection, "connect", None) if connection else None
-    if connect is not None:
-        client = connect(mailbox, state_dir=config.state_dir)
-        try:
-            yield client
-        finally:
-            _logout(client)
-        return
-    import imapclient
-
-    mb = mailbox  # ImapMailbox
-    if getattr(mb, "auth", "password") != "password":
-        raise ConfigError(
-            f"{mb.name}: auth = {mb.auth!r} for report delivery needs the IMAP connector's connection helper",  # type: ignore[attr-defined]
-        )
-    ctx = None
-    if mb.tls != "none":  # type: ignore[attr-defined]
-        ctx = _tls_context(mb.ca_file)  # type: ignore[attr-defined]
-        if not mb.verify_tls:  # type: ignore[attr-defined]
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-    client = imapclient.IMAPClient(
-        mb.host,  # type: ignore[attr-defined]
-        port=mb.effective_port,  # type: ignore[attr-defined]
-        ssl=mb.tls == "implicit",  # type: ignore[attr-defined]
-        ssl_context=ctx,
-        timeout=mb.timeout.total_seconds(),  # type: ignore[attr-defined]
-    )
-    try:
-        if mb.tls == "starttls":  # type: ignore[attr-defined]
-            client.starttls(ctx)
-        client.login(mb.username, mb.password.resolve())  # type: ignore[attr-defined]
-        yield client
-    finally:
-        _logout(client)
-
-
-def _logout(client: object) -> None:
-    try:
-        client.logout()  # type: ignore[attr-defined]
-    except Exception:  # the message is already stored or the error already raised; closing is best effort
-        log.debug("IMAP logout failed", exc_info=True)
-
-
-def send_provider(config: Config, kind: str, mailbox_name: str, message: EmailMessage) -> None:
-    """Gmail / Graph send endpoints, when that connector package offers ``send_message``."""
+def send_through(config: Config, kind: str, mailbox_name: str, message: EmailMessage) -> str:
+    """Hand the message to the sender of the ``[report] mailbox``'s connector (IMAP APPEND, Gmail,
+    Graph); returns what the connector said about where it went."""
     mailbox = config.mailbox(mailbox_name)
     if mailbox.kind != kind:
-        raise ConfigError(f'kith.toml: [report] mailbox: {mailbox_name!r} is a {mailbox.kind} mailbox, not "{kind}"')
-    module = importlib.import_module(f"kith.connectors.{kind}")
-    send = getattr(module, "send_message", None)
+        raise ConfigError(
+            f'kith.toml: [report] mailbox: {mailbox_name!r} is a {mailbox.kind} mailbox; deliver = "{kind}" needs kind = "{kind}"'
+        )
+    send = sender(mailbox)
     if send is None:
         raise ConfigError(
-            f'kith.toml: [report] deliver = "{kind}": the {kind} connector cannot send mail yet '
-            f"(kith.connectors.{kind}.send_message is missing)",
-            hint='use deliver = "smtp" or "imap" for now',
+            f'kith.toml: [report] deliver = "{kind}": the {kind} connector cannot send mail',
+            hint='use deliver = "smtp", or a mailbox of kind "imap", "gmail" or "graph"',
         )
-    send(mailbox, message, config.state_dir)
+    where = send(mailbox, message, state_dir=config.state_dir)
+    log.info("report %s delivered through %s: %s", message["Message-ID"], mailbox_name, where)
+    return where
 
 
 def deliver(config: Config, message: EmailMessage, *, recipient: str, envelope_from: str) -> str:
@@ -203,10 +130,9 @@ def deliver(config: Config, message: EmailMessage, *, recipient: str, envelope_f
             raise ConfigError(
                 f'kith.toml: [report] mailbox: deliver = "{report.deliver}" needs the mailbox to deliver through'
             )
+        where = send_through(config, report.deliver, report.mailbox, message)
         if report.deliver == "imap":
-            added = append_imap(config, report.mailbox, message)
-            return f"imap {report.mailbox}/INBOX" + ("" if added else " (already there)")
-        send_provider(config, report.deliver, report.mailbox, message)
+            return f"imap {report.mailbox}/{where}"
         return f"{report.deliver} {report.mailbox}"
     raise ConfigError(
         'kith.toml: [report] deliver: "none" means the report is only written, never sent',
@@ -214,4 +140,4 @@ def deliver(config: Config, message: EmailMessage, *, recipient: str, envelope_f
     )
 
 
-__all__ = ["append_imap", "deliver", "map_errors", "send_provider", "send_smtp"]
+__all__ = ["deliver", "map_errors", "send_smtp", "send_through"]

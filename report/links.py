@@ -9,7 +9,8 @@
 - **Anything else**: an RFC 2392 ``mid:`` URL, which a desktop mail program registered for the
   scheme opens (Thunderbird does); the Message-ID without its angle brackets, percent-encoded.
 
-Issue 27 extends this into every flag's ``open_url``; the web app and the report call it here.
+``kith.report.actions`` picks the best copy of a message and gives every report row and every
+flag of ``kith flags --json`` its ``open_url`` from here; the web app calls it too.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from urllib.parse import quote
 
 from kith.report.sections import OUTLOOK_WEBLINK, MessageWhere, is_gmail
 
-GMAIL_SEARCH_URL = "https://mail.google.com/mail/u/0/#search/{query}"
+GMAIL_SEARCH_URL = "https://mail.google.com/mail/u/{account}/#search/{query}"
 
 
 def mid_url(message_id: str) -> str:
@@ -26,11 +27,19 @@ def mid_url(message_id: str) -> str:
     return "mid:" + quote(message_id.strip().strip("<>"), safe="@!$&'()*+,;=-._~")
 
 
-def open_url(where: MessageWhere, web_link: str | None = None) -> str | None:
-    """The best URL that opens ``where``'s message, or None when it has no Message-ID at all."""
+def gmail_search(query: str, account: str | None = None) -> str:
+    """Gmail's web search for ``query`` in the account ``account`` (its address: Gmail's
+    ``/mail/u/<address>/`` picks the signed-in account by address, not by its position)."""
+    who = quote(account, safe="@") if account else "0"
+    return GMAIL_SEARCH_URL.format(account=who, query=quote(query, safe=""))
+
+
+def open_url(where: MessageWhere, web_link: str | None = None, account: str | None = None) -> str | None:
+    """The best URL that opens ``where``'s message, or None when it has no Message-ID at all.
+    ``account``: the Gmail address the message is in (else the first signed-in account)."""
     mid = (where.message_id or "").strip()
     if is_gmail(where) and mid:
-        return GMAIL_SEARCH_URL.format(query=quote(f"rfc822msgid:{mid.strip('<>')}", safe=""))
+        return gmail_search(f"rfc822msgid:{mid.strip('<>')}", account)
     if where.mailbox_kind == "graph":
         if web_link and web_link.startswith("https://"):
             return web_link
@@ -39,4 +48,9 @@ def open_url(where: MessageWhere, web_link: str | None = None) -> str | None:
     return mid_url(mid) if mid else None
 
 
-__all__ = ["GMAIL_SEARCH_URL", "mid_url", "open_url"]
+def compose_url(address: str) -> str:
+    """RFC 6068: a new message to ``address`` in the reader's own mail program."""
+    return "mailto:" + quote(address, safe="@")
+
+
+__all__ = ["GMAIL_SEARCH_URL", "compose_url", "gmail_search", "mid_url", "open_url"]

@@ -15,6 +15,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from kith.analysis import kinds
 from kith.report import charts
 from kith.report.formatting import FILTERS, display_name, waited, zone
 
@@ -52,21 +53,18 @@ def subject_for(data: dict[str, Any]) -> str:
     if data.get("empty"):
         return f"kith {day}: nothing needs your attention"
     parts = []
-    by_key = {s["key"]: s for s in data["sections"]}
-    respond = by_key.get("respond")
-    if respond and respond["total"]:
-        first = respond["items"][0]
-        parts.append(
-            f"{respond['total']} to answer ({display_name(first['contact'])} waiting {waited(first.get('age_days'))})"
-        )
-    for key, label in (
-        ("broadcast_only", "only broadcast"),
-        ("pull_back", "to pull back"),
-        ("reconnect", "to reconnect"),
-    ):
-        section = by_key.get(key)
-        if section and section["total"]:
-            parts.append(f"{section['total']} {label}")
+    for section in data["sections"]:
+        if not section["total"]:
+            continue
+        kind = kinds.by_section(section["key"])
+        if kind is kinds.UNANSWERED and section["items"]:
+            first = section["items"][0]
+            parts.append(
+                f"{section['total']} {kind.tally} "
+                f"({display_name(first['contact'])} waiting {waited(first.get('age_days'))})"
+            )
+        else:
+            parts.append(f"{section['total']} {kind.tally if kind else section['title'].lower()}")
     if not parts and data.get("stage_changes", {}).get("total"):
         parts.append(f"{data['stage_changes']['total']} stage changes")
     if not data.get("sync", {}).get("healthy", True):

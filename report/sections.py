@@ -11,64 +11,23 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from kith.analysis import kinds
 from kith.report.formatting import zone
 
 
-@dataclass(frozen=True, slots=True)
-class SectionSpec:
-    """One action section: which flag kind feeds it, its title, the advice, the command for more."""
-
-    key: str
-    flag_kind: str
-    title: str
-    advice: str
-    command: str
-
-
-SECTIONS: dict[str, SectionSpec] = {
-    s.key: s
-    for s in (
-        SectionSpec(
-            "respond",
-            "unanswered",
-            "Respond and acknowledge",
-            "Personal messages still waiting for you. Answer them, even with one line.",
-            "kith flags --kind unanswered",
-        ),
-        SectionSpec(
-            "broadcast_only",
-            "broadcast_only",
-            "Only broadcasting",
-            "You only ever send these people mass mail. Write one personal line, or take them off the list.",
-            "kith flags --kind broadcast_only",
-        ),
-        SectionSpec(
-            "pull_back",
-            "one_sided",
-            "Pull back",
-            "Several messages in a row with no reply. Stop pushing; wait for them.",
-            "kith flags --kind one_sided",
-        ),
-        SectionSpec(
-            "reconnect",
-            "reconnect",
-            "Time to reconnect",
-            "Longer than usual since you were last in touch. Reach out.",
-            "kith flags --kind reconnect",
-        ),
-    )
-}
-
-
 def section(key: str, items: Sequence[dict[str, Any]], *, max_items: int) -> dict[str, Any]:
-    """A section with its first ``max_items`` items and the count of those left out."""
-    spec = SECTIONS[key]
+    """The section of the flag kind whose section key is ``key`` (``kith.analysis.kinds``: its title,
+    advice and command), with its first ``max_items`` items and the count of those left out."""
+    kind = kinds.by_section(key)
+    if kind is None:
+        raise KeyError(f"no flag kind has the report section {key!r}")
     shown = list(items[: max(0, max_items)])
     return {
         "key": key,
-        "title": spec.title,
-        "advice": spec.advice,
-        "command": spec.command,
+        "kind": kind.id,
+        "title": kind.title,
+        "advice": kind.advice,
+        "command": kind.command,
         "total": len(items),
         "items": shown,
         "more": len(items) - len(shown),
@@ -221,9 +180,7 @@ def median(values: Iterable[float]) -> float | None:
 
 
 __all__ = [
-    "SECTIONS",
     "MessageWhere",
-    "SectionSpec",
     "day_bounds",
     "empty_numbers",
     "gmail_thread",

@@ -8,20 +8,14 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from kith.store.models import MailboxRow, ReportRow, StreamRow, SyncProblem, SyncRun
-
-MB = MailboxRow.__table__
-ST = StreamRow.__table__
-RUN = SyncRun.__table__
-PROB = SyncProblem.__table__
-REPORTS = ReportRow.__table__
+from kith.store.tables import MAILBOX, PROBLEM, REPORT, RUN, STREAM
 
 
 def recent_runs(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
     """The newest sync runs of every mailbox, newest first."""
     q = (
         select(
-            MB.c.name.label("mailbox"),
+            MAILBOX.c.name.label("mailbox"),
             RUN.c.started_at,
             RUN.c.finished_at,
             RUN.c.status,
@@ -32,7 +26,7 @@ def recent_runs(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
             RUN.c.error,
             RUN.c.worker,
         )
-        .join(MB, MB.c.id == RUN.c.mailbox_id)
+        .join(MAILBOX, MAILBOX.c.id == RUN.c.mailbox_id)
         .order_by(RUN.c.id.desc())
         .limit(limit)
     )
@@ -43,18 +37,18 @@ def recorded_problems(conn: Connection, limit: int = 50) -> tuple[list[dict[str,
     """The newest recorded problems (mailbox, stream, item key, reason) and how many there are."""
     q = (
         select(
-            MB.c.name.label("mailbox"),
-            ST.c.name.label("stream"),
-            PROB.c.provider_key.label("item"),
-            PROB.c.message.label("reason"),
-            PROB.c.seen_at,
+            MAILBOX.c.name.label("mailbox"),
+            STREAM.c.name.label("stream"),
+            PROBLEM.c.provider_key.label("item"),
+            PROBLEM.c.message.label("reason"),
+            PROBLEM.c.seen_at,
         )
-        .join(ST, ST.c.id == PROB.c.stream_id)
-        .join(MB, MB.c.id == ST.c.mailbox_id)
-        .order_by(PROB.c.seen_at.desc(), PROB.c.id.desc())
+        .join(STREAM, STREAM.c.id == PROBLEM.c.stream_id)
+        .join(MAILBOX, MAILBOX.c.id == STREAM.c.mailbox_id)
+        .order_by(PROBLEM.c.seen_at.desc(), PROBLEM.c.id.desc())
         .limit(limit)
     )
-    total = conn.execute(select(func.count()).select_from(PROB)).scalar() or 0
+    total = conn.execute(select(func.count()).select_from(PROBLEM)).scalar() or 0
     return [dict(r) for r in conn.execute(q).mappings()], total
 
 
@@ -62,15 +56,15 @@ def sent_reports(conn: Connection, limit: int = 60) -> list[dict[str, Any]]:
     """The nightly reports on record, newest first (without their payloads)."""
     q = (
         select(
-            REPORTS.c.id,
-            REPORTS.c.report_date,
-            REPORTS.c.recipient,
-            REPORTS.c.status,
-            REPORTS.c.sent_at,
-            REPORTS.c.attempts,
-            REPORTS.c.error,
+            REPORT.c.id,
+            REPORT.c.report_date,
+            REPORT.c.recipient,
+            REPORT.c.status,
+            REPORT.c.sent_at,
+            REPORT.c.attempts,
+            REPORT.c.error,
         )
-        .order_by(REPORTS.c.report_date.desc(), REPORTS.c.id.desc())
+        .order_by(REPORT.c.report_date.desc(), REPORT.c.id.desc())
         .limit(limit)
     )
     return [dict(r) for r in conn.execute(q).mappings()]
@@ -78,7 +72,7 @@ def sent_reports(conn: Connection, limit: int = 60) -> list[dict[str, Any]]:
 
 def report_payload(conn: Connection, report_id: int) -> dict[str, Any] | None:
     """One report's row with the data it was built from (``payload``), or None."""
-    row = conn.execute(select(REPORTS).where(REPORTS.c.id == report_id)).mappings().first()
+    row = conn.execute(select(REPORT).where(REPORT.c.id == report_id)).mappings().first()
     return None if row is None else dict(row)
 
 

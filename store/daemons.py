@@ -16,13 +16,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, select
 
 from kith.store import leases
-from kith.store.models import Lease, MetaRow, utcnow
+from kith.store.models import utcnow
+from kith.store.tables import LEASE, META
 from kith.store.upsert import upsert
 
 PREFIX = "daemon:"
 LAST_SEEN = "daemon_last_seen"
-LEASES = Lease.__table__
-META = MetaRow.__table__
 
 
 def beat(engine: Engine, worker: str, ttl: timedelta, *, now: datetime | None = None) -> None:
@@ -38,9 +37,9 @@ def presence(conn: Connection, *, now: datetime | None = None) -> dict[str, Any]
     """``{"running": [{"worker", "last_beat", "expires_at"}…], "last_seen": {"worker", "at"} | None}``."""
     now = now or utcnow()
     live = conn.execute(
-        select(LEASES.c.holder, LEASES.c.acquired_at, LEASES.c.expires_at)
-        .where(and_(LEASES.c.name.startswith(PREFIX), LEASES.c.expires_at >= now))
-        .order_by(LEASES.c.holder)
+        select(LEASE.c.holder, LEASE.c.acquired_at, LEASE.c.expires_at)
+        .where(and_(LEASE.c.name.startswith(PREFIX), LEASE.c.expires_at >= now))
+        .order_by(LEASE.c.holder)
     )
     # acquire() stamps acquired_at at every renewal: it is the worker's last beat
     running = [{"worker": w, "last_beat": at, "expires_at": until} for w, at, until in live]

@@ -176,7 +176,7 @@ class FlagRow(Base):
     __table_args__ = (Index("ix_flags_state_kind", "state", "kind"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: unanswered, broadcast_only, one_sided, reconnect
+    #: a flag kind's id (``kith.analysis.kinds``; the store does not interpret it)
     kind: Mapped[str] = mapped_column(String(20))
     #: Stable: recomputing finds the same flag instead of making a new one.
     key: Mapped[str] = mapped_column(String(1200), unique=True)

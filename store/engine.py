@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from kith.config.load import Config
 from kith.config.redact import mask_url
 from kith.config.secrets import make_private
 from kith.errors import StoreError, UnusableDatabase
@@ -159,7 +160,7 @@ def private_database(path: Path) -> None:
             log.warning("%s was readable by others; made it private (mode 0600)", file)
 
 
-def store_for(config: Any, *, upgrade: bool = True, cache_mib: int | None = None) -> Store:
+def store_for(config: Config, *, upgrade: bool = True, cache_mib: int | None = None) -> Store:
     """The store a loaded ``kith.config.Config`` points at (its state directory made private)."""
     if make_private(config.state_dir, directory=True):
         log.warning("state directory %s was open to others; made it private (mode 0700)", config.state_dir)

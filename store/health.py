@@ -16,15 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, exists, func, not_, or_, select
 
-from kith.store.derived import AnalysisQueue
-from kith.store.models import MessageLocation, MessageRow, MetaRow, StreamRow
+from kith.store.tables import LOCATION, MESSAGE, META, QUEUE, STREAM
 from kith.store.upsert import upsert
-
-MSG = MessageRow.__table__
-LOC = MessageLocation.__table__
-ST = StreamRow.__table__
-META = MetaRow.__table__
-QUEUE = AnalysisQueue.__table__
 
 #: ``kith_meta`` key of the last failed analysis run: {"error", "at"}; removed by a good run.
 ERROR_KEY = "analysis_error"
@@ -36,16 +29,16 @@ def forged_counts(conn: Connection, me: Collection[str]) -> dict[int, int]:
     if not me:
         return {}
     # " SENT " or " \\Sent " among the space-separated labels, without case
-    labels = func.lower(func.replace(" " + LOC.c.labels + " ", "\\", ""))
+    labels = func.lower(func.replace(" " + LOCATION.c.labels + " ", "\\", ""))
     sent = exists().where(
-        LOC.c.message_id == MSG.c.id,
-        ST.c.id == LOC.c.stream_id,
-        or_(ST.c.role == "sent", labels.like("% sent %")),
+        LOCATION.c.message_id == MESSAGE.c.id,
+        STREAM.c.id == LOCATION.c.stream_id,
+        or_(STREAM.c.role == "sent", labels.like("% sent %")),
     )
     q = (
-        select(MSG.c.mailbox_id, func.count())
-        .where(and_(MSG.c.from_addr.in_(sorted(me)), MSG.c.deleted_at.is_(None), not_(sent)))
-        .group_by(MSG.c.mailbox_id)
+        select(MESSAGE.c.mailbox_id, func.count())
+        .where(and_(MESSAGE.c.from_addr.in_(sorted(me)), MESSAGE.c.deleted_at.is_(None), not_(sent)))
+        .group_by(MESSAGE.c.mailbox_id)
     )
     return {int(m): int(n) for m, n in conn.execute(q)}
 

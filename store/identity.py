@@ -16,11 +16,8 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from kith.connectors.base import MessageRecord
-from kith.store.models import MessageLocation, MessageRow
+from kith.store.tables import LOCATION, MESSAGE
 from kith.store.upsert import chunks, key_map
-
-MSG = MessageRow.__table__
-LOC = MessageLocation.__table__
 
 
 def message_key(rec: MessageRecord) -> str:
@@ -72,16 +69,16 @@ def resolve_keys(
     here: dict[str, int] = {}
     for chunk in chunks(ids):
         q = (
-            select(MSG.c.message_key, MSG.c.mailbox_id, MSG.c.id, MSG.c.from_addr, MSG.c.date)
-            .where(MSG.c.message_key.in_(chunk))
-            .order_by(MSG.c.id)
+            select(MESSAGE.c.message_key, MESSAGE.c.mailbox_id, MESSAGE.c.id, MESSAGE.c.from_addr, MESSAGE.c.date)
+            .where(MESSAGE.c.message_key.in_(chunk))
+            .order_by(MESSAGE.c.id)
         )
         for key, row_mailbox, row_id, from_addr, date in conn.execute(q):
             owner.setdefault(key, (from_addr or "", date))
             if row_mailbox == mailbox_id:
                 here[key] = row_id
     located = (
-        key_map(conn, LOC, "provider_key", "message_id", ("stream_id", stream_id), [r.provider_key for r in recs])
+        key_map(conn, LOCATION, "provider_key", "message_id", ("stream_id", stream_id), [r.provider_key for r in recs])
         if owner
         else {}
     )

@@ -21,32 +21,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from kith.connectors.base import Batch, EventRecord, MessageRecord
-from kith.store.derived import AnalysisQueue
 from kith.store.identity import identity, message_key, resolve_keys, reused_key
-from kith.store.models import (
-    EventAttendee,
-    EventRow,
-    MessageLocation,
-    MessageParticipant,
-    MessageRow,
-    StreamRow,
-    SyncProblem,
-    utcnow,
-)
+from kith.store.ingest_events import apply_events, delete_events
+from kith.store.models import utcnow
+from kith.store.tables import LOCATION, MESSAGE, PARTICIPANT, PROBLEM, QUEUE, STREAM
 from kith.store.upsert import chunks, key_map, upsert, upsert_tuples
-
-MSG = MessageRow.__table__
-LOC = MessageLocation.__table__
-PART = MessageParticipant.__table__
-EVT = EventRow.__table__
-ATT = EventAttendee.__table__
-PROB = SyncProblem.__table__
-STREAM = StreamRow.__table__
-QUEUE = AnalysisQueue.__table__
 
 _MESSAGE_UPDATE = (
     "message_id",
@@ -168,18 +151,20 @@ def _participants(rec: MessageRecord, message_id: int) -> Iterator[tuple[int, st
 
 
 def _ids_for(conn: Connection, mailbox_id: int, keys: Sequence[str]) -> dict[str, int]:
-    return key_map(conn, MSG, "message_key", "id", ("mailbox_id", mailbox_id), keys)
+    return key_map(conn, MESSAGE, "message_key", "id", ("mailbox_id", mailbox_id), keys)
 
 
 def _location_targets(conn: Connection, stream_id: int, keys: Sequence[str]) -> dict[str, int]:
-    return key_map(conn, LOC, "provider_key", "message_id", ("stream_id", stream_id), keys)
+    return key_map(conn, LOCATION, "provider_key", "message_id", ("stream_id", stream_id), keys)
 
 
 def _participant_addresses(conn: Connection, message_ids: Iterable[int]) -> list[tuple[int, str, str]]:
     """(message id, role, address) of the stored participants of these messages."""
     found: list[tuple[int, str, str]] = []
     for chunk in chunks(sorted(set(message_ids))):
-        q = select(PART.c.message_id, PART.c.role, PART.c.address).where(PART.c.message_id.in_(chunk))
+        q = select(PARTICIPANT.c.message_id, PARTICIPANT.c.role, PARTICIPANT.c.address).where(
+            PARTICIPANT.c.message_id.in_(chunk)
+        )
         found += [(m, role, a) for m, role, a in conn.execute(q)]
     return found
 
@@ -191,9 +176,9 @@ def _addresses_of(conn: Connection, message_ids: Iterable[int]) -> set[str]:
 def sweep_orphans(conn: Connection, message_ids: Iterable[int], now: Any) -> None:
     """Mark messages that no location holds any more as deleted."""
     ids = sorted(set(message_ids))
-    no_location = ~exists().where(LOC.c.message_id == MSG.c.id)
+    no_location = ~exists().where(LOCATION.c.message_id == MESSAGE.c.id)
     for chunk in chunks(ids):
-        conn.execute(update(MSG).where(MSG.c.id.in_(chunk), no_location).values(deleted_at=now))
+        conn.execute(update(MESSAGE).where(MESSAGE.c.id.in_(chunk), no_location).values(deleted_at=now))
 
 
 def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: list[MessageRecord], out: Applied) -> None:
@@ -209,7 +194,14 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
     existing = _ids_for(conn, stream.mailbox_id, list(by_key))
     rows = [_message_tuple(r, stream.mailbox_id, k, now) for k, r in by_key.items()]
     for chunk in chunks(rows):
-        upsert_tuples(conn, MSG, _MESSAGE_COLUMNS, chunk, keys=("message_key", "mailbox_id"), update=_MESSAGE_UPDATE)
+        upsert_tuples(
+            conn, MESSAGE, _MESSAGE_COLUMNS, chunk, keys=("message_key", "mailbox_id"), update=_MESSAGE_UPDATE
+        )
+    # Graph's webLink: only its records have one, so only their batches pay for the column
+    links = [{"mb": stream.mailbox_id, "key": k, "link": r.web_link} for k, r in by_key.items() if r.web_link]
+    if links:
+        where = (MESSAGE.c.mailbox_id == bindparam("mb")) & (MESSAGE.c.message_key == bindparam("key"))
+        conn.execute(update(MESSAGE).where(where).values(web_link=bindparam("link")), links)
     ids = {**existing, **_ids_for(conn, stream.mailbox_id, [k for k in by_key if k not in existing])}
 
     # Participants: rewrite from the new headers, but keep a stored Bcc that this copy lacks
@@ -218,9 +210,9 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
     with_bcc = [existing[k] for k, r in by_key.items() if r.bcc and k in existing]
     before = _participant_addresses(conn, existing.values())
     for chunk in chunks(list(existing.values())):
-        conn.execute(delete(PART).where(PART.c.message_id.in_(chunk), PART.c.role != "bcc"))
+        conn.execute(delete(PARTICIPANT).where(PARTICIPANT.c.message_id.in_(chunk), PARTICIPANT.c.role != "bcc"))
     for chunk in chunks(with_bcc):
-        conn.execute(delete(PART).where(PART.c.message_id.in_(chunk), PART.c.role == "bcc"))
+        conn.execute(delete(PARTICIPANT).where(PARTICIPANT.c.message_id.in_(chunk), PARTICIPANT.c.role == "bcc"))
     parts = [p for k, r in by_key.items() for p in _participants(r, ids[k])]
     if before:
         # someone a copy no longer names is out of that message: the analysis must hear of them
@@ -229,7 +221,7 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
         bcc_rewritten = set(with_bcc)
         out.dropped |= {a for m, role, a in before if (m, a) not in now_named and (role != "bcc" or m in bcc_rewritten)}
     for chunk in chunks(parts):
-        upsert_tuples(conn, PART, _PART_COLUMNS, list(chunk), keys=_PART_COLUMNS[:3], update=_PART_COLUMNS[3:])
+        upsert_tuples(conn, PARTICIPANT, _PART_COLUMNS, list(chunk), keys=_PART_COLUMNS[:3], update=_PART_COLUMNS[3:])
 
     previous = _location_targets(conn, stream.id, [r.provider_key for r in recs])
     versions = batch.versions
@@ -245,7 +237,7 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
         for r in {r.provider_key: r for r in recs}.values()
     ]
     for chunk in chunks(locs):
-        upsert_tuples(conn, LOC, _LOC_COLUMNS, chunk, keys=_LOC_COLUMNS[:2], update=_LOC_COLUMNS[2:])
+        upsert_tuples(conn, LOCATION, _LOC_COLUMNS, chunk, keys=_LOC_COLUMNS[:2], update=_LOC_COLUMNS[2:])
     moved_from = [old for key, old in previous.items() if old != ids[keys_of[key]]]
     out.touched_messages.update(ids.values())
     out.touched_messages.update(moved_from)
@@ -254,69 +246,6 @@ def _apply_messages(conn: Connection, stream: StreamRef, batch: Batch, recs: lis
         sweep_orphans(conn, moved_from, now)
     out.touched.update(p[3] for p in parts)
     out.upserts += len(recs)
-
-
-def _apply_events(conn: Connection, stream: StreamRef, batch: Batch, recs: list[EventRecord], out: Applied) -> None:
-    now = utcnow()
-    rows = [
-        {
-            "stream_id": stream.id,
-            "provider_key": e.provider_key,
-            "uid": e.uid,
-            "recurrence_id": e.recurrence_id,
-            "start": e.start,
-            "end": e.end,
-            "all_day": e.all_day,
-            "summary": e.summary,
-            "organizer_addr": e.organizer.address if e.organizer else None,
-            "organizer_name": e.organizer.name if e.organizer else None,
-            "status": e.status,
-            "my_response": e.my_response,
-            "cancelled": e.cancelled,
-            "version": batch.versions.get(e.provider_key),
-            "problems": list(e.problems) or None,
-            "updated_at": now,
-        }
-        for e in {e.provider_key: e for e in recs}.values()
-    ]
-    update_cols = [c for c in rows[0] if c not in ("stream_id", "provider_key")]
-    for chunk in chunks(rows):
-        upsert(conn, EVT, chunk, keys=["stream_id", "provider_key"], update=update_cols)
-    ids: dict[str, int] = {}
-    for chunk in chunks([r["provider_key"] for r in rows]):
-        q = select(EVT.c.provider_key, EVT.c.id).where(EVT.c.stream_id == stream.id, EVT.c.provider_key.in_(chunk))
-        ids.update({k: i for k, i in conn.execute(q)})
-    out.touched |= _event_addresses(conn, ids.values())  # the attendees it had before
-    for chunk in chunks(list(ids.values())):
-        conn.execute(delete(ATT).where(ATT.c.event_id.in_(chunk)))
-    atts = [
-        {
-            "event_id": ids[e.provider_key],
-            "position": i,
-            "address": a.address,
-            "name": a.name[:500],
-            "role": a.role,
-            "partstat": a.partstat,
-        }
-        for e in {e.provider_key: e for e in recs}.values()
-        for i, a in enumerate(e.attendees)
-    ]
-    for chunk in chunks(atts):
-        upsert(conn, ATT, chunk, keys=["event_id", "position"], update=["address", "name", "role", "partstat"])
-    out.touched.update(a["address"] for a in atts)
-    out.touched.update(e.organizer.address for e in recs if e.organizer)
-    out.touched_events = True
-    out.upserts += len(recs)
-
-
-def _event_addresses(conn: Connection, event_ids: Iterable[int]) -> set[str]:
-    found: set[str] = set()
-    for chunk in chunks(sorted(set(event_ids))):
-        found.update(a for (a,) in conn.execute(select(ATT.c.address).where(ATT.c.event_id.in_(chunk)).distinct()))
-        found.update(
-            a for (a,) in conn.execute(select(EVT.c.organizer_addr).where(EVT.c.id.in_(chunk))) if a is not None
-        )
-    return found
 
 
 def _apply_flag_updates(conn: Connection, stream: StreamRef, batch: Batch, out: Applied) -> None:
@@ -328,8 +257,8 @@ def _apply_flag_updates(conn: Connection, stream: StreamRef, batch: Batch, out: 
         if fu.labels is not None:
             values["labels"] = " ".join(sorted(fu.labels))
         conn.execute(
-            update(LOC)
-            .where(and_(LOC.c.stream_id == stream.id, LOC.c.provider_key == fu.provider_key))
+            update(LOCATION)
+            .where(and_(LOCATION.c.stream_id == stream.id, LOCATION.c.provider_key == fu.provider_key))
             .values(**values)
         )
     out.touched |= _addresses_of(conn, targets.values())
@@ -343,24 +272,15 @@ def _apply_deletions(conn: Connection, stream: StreamRef, batch: Batch, out: App
     keys = list(dict.fromkeys(batch.deletions))
     targets = _location_targets(conn, stream.id, keys)
     for chunk in chunks(keys):
-        conn.execute(delete(LOC).where(LOC.c.stream_id == stream.id, LOC.c.provider_key.in_(chunk)))
+        conn.execute(delete(LOCATION).where(LOCATION.c.stream_id == stream.id, LOCATION.c.provider_key.in_(chunk)))
     if targets:
         out.touched |= _addresses_of(conn, targets.values())
         out.touched_messages.update(targets.values())
         sweep_orphans(conn, targets.values(), utcnow())
     # calendar streams: provider keys name events
-    ev_ids: list[int] = []
-    for chunk in chunks(keys):
-        ev_ids += [
-            i
-            for (i,) in conn.execute(
-                select(EVT.c.id).where(EVT.c.stream_id == stream.id, EVT.c.provider_key.in_(chunk))
-            )
-        ]
-    if ev_ids:
-        out.touched |= _event_addresses(conn, ev_ids)
-        for chunk in chunks(ev_ids):
-            conn.execute(delete(EVT).where(EVT.c.id.in_(chunk)))
+    named = delete_events(conn, stream.id, keys)
+    if named is not None:
+        out.touched |= named
         out.touched_events = True
     out.deletions += len(keys)
 
@@ -371,7 +291,7 @@ def _apply_problems(conn: Connection, stream: StreamRef, batch: Batch, out: Appl
         for p in {p.provider_key: p for p in batch.problems}.values()
     ]
     for chunk in chunks(rows):
-        upsert(conn, PROB, chunk, keys=["stream_id", "provider_key"], update=["message", "seen_at"])
+        upsert(conn, PROBLEM, chunk, keys=["stream_id", "provider_key"], update=["message", "seen_at"])
     out.problems += len(rows)
 
 
@@ -385,7 +305,9 @@ def apply_batch(conn: Connection | Session, stream: StreamRef, batch: Batch) -> 
     if messages:
         _apply_messages(conn, stream, batch, messages, out)
     if events:
-        _apply_events(conn, stream, batch, events, out)
+        out.touched |= apply_events(conn, stream.id, events, batch.versions)
+        out.touched_events = True
+        out.upserts += len(events)
     _apply_flag_updates(conn, stream, batch, out)
     _apply_deletions(conn, stream, batch, out)
     if batch.problems:

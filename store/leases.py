@@ -26,13 +26,12 @@ from typing import Any
 from sqlalchemy import DateTime, Engine, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from kith.store.models import Lease, utcnow
-
-LEASES = Lease.__table__
+from kith.store.models import utcnow
+from kith.store.tables import LEASE
 
 
 def _insert(engine: Engine):  # type: ignore[no-untyped-def]
-    return (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(LEASES)
+    return (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(LEASE)
 
 
 def _clock(engine: Engine, now: datetime | None) -> Any:
@@ -50,15 +49,15 @@ def acquire(engine: Engine, name: str, holder: str, ttl: timedelta, *, now: date
     values = {"holder": holder, "expires_at": now + ttl}
     with engine.begin() as conn:
         taken = conn.execute(
-            update(LEASES)
-            .where(and_(LEASES.c.name == name, or_(LEASES.c.holder == holder, LEASES.c.expires_at < now)))
+            update(LEASE)
+            .where(and_(LEASE.c.name == name, or_(LEASE.c.holder == holder, LEASE.c.expires_at < now)))
             .values(**values, acquired_at=now)
         ).rowcount
         if taken:
             return True
         # RETURNING, not rowcount: drivers disagree on the rowcount of a skipped ON CONFLICT insert
         stmt = _insert(engine).values(name=name, acquired_at=now, **values).on_conflict_do_nothing()
-        return conn.execute(stmt.returning(LEASES.c.name)).first() is not None
+        return conn.execute(stmt.returning(LEASE.c.name)).first() is not None
 
 
 def renew(engine: Engine, name: str, holder: str, ttl: timedelta, *, now: datetime | None = None) -> bool:
@@ -67,9 +66,7 @@ def renew(engine: Engine, name: str, holder: str, ttl: timedelta, *, now: dateti
     with engine.begin() as conn:
         return bool(
             conn.execute(
-                update(LEASES)
-                .where(and_(LEASES.c.name == name, LEASES.c.holder == holder))
-                .values(expires_at=now + ttl)
+                update(LEASE).where(and_(LEASE.c.name == name, LEASE.c.holder == holder)).values(expires_at=now + ttl)
             ).rowcount
         )
 
@@ -77,13 +74,13 @@ def renew(engine: Engine, name: str, holder: str, ttl: timedelta, *, now: dateti
 def release(engine: Engine, name: str, holder: str) -> None:
     """Give the lease up (only if it is still ours), so another worker may start at once."""
     with engine.begin() as conn:
-        conn.execute(delete(LEASES).where(and_(LEASES.c.name == name, LEASES.c.holder == holder)))
+        conn.execute(delete(LEASE).where(and_(LEASE.c.name == name, LEASE.c.holder == holder)))
 
 
 def release_all(engine: Engine, holder: str) -> int:
     """Everything this worker holds, on a clean shutdown."""
     with engine.begin() as conn:
-        return int(conn.execute(delete(LEASES).where(LEASES.c.holder == holder)).rowcount or 0)
+        return int(conn.execute(delete(LEASE).where(LEASE.c.holder == holder)).rowcount or 0)
 
 
 def release_dead_local(engine: Engine, host: str) -> list[str]:
@@ -97,7 +94,7 @@ def release_dead_local(engine: Engine, host: str) -> list[str]:
 
     gone: list[str] = []
     with engine.begin() as conn:
-        rows = conn.execute(select(LEASES.c.holder).where(LEASES.c.holder.startswith(f"{host}:")).distinct())
+        rows = conn.execute(select(LEASE.c.holder).where(LEASE.c.holder.startswith(f"{host}:")).distinct())
         for (holder,) in rows:
             pid = holder.removeprefix(f"{host}:")
             if not pid.isdigit():
@@ -109,7 +106,7 @@ def release_dead_local(engine: Engine, host: str) -> list[str]:
             except PermissionError:  # alive, someone else's
                 continue
         for holder in gone:
-            conn.execute(delete(LEASES).where(LEASES.c.holder == holder))
+            conn.execute(delete(LEASE).where(LEASE.c.holder == holder))
     return gone
 
 
@@ -118,9 +115,7 @@ def holders(engine: Engine, *, prefix: str = "", now: datetime | None = None) ->
     now = _clock(engine, now)
     with engine.connect() as conn:
         rows = conn.execute(
-            select(LEASES.c.name, LEASES.c.holder).where(
-                and_(LEASES.c.name.startswith(prefix), LEASES.c.expires_at >= now)
-            )
+            select(LEASE.c.name, LEASE.c.holder).where(and_(LEASE.c.name.startswith(prefix), LEASE.c.expires_at >= now))
         )
         return {r.name: r.holder for r in rows}
 
@@ -128,7 +123,7 @@ def holders(engine: Engine, *, prefix: str = "", now: datetime | None = None) ->
 def expires_at(engine: Engine, name: str) -> datetime | None:
     """When the current lease on ``name`` runs out (None: nobody holds it)."""
     with engine.connect() as conn:
-        return conn.execute(select(LEASES.c.expires_at).where(LEASES.c.name == name)).scalar_one_or_none()
+        return conn.execute(select(LEASE.c.expires_at).where(LEASE.c.name == name)).scalar_one_or_none()
 
 
 def mailbox_lease(name: str) -> str:

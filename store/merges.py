@@ -12,9 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from kith.store.derived import ContactMerge
-
-MERGE = ContactMerge.__table__
+from kith.store.tables import MERGE
 
 
 def record_merge(conn: Connection, address: str, target: str, now: datetime) -> int:

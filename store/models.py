@@ -164,6 +164,8 @@ class MessageRow(Base):
     size: Mapped[int | None] = mapped_column(BigInteger)
     recipient_count: Mapped[int] = mapped_column(Integer, default=0)
     problems: Mapped[list[str] | None] = mapped_column(JsonText)
+    #: Graph's ``webLink`` (the message in Outlook on the web); None for other providers.
+    web_link: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: Set when no folder holds the message any more; the row stays so ids and flags stay stable.
     deleted_at: Mapped[datetime | None]
@@ -296,7 +298,45 @@ class MetaRow(Base):
     value: Mapped[Any | None] = mapped_column(JsonText)
 
 
+# -- reply-to-act (the statements are kith.store.commands) ---------------------------------------
+
+
+class ActionToken(Base):
+    """A token that acted once; its digest refuses the next use."""
+
+    __tablename__ = "action_tokens"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    flag_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(20))
+    #: The Message-ID (or ``web``) that carried it: the same message again is no replay.
+    carrier: Mapped[str] = mapped_column(String(1000))
+    used_at: Mapped[datetime]
+
+
+class ActionLog(Base):
+    """One command looked at: when, through what, and what came of it."""
+
+    __tablename__ = "action_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    #: ``email`` (and the mailbox) or ``web``.
+    via: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(20))
+    flag_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str | None] = mapped_column(String(20))
+    #: The From address as the header gave it (sanitized at the connector; cut to 200).
+    sender: Mapped[str | None] = mapped_column(String(200))
+    #: The message that carried it and the SHA-256 of its token: the same message seen again
+    #: (a Maildir re-read, a resync) is known, and logged once.
+    carrier: Mapped[str | None] = mapped_column(String(1000))
+    digest: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
 __all__ = [
+    "ActionLog",
+    "ActionToken",
     "Base",
     "EventAttendee",
     "EventRow",

@@ -14,18 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, exists, func, literal, select
 
-from kith.store.derived import Contact, ContactAddress, ContactStat, FlagRow, Interaction, MailFact
-from kith.store.models import MailboxRow, MessageRow, MetaRow
-
-CONTACT = Contact.__table__
-CADDR = ContactAddress.__table__
-STAT = ContactStat.__table__
-FLAG = FlagRow.__table__
-INTER = Interaction.__table__
-FACT = MailFact.__table__
-MSG = MessageRow.__table__
-MB = MailboxRow.__table__
-META = MetaRow.__table__
+from kith.store.tables import CONTACT, CONTACT_ADDRESS, FACT, FLAG, INTERACTION, MAILBOX, MESSAGE, META, STAT
 
 SORTS = ("attention", "strength", "last", "stage", "overdue", "name")
 
@@ -56,20 +45,25 @@ def _open_flags() -> Any:
     )
 
 
-def _overdue() -> Any:
-    """Since when each contact is overdue: the ``since`` of its open reconnect flag (the rule's own
-    verdict: last interaction + its threshold)."""
+def _overdue(kind: str) -> Any:
+    """Since when each contact is overdue: the ``since`` of its open flag of ``kind`` (the reconnect
+    rule's own verdict: last interaction + its threshold)."""
     return (
         select(FLAG.c.contact_address, func.min(FLAG.c.since).label("since"))
-        .where(FLAG.c.state == "open", FLAG.c.kind == "reconnect")
+        .where(FLAG.c.state == "open", FLAG.c.kind == kind)
         .group_by(FLAG.c.contact_address)
         .subquery("overdue")
     )
 
 
-def people(conn: Connection, q: PeopleQuery, *, stage_order: Sequence[str]) -> tuple[list[dict[str, Any]], bool]:
-    """One page of contacts with their statistics; True when there is a next page."""
-    flags, overdue = _open_flags(), _overdue()
+def people(
+    conn: Connection, q: PeopleQuery, *, stage_order: Sequence[str], overdue_kind: str
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of contacts with their statistics; True when there is a next page.
+
+    The analysis' vocabulary is handed in (the store may not import it): ``stage_order`` ranks
+    the stages, ``overdue_kind`` is the flag kind that says a contact is overdue."""
+    flags, overdue = _open_flags(), _overdue(overdue_kind)
     cols = [
         CONTACT.c.id,
         CONTACT.c.address,
@@ -103,9 +97,11 @@ def people(conn: Connection, q: PeopleQuery, *, stage_order: Sequence[str]) -> t
         in_box = (
             select(literal(1))
             .select_from(
-                INTER.join(MSG, MSG.c.message_key == INTER.c.message_key).join(MB, MB.c.id == MSG.c.mailbox_id)
+                INTERACTION.join(MESSAGE, MESSAGE.c.message_key == INTERACTION.c.message_key).join(
+                    MAILBOX, MAILBOX.c.id == MESSAGE.c.mailbox_id
+                )
             )
-            .where(INTER.c.contact_id == CONTACT.c.id, MB.c.name == q.mailbox)
+            .where(INTERACTION.c.contact_id == CONTACT.c.id, MAILBOX.c.name == q.mailbox)
         )
         stmt = stmt.where(exists(in_box))
     rank = case({s: i for i, s in enumerate(stage_order)}, value=STAT.c.stage, else_=len(stage_order))
@@ -124,7 +120,7 @@ def people(conn: Connection, q: PeopleQuery, *, stage_order: Sequence[str]) -> t
 
 
 def mailbox_names(conn: Connection) -> list[str]:
-    return [n for (n,) in conn.execute(select(MB.c.name).order_by(MB.c.name))]
+    return [n for (n,) in conn.execute(select(MAILBOX.c.name).order_by(MAILBOX.c.name))]
 
 
 def stage_counts(conn: Connection) -> dict[str, int]:
@@ -141,7 +137,9 @@ def stage_counts(conn: Connection) -> dict[str, int]:
 def canonical(conn: Connection, address: str) -> str | None:
     """The contact that owns an address (any stored spelling), or None."""
     found = conn.execute(
-        select(CONTACT.c.address).join(CADDR, CADDR.c.contact_id == CONTACT.c.id).where(CADDR.c.address == address)
+        select(CONTACT.c.address)
+        .join(CONTACT_ADDRESS, CONTACT_ADDRESS.c.contact_id == CONTACT.c.id)
+        .where(CONTACT_ADDRESS.c.address == address)
     ).scalar()
     return found or conn.execute(select(CONTACT.c.address).where(CONTACT.c.address == address)).scalar()
 
@@ -149,10 +147,10 @@ def canonical(conn: Connection, address: str) -> str | None:
 def addresses_of(conn: Connection, address: str) -> list[str]:
     """Every stored spelling of a contact's addresses, the canonical one first."""
     q = (
-        select(CADDR.c.address)
-        .join(CONTACT, CONTACT.c.id == CADDR.c.contact_id)
+        select(CONTACT_ADDRESS.c.address)
+        .join(CONTACT, CONTACT.c.id == CONTACT_ADDRESS.c.contact_id)
         .where(CONTACT.c.address == address)
-        .order_by(CADDR.c.address)
+        .order_by(CONTACT_ADDRESS.c.address)
     )
     found = [a for (a,) in conn.execute(q)]
     return [address, *(a for a in found if a != address)]
@@ -163,22 +161,22 @@ def interactions_of(conn: Connection, address: str, since: datetime | None = Non
     (at, kind, personal, broadcast, message key, subject, thread key, Message-ID)."""
     q = (
         select(
-            INTER.c.at,
-            INTER.c.kind,
-            INTER.c.personal,
-            INTER.c.broadcast,
-            INTER.c.message_key,
-            INTER.c.subject,
+            INTERACTION.c.at,
+            INTERACTION.c.kind,
+            INTERACTION.c.personal,
+            INTERACTION.c.broadcast,
+            INTERACTION.c.message_key,
+            INTERACTION.c.subject,
             FACT.c.thread_key,
             FACT.c.message_id,
         )
-        .select_from(INTER.join(CONTACT, CONTACT.c.id == INTER.c.contact_id))
-        .outerjoin(FACT, FACT.c.message_key == INTER.c.message_key)
+        .select_from(INTERACTION.join(CONTACT, CONTACT.c.id == INTERACTION.c.contact_id))
+        .outerjoin(FACT, FACT.c.message_key == INTERACTION.c.message_key)
         .where(CONTACT.c.address == address)
-        .order_by(INTER.c.at)
+        .order_by(INTERACTION.c.at)
     )
     if since is not None:
-        q = q.where(INTER.c.at >= since)
+        q = q.where(INTERACTION.c.at >= since)
     return [tuple(r) for r in conn.execute(q)]
 
 
@@ -206,9 +204,10 @@ def analysed_at(conn: Connection) -> datetime | None:
         return None
 
 
-def overdue_since(conn: Connection, address: str) -> datetime | None:
+def overdue_since(conn: Connection, address: str, *, kind: str) -> datetime | None:
+    """Since when ``address`` is overdue: the ``since`` of its open flag of ``kind`` (see ``people``)."""
     q = select(func.min(FLAG.c.since)).where(
-        and_(FLAG.c.contact_address == address, FLAG.c.state == "open", FLAG.c.kind == "reconnect")
+        and_(FLAG.c.contact_address == address, FLAG.c.state == "open", FLAG.c.kind == kind)
     )
     return conn.execute(q).scalar()
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from kith.store import derived, models
+from kith.store import commands, derived, models
 
-__all__ = ["derived", "models"]
+__all__ = ["commands", "derived", "models"]

@@ -16,21 +16,9 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from kith.connectors.base import Stream
 from kith.store.ingest import StreamRef, enqueue, sweep_orphans
 from kith.store.models import (
-    EventRow,
-    MailboxRow,
-    MessageLocation,
-    StreamRow,
-    SyncProblem,
-    SyncRun,
     utcnow,
 )
-
-MB = MailboxRow.__table__
-ST = StreamRow.__table__
-RUN = SyncRun.__table__
-LOC = MessageLocation.__table__
-EVT = EventRow.__table__
-PROB = SyncProblem.__table__
+from kith.store.tables import EVENT, LOCATION, MAILBOX, PROBLEM, RUN, STREAM
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +30,15 @@ class StreamState:
 
 
 def ensure_mailbox(conn: Connection, name: str, kind: str) -> int:
-    row = conn.execute(select(MB.c.id, MB.c.kind).where(MB.c.name == name)).first()
+    row = conn.execute(select(MAILBOX.c.id, MAILBOX.c.kind).where(MAILBOX.c.name == name)).first()
     if row is not None:
         if row.kind != kind:
-            conn.execute(update(MB).where(MB.c.id == row.id).values(kind=kind))
+            conn.execute(update(MAILBOX).where(MAILBOX.c.id == row.id).values(kind=kind))
         return int(row.id)
     return int(
-        conn.execute(insert(MB).values(name=name, kind=kind, created_at=utcnow(), failures=0)).inserted_primary_key[0]  # type: ignore[index]
+        conn.execute(
+            insert(MAILBOX).values(name=name, kind=kind, created_at=utcnow(), failures=0)
+        ).inserted_primary_key[0]  # type: ignore[index]
     )
 
 
@@ -62,13 +52,13 @@ def ensure_streams(
     because they are keyed by Message-ID).
     """
     streams = list(streams)
-    existing = {r.name: r for r in conn.execute(select(ST).where(ST.c.mailbox_id == mailbox_id))}
+    existing = {r.name: r for r in conn.execute(select(STREAM).where(STREAM.c.mailbox_id == mailbox_id))}
     out: list[StreamState] = []
     for s in streams:
         row = existing.get(s.name)
         if row is None:
             sid = conn.execute(
-                insert(ST).values(
+                insert(STREAM).values(
                     mailbox_id=mailbox_id,
                     name=s.name,
                     role=str(s.role),
@@ -81,14 +71,14 @@ def ensure_streams(
         else:
             if row.role != str(s.role) or not row.present or row.display_name != s.display_name:
                 conn.execute(
-                    update(ST)
-                    .where(ST.c.id == row.id)
+                    update(STREAM)
+                    .where(STREAM.c.id == row.id)
                     .values(role=str(s.role), present=True, display_name=s.display_name)
                 )
             if row.role != str(s.role):
                 # the role decides whether its messages are interactions (junk, trash, drafts are
                 # not): the analysis must look at every message of the folder again
-                held = conn.execute(select(LOC.c.message_id).where(LOC.c.stream_id == row.id))
+                held = conn.execute(select(LOCATION.c.message_id).where(LOCATION.c.stream_id == row.id))
                 enqueue(conn, {m for (m,) in held}, ())
             out.append(StreamState(StreamRef(int(row.id), mailbox_id), s.name, str(s.role), row.cursor))
     if retire_missing:
@@ -101,44 +91,54 @@ def ensure_streams(
 
 def retire_stream(conn: Connection, stream_id: int) -> set[int]:
     """The provider no longer has this stream: drop its locations (messages elsewhere survive)."""
-    msg_ids = {m for (m,) in conn.execute(select(LOC.c.message_id).where(LOC.c.stream_id == stream_id))}
-    conn.execute(delete(LOC).where(LOC.c.stream_id == stream_id))
-    conn.execute(delete(EVT).where(EVT.c.stream_id == stream_id))
-    conn.execute(update(ST).where(ST.c.id == stream_id).values(present=False, cursor=None, item_count=0))
+    msg_ids = {m for (m,) in conn.execute(select(LOCATION.c.message_id).where(LOCATION.c.stream_id == stream_id))}
+    conn.execute(delete(LOCATION).where(LOCATION.c.stream_id == stream_id))
+    conn.execute(delete(EVENT).where(EVENT.c.stream_id == stream_id))
+    conn.execute(update(STREAM).where(STREAM.c.id == stream_id).values(present=False, cursor=None, item_count=0))
     sweep_orphans(conn, msg_ids, utcnow())
     enqueue(conn, msg_ids, ())
     return msg_ids
 
 
 def reset_cursor(conn: Connection, stream_id: int) -> None:
-    conn.execute(update(ST).where(ST.c.id == stream_id).values(cursor=None))
+    conn.execute(update(STREAM).where(STREAM.c.id == stream_id).values(cursor=None))
 
 
 def stream_cursor(conn: Connection, stream_id: int) -> Any:
-    return conn.execute(select(ST.c.cursor).where(ST.c.id == stream_id)).scalar_one_or_none()
+    return conn.execute(select(STREAM.c.cursor).where(STREAM.c.id == stream_id)).scalar_one_or_none()
 
 
 def known_keys(conn: Connection, stream_id: int) -> dict[str, str | None]:
     """provider_key -> version for everything the store holds in a stream."""
     out: dict[str, str | None] = {
-        k: v for k, v in conn.execute(select(LOC.c.provider_key, LOC.c.version).where(LOC.c.stream_id == stream_id))
+        k: v
+        for k, v in conn.execute(
+            select(LOCATION.c.provider_key, LOCATION.c.version).where(LOCATION.c.stream_id == stream_id)
+        )
     }
     out.update(
-        {k: v for k, v in conn.execute(select(EVT.c.provider_key, EVT.c.version).where(EVT.c.stream_id == stream_id))}
+        {
+            k: v
+            for k, v in conn.execute(
+                select(EVENT.c.provider_key, EVENT.c.version).where(EVENT.c.stream_id == stream_id)
+            )
+        }
     )
     return out
 
 
 def finish_stream(conn: Connection, stream_id: int, *, error: str | None, now: datetime | None = None) -> None:
     now = now or utcnow()
-    count = conn.execute(select(func.count()).select_from(LOC).where(LOC.c.stream_id == stream_id)).scalar_one()
-    count += conn.execute(select(func.count()).select_from(EVT).where(EVT.c.stream_id == stream_id)).scalar_one()
+    count = conn.execute(
+        select(func.count()).select_from(LOCATION).where(LOCATION.c.stream_id == stream_id)
+    ).scalar_one()
+    count += conn.execute(select(func.count()).select_from(EVENT).where(EVENT.c.stream_id == stream_id)).scalar_one()
     values: dict[str, Any] = {"item_count": count}
     if error is None:
         values.update(last_success=now, last_error=None)
     else:
         values.update(last_error=error[:2000], last_error_at=now)
-    conn.execute(update(ST).where(ST.c.id == stream_id).values(**values))
+    conn.execute(update(STREAM).where(STREAM.c.id == stream_id).values(**values))
 
 
 def start_run(conn: Connection, mailbox_id: int, *, worker: str, full: bool) -> int:
@@ -182,14 +182,14 @@ def set_mailbox_health(
         values["failures"] = failures
     if next_run_at is not None:
         values["next_run_at"] = next_run_at
-    conn.execute(update(MB).where(MB.c.id == mailbox_id).values(**values))
+    conn.execute(update(MAILBOX).where(MAILBOX.c.id == mailbox_id).values(**values))
 
 
 def problem_count(conn: Connection, stream_ids: Iterable[int]) -> int:
     ids = list(stream_ids)
     if not ids:
         return 0
-    return int(conn.execute(select(func.count()).select_from(PROB).where(PROB.c.stream_id.in_(ids))).scalar_one())
+    return int(conn.execute(select(func.count()).select_from(PROBLEM).where(PROBLEM.c.stream_id.in_(ids))).scalar_one())
 
 
 __all__ = [

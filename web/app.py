@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -18,9 +19,9 @@ from starlette.staticfiles import StaticFiles
 from kith.config.load import Config
 from kith.store.engine import Store
 from kith.store.models import utcnow
-from kith.web import people, records, session, today
+from kith.web import act, people, records, session, today
 from kith.web.context import Analyses, Context
-from kith.web.guard import Guard
+from kith.web.guard import Guard, host_name
 from kith.web.keys import Signer, load_key
 from kith.web.render import Pages, make_env
 
@@ -30,8 +31,12 @@ LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 
 
 def allowed_hosts(config: Config, listen_host: str | None) -> list[str]:
-    """The Host header names accepted: loopback, the listen address, ``[web] allowed_hosts``."""
+    """The Host header names accepted: loopback, the listen address, ``[web] allowed_hosts``,
+    and the host of ``[web] public_url``."""
     names = [*LOOPBACK_NAMES, *config.settings.web.allowed_hosts]
+    public = config.settings.web.public_url
+    if public:  # the report's links name this host: a proxy in front passes it on
+        names.append(host_name(urlsplit(public).netloc))
     if listen_host and listen_host not in ("0.0.0.0", "::"):
         names.append(f"[{listen_host}]" if ":" in listen_host else listen_host)
     return list(dict.fromkeys(names))
@@ -70,6 +75,7 @@ def create_app(
         *today.routes(ctx),
         *people.routes(ctx),
         *records.routes(ctx),
+        *act.routes(ctx),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [Middleware(Guard, signer=signer, secure=secure, hosts=hosts or allowed_hosts(config, listen_host))]

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kith.analysis import api as analysis
+from kith.analysis import kinds
 from kith.analysis.identity import normalise
 from kith.analysis.person import (
     Row,
@@ -28,11 +29,13 @@ from kith.analysis.person import (
 from kith.analysis.search import like_pattern
 from kith.analysis.stages import STAGES
 from kith.config.load import Config
-from kith.report.data import message_places, shape_items
+from kith.report.data import message_places, shape_items, sync_health
 from kith.report.links import open_url
 from kith.report.render import render_report
-from kith.report.sections import SECTIONS, MessageWhere
+from kith.report.sections import MessageWhere
 from kith.store import activity, merges, people
+from kith.store.health import analysis_health
+from kith.store.status import mailbox_status
 from kith.web.words import reason
 
 #: Items shown per Today section before "show all".
@@ -54,11 +57,12 @@ def today(db: Session, now: datetime, *, show: str | None = None) -> list[dict[s
     for flag in analysis.flags(db, state="open", now=now):
         by_kind.setdefault(flag["kind"], []).append(flag)
     out = []
-    for key, spec in SECTIONS.items():
-        flags = by_kind.get(spec.flag_kind, [])
+    for kind in kinds.KINDS:
+        key = kind.section
+        flags = by_kind.get(kind.id, [])
         # the report's order (reconnect: longest silent first; the rest: oldest first), so only
         # the shown flags need shaping and their messages looked up
-        if key == "reconnect":
+        if kind is kinds.RECONNECT:
             flags.sort(
                 key=lambda f: (str((f.get("evidence") or {}).get("last_interaction") or ""), f["contact"]["address"])
             )
@@ -68,14 +72,14 @@ def today(db: Session, now: datetime, *, show: str | None = None) -> list[dict[s
         shown = flags[:limit]
         ids = [str(f["message_id"]) for f in shown if f.get("message_id")]
         places = message_places(db, ids) if ids else {}
-        items = shape_items(key, shown, now=now, contacts={}, places=places)
+        items = shape_items(kind, shown, now=now, contacts={}, places=places)
         for item in items:
-            item["reason"] = reason(key, item)
-            item["kind"] = spec.flag_kind
+            item["reason"] = reason(kind, item)
+            item["kind"] = kind.id
             mid = item.get("message_id")
             where = places.get(mid, (None, MessageWhere(mid)))[1] if mid else None
             item["open_url"] = open_url(where) if where else None
-        out.append({"key": key, "title": spec.title, "advice": spec.advice, "total": len(flags), "items": items})
+        out.append({"key": key, "title": kind.title, "advice": kind.advice, "total": len(flags), "items": items})
     return out
 
 
@@ -123,7 +127,7 @@ def people_page(
         automated={"no": False, "yes": True}.get(automated),
         offset=(max(1, page) - 1) * 50,
     )
-    rows, more = people.people(db.connection(), q, stage_order=STAGES)
+    rows, more = people.people(db.connection(), q, stage_order=STAGES, overdue_kind=kinds.RECONNECT.id)
     return PeoplePage(rows, more, people.mailbox_names(db.connection()), people.stage_counts(db.connection()), q)
 
 
@@ -155,9 +159,11 @@ def person(
         "strength": strength_now(data, at),
         "conversations": convs if all_conversations else convs[:CONVERSATIONS],
         "conversations_total": len(convs),
-        "flags": [{**f, "history": analysis.history(db, f["id"])["history"]} for f in flags],
+        "flags": [
+            {**f, "name": kinds.name_of(f["kind"]), "history": analysis.history(db, f["id"])["history"]} for f in flags
+        ],
         "merges": merges.merges_into(db.connection(), addresses),
-        "overdue_since": people.overdue_since(db.connection(), canonical),
+        "overdue_since": people.overdue_since(db.connection(), canonical, kind=kinds.RECONNECT.id),
     }
 
 
@@ -184,13 +190,15 @@ def undo_merge(db: Session, merge_id: int, now: datetime) -> dict[str, Any]:
 
 
 def health(db: Session, config: Config, now: datetime) -> dict[str, Any]:
-    """Mailboxes and streams, the problems the report would name with their fixes, runs, items."""
-    from kith.daemon.status import mailbox_status  # moves to kith.store with issue 24
-    from kith.report.data import sync_health
-
+    """Mailboxes and streams, the problems the report would name with their fixes, runs, items,
+    and what ``kith status`` adds under its table: the analysis' backlog, last error and failed
+    contacts, and the messages from my address that no provider says I sent."""
     problems, total = activity.recorded_problems(db.connection())
+    mailboxes = mailbox_status(db.connection(), now=now, me=config.my_addresses)
     return {
-        "mailboxes": mailbox_status(db.connection(), now=now),
+        "mailboxes": mailboxes,
+        "analysis": analysis_health(db.connection()),
+        "forged_from_me": sum(mb["forged_from_me"] for mb in mailboxes),
         "attention": sync_health(db, config, now=now)["problems"],
         "runs": activity.recent_runs(db.connection()),
         "problems": problems,

@@ -38,8 +38,11 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 COOKIE = "kith_session"
 MAX_BODY = 64 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD"})
-#: Reachable without the cookie: the login link itself and the style/script files.
-OPEN_PREFIXES = ("/login", "/static/")
+#: Reachable without the cookie: the login link itself, the style/script files, and the report's
+#: signed action links (their token is the permission: kith.web.act).
+OPEN_PREFIXES = ("/login", "/static/", "/act/")
+#: Posts that carry their own proof instead of the session's CSRF token.
+SELF_PROVING = ("/login", "/act/")
 
 CSP = "; ".join(
     (
@@ -167,7 +170,7 @@ class Guard:
             return
         state["form"] = form
         token = form.get("csrf") or _header(scope, b"x-csrf-token")
-        if not path.startswith("/login") and (session is None or not self.signer.csrf_ok(session, token)):
+        if not path.startswith(SELF_PROVING) and (session is None or not self.signer.csrf_ok(session, token)):
             await self._refuse(
                 send_with_headers,
                 403,

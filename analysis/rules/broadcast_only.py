@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from datetime import datetime
 
 from kith.analysis.model import ContactData, Finding
 from kith.config.models import AnalysisConfig
 
 
-def broadcast_only(data: ContactData, cfg: AnalysisConfig, now: datetime) -> list[Finding]:
+def broadcast_only(
+    data: ContactData, cfg: AnalysisConfig, now: datetime, _flagged: Container[str] | None = None
+) -> list[Finding]:
+    """Open findings only (``_flagged``, the stored flags' keys, is for rules that also resolve: see
+    ``kith.analysis.kinds.Rule``)."""
     window = now - cfg.broadcast_only_window
     sent = sorted((m for m in data.mails if not m.inbound and window <= m.time <= now), key=lambda m: m.time)
     if len(sent) < cfg.broadcast_only_min or not all(m.broadcast for m in sent):

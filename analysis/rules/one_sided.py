@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from datetime import datetime
 
 from kith.analysis.model import ContactData, Finding
@@ -9,7 +10,11 @@ from kith.analysis.timeline import Point, personal_until
 from kith.config.models import AnalysisConfig
 
 
-def one_sided(data: ContactData, cfg: AnalysisConfig, now: datetime) -> list[Finding]:
+def one_sided(
+    data: ContactData, cfg: AnalysisConfig, now: datetime, _flagged: Container[str] | None = None
+) -> list[Finding]:
+    """Open findings only (``_flagged``, the stored flags' keys, is for rules that also resolve: see
+    ``kith.analysis.kinds.Rule``)."""
     personal = personal_until(data, now)
     start = len(personal)  # the run is personal[start:]: my messages since their last word
     while start and personal[start - 1].kind == "out":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Container
 from datetime import datetime, timedelta
 from statistics import median
 
@@ -31,7 +32,11 @@ def recent_cadence(
     return hit
 
 
-def reconnect(data: ContactData, cfg: AnalysisConfig, now: datetime) -> list[Finding]:
+def reconnect(
+    data: ContactData, cfg: AnalysisConfig, now: datetime, _flagged: Container[str] | None = None
+) -> list[Finding]:
+    """Open findings only (``_flagged``, the stored flags' keys, is for rules that also resolve: see
+    ``kith.analysis.kinds.Rule``)."""
     year, gaps, limit = recent_cadence(data, cfg, now)
     kinds = {p.kind for p in year}
     two_way = "meeting" in kinds or {"in", "out"} <= kinds

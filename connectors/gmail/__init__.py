@@ -13,42 +13,53 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from kith.config.mailboxes import GmailMailbox
+from kith.config.mailboxes import GmailMailbox, MailboxBase
+from kith.connectors.base import Connector, Source
 from kith.errors import ConfigError
 
 
-def _gmail(mailbox: Any) -> GmailMailbox:
+def _gmail(mailbox: MailboxBase) -> GmailMailbox:
     if not isinstance(mailbox, GmailMailbox):
-        raise ConfigError(f'{getattr(mailbox, "name", "?")}: a Google calendar needs a mailbox of kind "gmail"')
+        raise ConfigError(f'{mailbox.name}: a Google calendar needs a mailbox of kind "gmail"')
     return mailbox
 
 
-def make_source(mailbox: GmailMailbox, *, state_dir: Path) -> Any:
+def make_source(mailbox: MailboxBase, *, state_dir: Path) -> Source:
     """The Gmail source of a ``kind = "gmail"`` mailbox."""
     from kith.connectors.gmail.mail import GmailSource
 
     return GmailSource(_gmail(mailbox), state_dir=state_dir)
 
 
-def make_calendar_source(mailbox: GmailMailbox, *, state_dir: Path) -> Any:
+def make_calendar_source(mailbox: MailboxBase, *, state_dir: Path) -> Source:
     """The Google Calendar source of the mailbox's ``[calendar] kind = "google"``."""
     from kith.connectors.gmail.calendar import GoogleCalendarSource
 
     return GoogleCalendarSource(_gmail(mailbox), state_dir=state_dir)
 
 
-def authorize(mailbox: GmailMailbox, *, state_dir: Path, interactive: bool = True, **kwargs: Any) -> str:
+def authorize(
+    mailbox: MailboxBase, *, state_dir: Path, interactive: bool = True, send: bool = False, **options: Any
+) -> str:
     """``kith auth NAME``; ``send=True`` adds gmail.send (when the report goes out through Gmail)."""
     from kith.connectors.gmail.auth import authorize as _authorize
 
-    return _authorize(_gmail(mailbox), state_dir=state_dir, interactive=interactive, **kwargs)
+    return _authorize(_gmail(mailbox), state_dir=state_dir, interactive=interactive, send=send, **options)
 
 
-def send_message(mailbox: GmailMailbox, message: EmailMessage, state_dir: Path, **kwargs: Any) -> None:
+def send_message(mailbox: MailboxBase, message: EmailMessage, *, state_dir: Path) -> str:
     """``[report] deliver = "gmail"``: send the report through ``users.messages.send`` (needs gmail.send)."""
     from kith.connectors.gmail.send import send_message as _send
 
-    _send(mailbox, message, state_dir, **kwargs)
+    if not isinstance(mailbox, GmailMailbox):
+        raise ConfigError(f'{mailbox.name}: sending through Gmail needs a mailbox of kind "gmail"')
+    sent = _send(mailbox, message, state_dir)
+    return f"sent as {sent}" if sent else "sent"
 
 
-__all__ = ["authorize", "make_calendar_source", "make_source", "send_message"]
+#: What the Gmail connector can do: mail and Google Calendar sources, OAuth, and sending.
+CONNECTOR = Connector(
+    make_source=make_source, make_calendar_source=make_calendar_source, authorize=authorize, send=send_message
+)
+
+__all__ = ["CONNECTOR", "authorize", "make_calendar_source", "make_source", "send_message"]

@@ -14,42 +14,54 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from kith.config.mailboxes import GraphMailbox
+from kith.config.mailboxes import GraphMailbox, MailboxBase
+from kith.connectors.base import Connector, Source
 from kith.errors import ConfigError
 
 
-def _graph(mailbox: Any) -> GraphMailbox:
+def _graph(mailbox: MailboxBase) -> GraphMailbox:
     if not isinstance(mailbox, GraphMailbox):
-        raise ConfigError(f'{getattr(mailbox, "name", "?")}: an Outlook calendar needs a mailbox of kind "graph"')
+        raise ConfigError(f'{mailbox.name}: an Outlook calendar needs a mailbox of kind "graph"')
     return mailbox
 
 
-def make_source(mailbox: GraphMailbox, *, state_dir: Path) -> Any:
+def make_source(mailbox: MailboxBase, *, state_dir: Path) -> Source:
     """The mail source of a ``kind = "graph"`` mailbox."""
     from kith.connectors.graph.mail import GraphMailSource
 
-    return GraphMailSource(_graph(mailbox), state_dir=state_dir, fetch_headers=mailbox.fetch_headers)
+    graph = _graph(mailbox)
+    return GraphMailSource(graph, state_dir=state_dir, fetch_headers=graph.fetch_headers)
 
 
-def make_calendar_source(mailbox: GraphMailbox, *, state_dir: Path) -> Any:
+def make_calendar_source(mailbox: MailboxBase, *, state_dir: Path) -> Source:
     """The Outlook calendar source of the mailbox's ``[calendar] kind = "graph"``."""
     from kith.connectors.graph.calendar import GraphCalendarSource
 
     return GraphCalendarSource(_graph(mailbox), state_dir=state_dir)
 
 
-def authorize(mailbox: GraphMailbox, *, state_dir: Path, interactive: bool = True, **kwargs: Any) -> str:
+def authorize(
+    mailbox: MailboxBase, *, state_dir: Path, interactive: bool = True, send: bool = False, **options: Any
+) -> str:
     """``kith auth NAME``: device-code sign-in (prints the code and URL) or an app-only check."""
     from kith.connectors.graph.auth import authorize as _authorize
 
-    return _authorize(_graph(mailbox), state_dir=state_dir, interactive=interactive, **kwargs)
+    return _authorize(_graph(mailbox), state_dir=state_dir, interactive=interactive, send=send, **options)
 
 
-def send_message(mailbox: GraphMailbox, message: EmailMessage, state_dir: Path, **kwargs: Any) -> None:
+def send_message(mailbox: MailboxBase, message: EmailMessage, *, state_dir: Path) -> str:
     """``[report] deliver = "graph"``: send the report as MIME through ``sendMail`` (needs Mail.Send)."""
     from kith.connectors.graph.send import send_message as _send
 
-    _send(mailbox, message, state_dir, **kwargs)
+    if not isinstance(mailbox, GraphMailbox):
+        raise ConfigError(f'{mailbox.name}: sending through Graph needs a mailbox of kind "graph"')
+    _send(mailbox, message, state_dir)
+    return "sent"
 
 
-__all__ = ["authorize", "make_calendar_source", "make_source", "send_message"]
+#: What the Graph connector can do: mail and Outlook calendar sources, sign-in, and sending.
+CONNECTOR = Connector(
+    make_source=make_source, make_calendar_source=make_calendar_source, authorize=authorize, send=send_message
+)
+
+__all__ = ["CONNECTOR", "authorize", "make_calendar_source", "make_source", "send_message"]

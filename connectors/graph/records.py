@@ -47,6 +47,7 @@ MESSAGE_FIELDS: tuple[str, ...] = (
     "flag",
     "inferenceClassification",
     "categories",
+    "webLink",
 )
 #: Raw headers worth a second request: the automated-sender and threading signals.
 WANTED_HEADERS = frozenset(
@@ -164,7 +165,17 @@ def message_record(data: Mapping[str, Any]) -> MessageRecord:
         labels=message_labels(data),
         received=received,
         problems=tuple(problems),
+        web_link=web_link(data.get("webLink")),
     )
+
+
+def web_link(value: Any) -> str | None:
+    """Graph's ``webLink`` ("the URL to open the message in Outlook on the web", message
+    resource, Graph v1.0: https://learn.microsoft.com/graph/api/resources/message), when it is
+    an https URL of a sane length: it ends up as a link in the report, so nothing else passes."""
+    if not isinstance(value, str) or not value.startswith("https://") or len(value) > 2000:
+        return None
+    return value if value.isprintable() and " " not in value else None
 
 
 def answered(extra: Mapping[str, Any]) -> bool:

@@ -14,6 +14,7 @@ Modules, one job each:
 - ``sync``: initial sync in resumable batches; incremental with CONDSTORE/QRESYNC or without.
 - ``source``: ``ImapSource``, the ``Source`` the engine drives, over one reused connection.
 - ``idle``: push.
+- ``append``: the nightly report stored in the INBOX by APPEND (the connector's ``Sender``).
 
 **Push, for the daemon:** ``ImapSource.wait_for_changes(timeout, stop=None) -> bool`` IDLEs on
 INBOX on a second connection (re-issued every 25 minutes, before the servers' 29-minute cut)
@@ -32,20 +33,36 @@ or ``ImapSource``; without one, the mailbox's password source is read as the tok
 
 from __future__ import annotations
 
+from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from kith.config.mailboxes import ImapMailbox
+from kith.config.mailboxes import ImapMailbox, MailboxBase
+from kith.connectors.base import Connector
 from kith.errors import ConfigError
 
+if TYPE_CHECKING:
+    from kith.connectors.imap.connect import TokenProvider
+    from kith.connectors.imap.source import ImapSource
 
-def make_source(mailbox: ImapMailbox, *, state_dir: Path, token_provider: Any = None) -> Any:
+
+def make_source(mailbox: MailboxBase, *, state_dir: Path, token_provider: TokenProvider | None = None) -> ImapSource:
     """The source of a ``kind = "imap"`` mailbox."""
     if not isinstance(mailbox, ImapMailbox):
-        raise ConfigError(f'{getattr(mailbox, "name", "?")}: not a mailbox of kind "imap"')
+        raise ConfigError(f'{mailbox.name}: not a mailbox of kind "imap"')
     from kith.connectors.imap.source import ImapSource
 
     return ImapSource(mailbox, state_dir=state_dir, token_provider=token_provider)
 
 
-__all__ = ["make_source"]
+def send_message(mailbox: MailboxBase, message: EmailMessage, *, state_dir: Path) -> str:
+    """``[report] deliver = "imap"``: APPEND the report to the mailbox's INBOX (see ``append``)."""
+    from kith.connectors.imap.append import send_message as _send
+
+    return _send(mailbox, message, state_dir=state_dir)
+
+
+#: What the IMAP connector can do: a mail source (with push and alerts) and APPEND for the report.
+CONNECTOR = Connector(make_source=make_source, send=send_message)
+
+__all__ = ["CONNECTOR", "make_source", "send_message"]

@@ -22,6 +22,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
 from kith.config.mailboxes import ImapMailbox
+from kith.connectors.imap.wire import pop_untagged, quiet_trace
 from kith.errors import AuthError, ConfigError, TransientError
 
 #: Returns a fresh OAuth2 access token for SASL XOAUTH2 (Gmail, Microsoft 365).
@@ -64,9 +65,8 @@ class Alerts:
         """Pop the codes imaplib filed under ``untagged_responses`` (it files ``* OK [ALERT] x`` as ALERT)."""
         if client is None:
             return
-        untagged = getattr(client._imap, "untagged_responses", {})
         for code in ALERT_CODES:
-            for value in untagged.pop(code, []) or []:
+            for value in pop_untagged(client, code):
                 text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
                 self.add(f"[{code}] {text}")
 
@@ -131,10 +131,7 @@ def connect(mailbox: ImapMailbox, alerts: Alerts, token_provider: TokenProvider 
                     )
                 client.starttls(tls_context(mailbox))
         client.normalise_times = False  # aware INTERNALDATE values, converted to UTC by the records
-        # imapclient turns imaplib's protocol trace on (debug 5) and sends it to a logger: every
-        # line and literal is formatted for it whether or not anyone listens (a fifth of a header
-        # sync's time), and a trace of AUTHENTICATE would carry the token. kith logs its own steps.
-        client._imap.debug = 0
+        quiet_trace(client)  # kith logs its own steps; a trace of AUTHENTICATE would carry the token
     try:
         with map_errors(mailbox, alerts, "logging in"):
             _login(client, mailbox, token_provider)

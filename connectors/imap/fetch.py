@@ -24,7 +24,7 @@ from imapclient.response_parser import parse_fetch_response
 
 from kith.connectors.base import MessageRecord, Problem
 from kith.connectors.headers import HEADER_FIELDS, parse_header_bytes
-from kith.connectors.imap.wire import fast_parse, read_answer
+from kith.connectors.imap.wire import fast_parse, uid_fetch_answer
 
 SECTION = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(HEADER_FIELDS))
 #: How the server names the section in its answer (without PEEK).
@@ -75,19 +75,15 @@ def uid_fetch(
     stats: Counter[str] | None = None,
 ) -> tuple[dict[int, dict[bytes, Any]], list[int]]:
     """``UID FETCH`` → ({uid: {item: value}}, vanished UIDs)."""
-    imap = client._imap
     what = uids if isinstance(uids, str) else uid_set(uids)
-    args = ["UID", "FETCH", what, "(" + " ".join(items) + ")"]
+    args = [what, "(" + " ".join(items) + ")"]
     if modifiers:
         args.append("(" + " ".join(modifiers) + ")")
-    imap.untagged_responses.pop("VANISHED", None)
-    tag = imap._command(*args)
-    typ, data, answer = read_answer(imap, tag, "FETCH")
-    client._checkok("fetch", typ, data)
+    answer, told_vanished = uid_fetch_answer(client, args)
     if stats is not None:
         stats["fetch_headers" if SECTION in items else "fetch_flags"] += 1
     vanished: list[int] = []
-    for line in imap.untagged_responses.pop("VANISHED", []) or []:
+    for line in told_vanished:
         text = line.decode() if isinstance(line, bytes) else str(line)
         vanished.extend(parse_uid_set(text.replace("(EARLIER)", "").strip()))
     parsed = fast_parse(answer)

@@ -16,14 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from imapclient import IMAPClient
-
 from kith.config.mailboxes import ImapMailbox
 from kith.connectors.base import JSON, BaseSource, Batch, CheckReport, Known, Stream, no_known
 from kith.connectors.imap.connect import Alerts, TokenProvider, connect, logout, map_errors
 from kith.connectors.imap.folders import Folder, parse_list, select_streams
+from kith.connectors.imap.idle import Idler
 from kith.connectors.imap.sync import Session, pull_folder
-from kith.connectors.imap.wire import enable_extensions
+from kith.connectors.imap.wire import enable_extensions, list_special_use
 from kith.connectors.parallel import HelperProcess
 from kith.errors import KithError
 
@@ -46,7 +45,7 @@ class ImapSource(BaseSource):
         self.stats: Counter[str] = Counter()
         self._session: Session | None = None
         self._helper = HelperProcess()
-        self._idle: IMAPClient | None = None
+        self._idler = Idler(mailbox, self._alerts, token_provider)
         self.folders: list[Folder] = []
 
     @property
@@ -108,14 +107,9 @@ class ImapSource(BaseSource):
 
     def _special_use_list(self, session: Session) -> list[Folder]:
         """``LIST "" "*" RETURN (SPECIAL-USE)`` for servers that only announce roles when asked."""
-        client = session.client
-        if not client.has_capability("SPECIAL-USE"):
+        if not session.client.has_capability("SPECIAL-USE"):
             return []
-        typ, data = client._imap._simple_command("LIST", '""', '"*"', "RETURN", "(SPECIAL-USE)")
-        if typ != "OK":
-            return []
-        typ, data = client._imap._untagged_response(typ, data, "LIST")
-        return parse_list(client._proc_folder_list(data))
+        return parse_list(list_special_use(session.client))
 
     def pull(self, stream: Stream, cursor: JSON | None, known: Known = no_known) -> Iterator[Batch]:
         session = self.session()
@@ -138,18 +132,14 @@ class ImapSource(BaseSource):
 
     def wait_for_changes(self, timeout: float, stop: threading.Event | None = None) -> bool:
         """IDLE on INBOX until something changes (True) or ``timeout`` passes (False); see ``idle``."""
-        from kith.connectors.imap.idle import wait_for_changes
-
-        return wait_for_changes(self, timeout, stop)
+        return self._idler.wait(timeout, stop)
 
     def close(self) -> None:
         self._helper.close()
         if self._session is not None:
             logout(self._session.client)
             self._session = None
-        if self._idle is not None:
-            logout(self._idle)
-            self._idle = None
+        self._idler.close()
 
 
 __all__ = ["ImapSource"]

@@ -39,6 +39,7 @@ from kith.connectors.base import Batch, FlagUpdate, Known, Stream
 from kith.connectors.imap.cursor import Cursor
 from kith.connectors.imap.fetch import flags_of, gmail_key, uid_fetch
 from kith.connectors.imap.pipeline import header_batches
+from kith.connectors.imap.wire import forget_untagged, has_untagged, is_selected, sequence_fetch
 from kith.connectors.parallel import HelperProcess
 from kith.errors import CursorExpired
 
@@ -78,7 +79,7 @@ class Session:
         selected = self.client.select_folder(folder, readonly=True)
         # imaplib keeps the untagged responses it was not asked for: from here on, any it keeps
         # came after the view this pass starts from (see ``quiet``)
-        self.client._imap.untagged_responses.clear()
+        forget_untagged(self.client)
         self.told_at_select = self.stats["unsolicited"]
         return selected
 
@@ -93,7 +94,7 @@ class Session:
         """
         if not self.condstore or cursor is None or self.view != (folder, cursor):
             return False
-        if self.client._imap.state != "SELECTED" or _NEWS.intersection(self.client._imap.untagged_responses):
+        if not is_selected(self.client) or has_untagged(self.client, _NEWS):
             return False  # not selected, or news came while the pass ran: look properly
         self.stats["noop"] += 1
         _text, news = self.client.noop()
@@ -105,13 +106,13 @@ class Session:
         """A whole pass brought the selected ``folder`` to ``cursor``: keep it selected, unless
         a FETCH answer of the pass told of changes the pass did not ask about (``told_more``)."""
         told = self.stats["unsolicited"] != self.told_at_select
-        if cursor is not None and self.client._imap.state == "SELECTED" and not told:
+        if cursor is not None and is_selected(self.client) and not told:
             self.view = (folder, cursor)
 
     def release(self) -> None:
         """Leave the selected folder, so the next STATUS sees the server's state, not our view's."""
         self.view = None
-        if self.client._imap.state != "SELECTED":
+        if not is_selected(self.client):
             return
         if self.client.has_capability("UNSELECT"):
             self.client.unselect_folder()
@@ -285,14 +286,10 @@ def _window(session: Session, exists: int, last: int) -> tuple[dict[int, dict[by
     """Flags of the newest ``FLAG_WINDOW`` messages (by sequence number) and their digest."""
     if exists <= 0:
         return {}, None
-    imap = session.client._imap
     low = max(1, exists - FLAG_WINDOW + 1)
     items = "(UID FLAGS X-GM-MSGID X-GM-LABELS)" if session.gmail else "(UID FLAGS)"
-    tag = imap._command("FETCH", f"{low}:{exists}", items)
-    typ, data = imap._command_complete("FETCH", tag)
-    session.client._checkok("fetch", typ, data)
+    data = sequence_fetch(session.client, low, exists, items)
     session.stats["fetch_flags"] += 1
-    typ, data = imap._untagged_response(typ, data, "FETCH")
     parsed = {u: v for u, v in parse_fetch_response(data, False, True).items() if isinstance(u, int)}
     digest = hashlib.sha1()
     for uid in sorted(parsed):

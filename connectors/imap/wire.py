@@ -13,13 +13,24 @@ else (EXISTS, VANISHED, ``OK [ALERT]``, BYE…) is handed to imaplib's ``_get_re
 filed in ``untagged_responses`` exactly as imaplib would. ``fast_parse`` then reads the items of
 the shapes servers send for ours, with one regex for the order Dovecot and most servers use and
 a general item scanner for any other order; anything else is left to imapclient's parser.
+
+**The one module that touches imaplib's and imapclient's insides.** imapclient has no public way
+to send a command and read its answer ourselves, to see the untagged responses imaplib kept
+(``[ALERT]``, news of the selected folder), to ask ``LIST … RETURN (SPECIAL-USE)`` or to turn
+off imaplib's protocol trace; imaplib has no public way either. So every use of ``client._imap``
+and imapclient's private helpers lives below, behind small functions named for what they do,
+and the other IMAP modules use only those and imapclient's public API. An imapclient upgrade
+that moves these insides breaks this file and nothing else.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from imapclient import IMAPClient
 
 #: ``* 12 FETCH (...`` (the ``* `` is stripped, as imaplib does for FETCH data)
 _FETCH_LINE = re.compile(rb"\* (\d+) FETCH (.*)", re.S)
@@ -232,6 +243,70 @@ def enable_extensions(client: Any, caps: set[bytes], use: bool) -> tuple[bool, b
     return condstore, qresync
 
 
+# -- the interface the other IMAP modules use -----------------------------------------------------
+
+
+def quiet_trace(client: IMAPClient) -> None:
+    """Turn imaplib's protocol trace off (imapclient turns it on, debug 5, and sends it to a logger).
+
+    Every line and literal was formatted for it whether or not anyone listened (a fifth of a
+    header sync's time), and a trace of AUTHENTICATE would carry the token.
+    """
+    client._imap.debug = 0
+
+
+def pop_untagged(client: IMAPClient, name: str) -> list[Any]:
+    """The untagged responses of kind ``name`` imaplib kept (``ALERT``, ``VANISHED``…), removed."""
+    return list(client._imap.untagged_responses.pop(name, None) or [])
+
+
+def forget_untagged(client: IMAPClient) -> None:
+    """Drop every untagged response imaplib kept: what comes after this is news."""
+    client._imap.untagged_responses.clear()
+
+
+def has_untagged(client: IMAPClient, names: Collection[str]) -> bool:
+    """Whether imaplib kept an untagged response of any of these kinds (``EXISTS``, ``FETCH``…)."""
+    return not frozenset(names).isdisjoint(client._imap.untagged_responses)
+
+
+def is_selected(client: IMAPClient) -> bool:
+    """Whether a folder is selected (imaplib's protocol state, RFC 3501 §3.3)."""
+    return bool(client._imap.state == "SELECTED")
+
+
+def uid_fetch_answer(client: IMAPClient, args: Sequence[str]) -> tuple[list[Any], list[Any]]:
+    """Send ``UID FETCH args…`` and read the answer with ``read_answer``: (FETCH data in imaplib's
+    shape, the ``VANISHED`` lines that came with it). A ``NO`` or ``BAD`` raises imapclient's error."""
+    imap = client._imap
+    imap.untagged_responses.pop("VANISHED", None)
+    tag = imap._command("UID", "FETCH", *args)
+    typ, data, answer = read_answer(imap, tag, "FETCH")
+    client._checkok("fetch", typ, data)
+    return answer, pop_untagged(client, "VANISHED")
+
+
+def sequence_fetch(client: IMAPClient, low: int, high: int, items: str) -> list[Any]:
+    """``FETCH low:high items`` by sequence number (imapclient sends only UID FETCH): the data in
+    imaplib's shape, for imapclient's ``parse_fetch_response``."""
+    imap = client._imap
+    tag = imap._command("FETCH", f"{low}:{high}", items)
+    typ, data = imap._command_complete("FETCH", tag)
+    client._checkok("fetch", typ, data)
+    typ, data = imap._untagged_response(typ, data, "FETCH")
+    return list(data)
+
+
+def list_special_use(client: IMAPClient) -> list[tuple[Any, ...]]:
+    """``LIST "" "*" RETURN (SPECIAL-USE)`` (RFC 6154 §5.1), for servers that announce roles only
+    when asked: imapclient's (flags, delimiter, name) tuples; empty when the server refuses."""
+    typ, data = client._imap._simple_command("LIST", '""', '"*"', "RETURN", "(SPECIAL-USE)")
+    if typ != "OK":
+        return []
+    typ, data = client._imap._untagged_response(typ, data, "LIST")
+    return list(client._proc_folder_list(data))
+
+
 def peer_certificate(client: Any) -> tuple[dict[str, Any] | None, str | None]:
     """The server's certificate (``ssl.getpeercert()`` shape) and TLS version, if TLS is on."""
     sock: Any = getattr(client._imap, "sock", None)
@@ -243,4 +318,18 @@ def peer_certificate(client: Any) -> tuple[dict[str, Any] | None, str | None]:
         return None, None
 
 
-__all__ = ["enable_extensions", "fast_parse", "internaldate", "peer_certificate", "read_answer"]
+__all__ = [
+    "enable_extensions",
+    "fast_parse",
+    "forget_untagged",
+    "has_untagged",
+    "internaldate",
+    "is_selected",
+    "list_special_use",
+    "peer_certificate",
+    "pop_untagged",
+    "quiet_trace",
+    "read_answer",
+    "sequence_fetch",
+    "uid_fetch_answer",
+]

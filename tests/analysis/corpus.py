@@ -7,14 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from kith.analysis.api import analyze, contacts, flags
+from kith.analysis.kinds import KINDS
+from kith.cli.demo_pipeline import write_demo_config
 from kith.config.load import Config, load_config
-from kith.daemon.demo import write_demo_config
 from kith.daemon.sync import sync_mailboxes
 from kith.sample import generate, load_truth
 from kith.sample.generator import Truth
 from kith.store.engine import Store, open_store
 
-RULES = ("unanswered", "broadcast_only", "one_sided", "reconnect")
+#: Every flag kind; the sample's truth holds each (tests/sample pins them together).
+RULES = tuple(k.id for k in KINDS)
 
 
 @dataclass
@@ -39,9 +41,10 @@ def found(c: Corpus) -> dict[str, set[str]]:
     with c.store.session() as s:
         open_flags = flags(s, now=c.truth.now)
         people = contacts(s, automated=None)
-    out = {"unanswered": {f["message_id"] for f in open_flags if f["kind"] == "unanswered"}}
-    for rule in RULES[1:]:
-        out[rule] = {f["contact"]["address"] for f in open_flags if f["kind"] == rule}
+    # what the truth names: the message waiting (unanswered), else the contact
+    out: dict[str, set[str]] = {
+        rule: {f["message_id"] or f["contact"]["address"] for f in open_flags if f["kind"] == rule} for rule in RULES
+    }
     out["automated"] = {p["address"] for p in people if p["automated"]}
     out["human"] = {p["address"] for p in people if not p["automated"]}
     return out

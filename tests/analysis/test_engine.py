@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Connection, text
 
 import kith.analysis.engine as engine
+import kith.analysis.incremental as incremental_mod
 from kith.analysis.api import analyze, dismiss, flags, snooze
 from kith.store.engine import Store, open_store
 from tests.analysis.world import ME, NOW, World, ago
@@ -27,13 +28,13 @@ def test_an_incremental_run_on_postgresql_reads_without_jit_and_puts_it_back(
     w.analyze(rebuild=True)
     w.mail(ANN, when=ago(4))
     seen: list[str] = []
-    incremental = engine._incremental
+    incremental = engine.incremental
 
     def spy(conn: Connection, *args: Any) -> dict[str, int]:
         seen.append(conn.execute(text("SELECT current_setting('jit')")).scalar_one())
         return incremental(conn, *args)
 
-    monkeypatch.setattr(engine, "_incremental", spy)
+    monkeypatch.setattr(engine, "incremental", spy)
     with w.store.session() as s:
         conn = s.connection()
         conn.execute(text("SET LOCAL jit = on"))
@@ -48,7 +49,7 @@ def test_a_flag_snoozed_while_a_rebuild_derives_still_resolves_with_its_reason(
 ) -> None:
     """The rebuild reads the stored flag keys once, early; a user may change a flag's state in
     between (here: snooze a dismissed one), so the keys it keeps cannot depend on the state."""
-    import kith.analysis.derive as derive
+    import kith.analysis.rebuild_derive as rebuild_derive
 
     store = open_store(pg_url)
     w = World(store)
@@ -57,7 +58,7 @@ def test_a_flag_snoozed_while_a_rebuild_derives_still_resolves_with_its_reason(
     with store.session() as s:
         dismiss(s, f["id"], now=NOW)
     w.mail(ME, (ANN,), when=ago(1), reply_to_msg=q, subject="Re: hello")
-    keys = derive.stored_flag_keys
+    keys = rebuild_derive.stored_flag_keys
 
     def then_snoozed(conn: Connection) -> set[str]:
         found = keys(conn)
@@ -65,7 +66,7 @@ def test_a_flag_snoozed_while_a_rebuild_derives_still_resolves_with_its_reason(
             snooze(other, f["id"], NOW + timedelta(days=3), now=NOW)
         return found
 
-    monkeypatch.setattr(derive, "stored_flag_keys", then_snoozed)
+    monkeypatch.setattr(rebuild_derive, "stored_flag_keys", then_snoozed)
     w.analyze(rebuild=True)
     with store.session() as s:
         (r,) = flags(s, state="resolved", now=NOW)
@@ -86,13 +87,13 @@ def test_a_sync_that_commits_while_the_analysis_runs_stays_queued(pg_url: str, m
         tx = slow.begin()
         w.mail("bob@client.example", when=ago(5), conn=slow)  # queued, not committed yet
         w.mail("carol@client.example", when=ago(4))  # a later queue id, committed
-        history = engine.contact_history
+        history = incremental_mod.contact_history
 
         def then_committed(*args: Any) -> Any:  # the run has taken its queue by now
             tx.commit()
             return history(*args)
 
-        monkeypatch.setattr(engine, "contact_history", then_committed)
+        monkeypatch.setattr(incremental_mod, "contact_history", then_committed)
         assert w.analyze()["mode"] == "incremental"
     monkeypatch.undo()
     assert "bob@client.example" not in w.contacts()  # not seen by that run ...
@@ -156,7 +157,7 @@ def test_a_run_that_fails_leaves_the_queue_as_it_was(store: Store, monkeypatch: 
         raise RuntimeError("the write broke")
 
     # (a rule that breaks fails only its contact: kith.analysis.evaluate.evaluate_isolated)
-    monkeypatch.setattr(engine, "write_results", broken)
+    monkeypatch.setattr(incremental_mod, "write_results", broken)
     with pytest.raises(RuntimeError):
         w.analyze()
     monkeypatch.undo()

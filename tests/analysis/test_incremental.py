@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import select
 
 from kith.analysis.api import analyze, contacts, flags
+from kith.cli.demo_pipeline import write_demo_config
 from kith.config.load import load_config
 from kith.connectors.base import Address, Batch, MessageRecord, Role
-from kith.daemon.demo import write_demo_config
 from kith.daemon.sync import sync_mailboxes
 from kith.sample import generate
 from kith.store.derived import Contact, Interaction

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kith.cli import app
-from kith.daemon.demo import DemoResult, run_demo
+from kith.cli.demo_pipeline import DemoResult, run_demo
 from tests.connectors.contract import messages
 from tests.connectors.test_maildir import MaildirHarness
 

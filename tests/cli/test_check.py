@@ -191,3 +191,32 @@ def test_graph_app_only_without_admin_consent(
     code, (mail,) = check(config)
     (error,) = findings(mail, "error")
     assert code == 1 and "Mail.Read" in error["text"] and "admin consent" in error["fix"]
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_the_folder_table_fits_the_terminal_and_never_cuts_a_folder_name(tmp_path: Path, width: int) -> None:
+    """`kith check`'s folder table is one of the shared width-fitting tables (cli/tables.py): at 80
+    columns a long folder name once wrapped over two lines; now it stays whole, the role and
+    count give way first, and no line is wider than the terminal (issue 23 point 6)."""
+    from rich.cells import cell_len
+
+    from kith.cli.common import console
+
+    long_name = "Quarterly planning with the regional sales team"
+    root = tmp_path / "Mail"
+    for folder in (root, root / f".Projects.{long_name}"):
+        for sub in ("cur", "new", "tmp"):
+            (folder / sub).mkdir(parents=True)
+    config = configure(tmp_path, f'kind = "maildir"\npath = "{root}"\n')
+    old = console._width
+    console._width = width
+    try:
+        res = runner.invoke(app, ["--config", str(config), "check"], catch_exceptions=False)
+    finally:
+        console._width = old
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert all(cell_len(line.rstrip()) <= width for line in lines), res.stdout
+    assert any(f"Projects/{long_name}" in line for line in lines), res.stdout
+    header = next(line for line in lines if line.startswith("folder"))
+    assert ("role" in header and "messages" in header) == (width == 200)

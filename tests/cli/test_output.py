@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from kith.cli import app
+from kith.cli.demo_pipeline import DemoResult
 from kith.config.load import load_config
-from kith.daemon.demo import DemoResult
 from kith.daemon.scheduler import Scheduler
 from kith.store.engine import store_for
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from kith.analysis.conversations import conversations
 from kith.analysis.search import fold
 from kith.cli import app
-from kith.daemon.demo import DemoResult
+from kith.cli.demo_pipeline import DemoResult
 
 pytestmark = pytest.mark.integration
 

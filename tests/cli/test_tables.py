@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from kith.cli import app
 from kith.cli.common import console
-from kith.daemon.demo import DemoResult
+from kith.cli.demo_pipeline import DemoResult
 from kith.store import daemons
 from kith.store.engine import open_store
 from kith.store.models import utcnow

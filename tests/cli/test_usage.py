@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from kith.analysis.kinds import KINDS
 from kith.cli import app
 from kith.cli.app import hoist_global_options
+from kith.cli.demo_pipeline import DemoResult
 from tests.cli.conftest import kith
 
 runner = CliRunner()
@@ -87,3 +89,47 @@ def test_help_documents_v_as_a_counted_flag_and_quiet() -> None:
     line = {w: next(x for x in res.stdout.splitlines() if w in x) for w in ("--verbose", "--quiet")}
     assert "<int>" not in line["--verbose"] and "-vv" in line["--verbose"]
     assert "errors" in line["--quiet"]
+
+
+@pytest.mark.parametrize(
+    ("spelling", "kind"),
+    [
+        ("respond", "unanswered"),
+        ("pull back", "one_sided"),
+        ("Pull-Back", "one_sided"),
+        ("broadcast only", "broadcast_only"),
+        ("BROADCAST_ONLY", "broadcast_only"),
+        ("one_sided", "one_sided"),
+        ("reconnect", "reconnect"),
+    ],
+)
+def test_kind_takes_the_names_flags_shows(demo: DemoResult, spelling: str, kind: str) -> None:
+    """`kith flags` shows "respond" and "pull back"; `--kind` takes them as well as the ids, in any
+    case, with a space, - or _ (issue 23 point 2, issue 24 point 5)."""
+    res = kith("--config", str(demo.config_path), "flags", "--kind", spelling, "--state", "all", "--json")
+    assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
+    found = json.loads(res.stdout)  # type: ignore[attr-defined]
+    assert found and {f["kind"] for f in found} == {kind}
+
+
+def test_a_wrong_kind_lists_both_spellings_and_help_shows_them(configured: Path) -> None:
+    text = _usage_error(kith("--config", str(configured), "flags", "--kind", "answer"), "--kind", "'answer'")
+    assert all(k.id in text for k in KINDS)
+    assert "unanswered (respond)" in text and "one_sided (pull back)" in text  # names that differ from the id
+    res = runner.invoke(app, ["flags", "--help"], env={"COLUMNS": "200"})
+    helptext = " ".join(res.stdout.replace("│", " ").split())
+    assert "unanswered (respond)" in helptext and "one_sided (pull back)" in helptext
+
+
+def test_kind_completes_to_ids_and_names() -> None:
+    from kith.cli.analysis import _complete_kind
+
+    assert _complete_kind("re") == [("respond", "respond"), ("reconnect", "reconnect")]
+    assert _complete_kind("pu") == [("pull-back", "pull back")]
+    assert [c for c, _ in _complete_kind("")] == [
+        "unanswered", "respond", "broadcast_only", "broadcast-only", "one_sided", "pull-back", "reconnect",
+    ]  # fmt: skip
+    # through the shell's own protocol (what `kith --install-completion` wires up)
+    env = {"_KITH_COMPLETE": "complete_bash", "COMP_WORDS": "kith flags --kind pu", "COMP_CWORD": "3"}
+    res = runner.invoke(app, [], env=env, prog_name="kith")
+    assert res.stdout.split() == ["pull-back"]

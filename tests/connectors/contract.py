@@ -11,13 +11,26 @@ deletions, cursor), so these tests check the connector alone and stay fast.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any, Protocol
 
-from kith.connectors.base import JSON, Batch, EventRecord, MessageRecord, Source, Stream
+from typing_extensions import get_protocol_members
+
+from kith.connectors.base import (
+    JSON,
+    SOURCE_CAPABILITIES,
+    Batch,
+    CheckReport,
+    EventRecord,
+    MessageRecord,
+    Source,
+    Stream,
+    capabilities,
+)
 from kith.errors import CursorExpired
 
 
@@ -197,5 +210,39 @@ class ConnectorContract:
         assert rep.message_ids() == sorted(m.message_id for m in items), "duplicates or losses after resync"
         source.close()
 
+    def test_capabilities_are_declared_as_the_source_really_has_them(self, harness: Any) -> None:
+        harness.deliver(messages(1, "cap"))
+        source = harness.source()
+        try:
+            assert_capabilities_real(source)
+        finally:
+            source.close()
 
-__all__ = ["ConnectorContract", "Harness", "Replica", "TestMessage", "messages"]
+
+def assert_capabilities_real(source: Source) -> frozenset[str]:
+    """What ``capabilities()`` says a source can do is what it does: every capability's members
+    are there with the protocol's signature, or none of them is (a ``check`` or
+    ``wait_for_changes`` that did not fit its protocol would be skipped by the callers, silently).
+    Each capability is then used once. Returns the capabilities, for a test to pin them."""
+    has = capabilities(source)
+    for name, protocol in SOURCE_CAPABILITIES.items():
+        for member in get_protocol_members(protocol):
+            assert hasattr(source, member) == (name in has), f"{name}: {member} half there"
+            wanted = getattr(protocol, member)
+            if name in has and not isinstance(wanted, property):
+                assert _parameters(getattr(type(source), member)) == _parameters(wanted), name
+    if "alerts" in has:
+        assert all(isinstance(text, str) for text in source.alerts)  # type: ignore[attr-defined]
+    if "check" in has:
+        assert isinstance(source.check(), CheckReport)  # type: ignore[attr-defined]
+    if "push" in has:  # nothing arrives meanwhile: the wait ends by its timeout
+        assert source.wait_for_changes(0.3) is False  # type: ignore[attr-defined]
+    return has
+
+
+def _parameters(method: Any) -> list[tuple[str, Any]]:
+    """Names, kinds and defaults of a method's parameters (annotations are strings here)."""
+    return [(p.name, p.kind, p.default) for p in inspect.signature(method).parameters.values()]
+
+
+__all__ = ["ConnectorContract", "assert_capabilities_real", "Harness", "Replica", "TestMessage", "messages"]

@@ -17,11 +17,12 @@ from sqlalchemy import func, select
 from kith.config.mailboxes import CaldavCalendar, MaildirMailbox
 from kith.connectors.base import EventRecord, Stream
 from kith.connectors.caldav import CaldavSource
+from kith.connectors.caldav_server import CaldavServer
 from kith.daemon.sync import SyncEngine
 from kith.errors import AuthError, ConfigError, CursorExpired, TransientError
 from kith.store.engine import Store
 from kith.store.models import EventRow
-from tests.connectors.contract import Replica
+from tests.connectors.contract import Replica, assert_capabilities_real
 from tests.fixtures import free_port
 from tests.fixtures.radicale import RadicaleCalendar, RadicaleServer
 
@@ -253,14 +254,14 @@ def test_broken_events_are_problems_and_the_rest_syncs(
     cal.put(vevent("broken@test", NOW), "broken.ics")
     cal.put(vevent("garbled@test", NOW), "garbled.ics")
     cal.put(vevent("also-good@test", NOW + timedelta(hours=2)))
-    fetch = CaldavSource._fetch
+    fetch = CaldavServer.fetch
 
-    def verbatim_server(self: CaldavSource, calendar: object, names: list[str]) -> dict[str, bytes]:
+    def verbatim_server(self: CaldavServer, calendar: object, names: list[str]) -> dict[str, bytes]:
         got = fetch(self, calendar, names)
         got.update({"broken.ics": BAD_DTSTART.encode(), "garbled.ics": NOT_ICALENDAR.encode()})
         return {k: v for k, v in got.items() if k in names}
 
-    monkeypatch.setattr(CaldavSource, "_fetch", verbatim_server)
+    monkeypatch.setattr(CaldavServer, "fetch", verbatim_server)
     src = source(mailbox(radicale, tmp_path, cal))
     stream = only_stream(src)
     batches = list(src.pull(stream, None))
@@ -393,3 +394,14 @@ def test_tls_is_verified_by_default(radicale_tls: RadicaleServer, tmp_path: Path
     rep = Replica().sync(src, only_stream(src))
     assert uids(rep) == ["tls@test"]
     src.close()
+
+
+def test_capabilities_are_declared_as_the_source_really_has_them(
+    radicale: RadicaleServer, cal: RadicaleCalendar, tmp_path: Path
+) -> None:
+    cal.put(vevent("cap@test", NOW))
+    src = source(mailbox(radicale, tmp_path, cal))
+    try:
+        assert assert_capabilities_real(src) == frozenset({"check"})
+    finally:
+        src.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kith.config.mailboxes import IcsCalendar, MaildirMailbox
 from kith.connectors.ics import IcsSource
-from tests.connectors.contract import Replica
+from tests.connectors.contract import Replica, assert_capabilities_real
 
 NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)
 
@@ -71,3 +71,9 @@ def test_expansion_partstat_and_cancellation(tmp_path: Path) -> None:
     p.write_text(ICS.replace("COUNT=6", "COUNT=4"))
     rep.sync(src, stream)
     assert len([e for e in rep.items.values() if e.uid == "weekly@test"]) == 4
+
+
+def test_capabilities_are_declared_as_the_source_really_has_them(tmp_path: Path) -> None:
+    p = tmp_path / "cal.ics"
+    p.write_text(ICS)
+    assert assert_capabilities_real(source(p)) == frozenset()

@@ -7,7 +7,7 @@ from pathlib import Path
 from kith.config.mailboxes import MboxMailbox
 from kith.connectors.base import Role
 from kith.connectors.mbox import MboxSource, scan
-from tests.connectors.contract import Replica, messages
+from tests.connectors.contract import Replica, assert_capabilities_real, messages
 
 
 def mbox_bytes(items: list) -> bytes:  # type: ignore[type-arg]
@@ -56,3 +56,8 @@ def test_folder_of_mbox_files_maps_roles(tmp_path: Path) -> None:
     (tmp_path / "Projects").write_bytes(b"")
     src = MboxSource(MboxMailbox(kind="mbox", name="m", path=tmp_path))
     assert {s.name: s.role for s in src.streams()} == {"Projects": Role.OTHER, "Sent": Role.SENT}
+
+
+def test_capabilities_are_declared_as_the_source_really_has_them(tmp_path: Path) -> None:
+    (tmp_path / "INBOX").write_bytes(mbox_bytes(messages(1)))
+    assert assert_capabilities_real(MboxSource(MboxMailbox(kind="mbox", name="m", path=tmp_path))) == frozenset()

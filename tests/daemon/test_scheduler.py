@@ -18,7 +18,7 @@ from kith.config.mailboxes import ImapMailbox, MailboxBase, MaildirMailbox
 from kith.config.models import DaemonConfig, GlobalConfig
 from kith.config.secrets import write_private
 from kith.connectors.base import Batch
-from kith.daemon import run
+from kith.daemon import push
 from kith.daemon.scheduler import Scheduler, plan_next
 from kith.store import leases
 from kith.store.engine import Store
@@ -102,8 +102,11 @@ def test_polls_every_mailbox_and_backs_off_the_failing_one(sqlite_store: Store, 
     sched.shutdown(5)
     statuses = runs(sqlite_store)
     assert set(statuses["good"]) == {"ok"}
-    # 0.2 s interval doubled per failure: 0.4, 0.8, 1.6 ... while good ran 6 times (~1.2 s)
-    assert 2 <= len(statuses["bad"]) <= 4 and set(statuses["bad"]) == {"error"}, statuses
+    # 0.2 s interval doubled per failure (0.4, 0.8, 1.6 ... after each try) while good ran every
+    # 0.2 s: bad tried at least twice in good's first second, and fewer times than good however
+    # slow a loaded machine makes each sync (the exact doubling is test_plan_next's; a count
+    # window here was timing, and flaked on 2 busy cores)
+    assert 2 <= len(statuses["bad"]) < len(statuses["good"]) and set(statuses["bad"]) == {"error"}, statuses
     assert analysed and "alice@example.com" in analysed[0], "touched contacts are analysed after a sync"
     with sqlite_store.engine.connect() as conn:
         row = conn.execute(select(MailboxRow.failures, MailboxRow.next_run_at).where(MailboxRow.name == "bad")).one()
@@ -212,12 +215,12 @@ def test_push_watchers_wake_mailboxes_and_one_worker_watches_each(
     calls: list[str] = []
     woken: list[str] = []
     monkeypatch.setattr(
-        run, "make_source", lambda mb, state_dir: FakePushSource(calls, threading.current_thread().name)
+        push, "make_source", lambda mb, state_dir: FakePushSource(calls, threading.current_thread().name)
     )
     e, ttl = sqlite_store.engine, timedelta(seconds=1)
     mb = MaildirMailbox(kind="maildir", name="inbox", path=tmp_path)
     watchers = [
-        run.IdleWatcher(
+        push.IdleWatcher(
             mb,
             tmp_path,
             woken.append,

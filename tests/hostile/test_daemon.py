@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
-from kith.daemon.run import Analyzer
+from kith.daemon.analyzer import Analyzer
 from kith.store.derived import AnalysisQueue
 from kith.store.engine import Store
 from kith.store.health import analysis_health

@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from kith.analysis.api import contacts, flags
 from kith.config.load import Config
-from kith.daemon.status import mailbox_status
 from kith.store.engine import Store
 from kith.store.models import MessageRow
+from kith.store.status import mailbox_status
 from tests.hostile.corpus import ME, Place, analyze, config_of, message, place, rfc_date, sync
 
 KINDS = ["imap", "maildir", "mbox"]

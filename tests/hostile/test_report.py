@@ -17,8 +17,8 @@ from kith.cli import app
 from kith.config.load import Config
 from kith.config.models import GlobalConfig, MeConfig, ReportConfig, SmtpConfig
 from kith.daemon.sync import SyncEngine
-from kith.report import ledger
 from kith.report.api import local_day, send_report
+from kith.store import reports
 from kith.store.engine import Store
 from tests.fakes.graph import FakeGraph, LoginClient
 from tests.fixtures.graph import GraphEnv
@@ -88,7 +88,7 @@ def test_report_send_never_says_sent_when_another_process_holds_the_send(tmp_pat
     other = store_for(config)
     now = datetime.now(UTC)
     with other.session() as session:  # another worker claimed today's report and is sending it
-        assert ledger.claim(
+        assert reports.claim(
             session, day=local_day(config, now), recipient=ME, now=now, message_id="<other@kith>", payload={}
         )
     other.dispose()

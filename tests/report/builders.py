@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from kith import __version__
-from kith.report.sections import SECTIONS, empty_numbers, section
+from kith.analysis.kinds import KINDS
+from kith.report.sections import empty_numbers, section
 
 
 def weeks(day: date, n: int = 12) -> list[dict[str, Any]]:
@@ -74,7 +75,7 @@ def report_data(
 ) -> dict[str, Any]:
     now = now or datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=6)
     if empty:
-        sections = [section(key, [], max_items=max_items) for key in SECTIONS]
+        sections = [section(k.section, [], max_items=max_items) for k in KINDS]
         return {
             "schema": 1,
             "date": day.isoformat(),

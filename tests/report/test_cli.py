@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.integration]
 
 def test_report_json_text_and_html(tmp_path: Path) -> None:
     from kith.cli import app
-    from kith.daemon.demo import run_demo
+    from kith.cli.demo_pipeline import run_demo
 
     demo = run_demo(tmp_path / "demo", messages=400, seed=5)
     runner = CliRunner()

@@ -111,7 +111,7 @@ def test_sync_health_names_the_fix(sqlite_store: Store) -> None:
 @pytest.mark.integration
 def test_report_on_the_sample_corpus_matches_the_open_flags(tmp_path: Path) -> None:
     from kith.analysis import api as analysis
-    from kith.daemon.demo import run_demo
+    from kith.cli.demo_pipeline import run_demo
     from kith.report.api import build_report, render_report
     from kith.store.engine import store_for
 

@@ -18,9 +18,9 @@ from kith.config.load import Config
 from kith.config.models import GlobalConfig, MeConfig, ReportConfig, SmtpConfig
 from kith.config.secrets import write_private
 from kith.errors import AuthError, TransientError
-from kith.report import ledger
 from kith.report.api import send_built
 from kith.report.data import Built
+from kith.store import reports
 from kith.store.engine import Store, open_store
 from tests.fixtures.smtp import SMTP_PASSWORD, SMTP_USER, SmtpServer
 from tests.report.builders import report_data
@@ -75,7 +75,7 @@ def test_sent_once_then_force_sends_a_second(store: Store, smtp_sink: SmtpServer
     assert forced and forced != first
     assert len(smtp_sink.received) == 2
     with store.session() as s:
-        row = ledger.row_for(s, day=DAY, recipient="zoe@example.org")
+        row = reports.row_for(s, day=DAY, recipient="zoe@example.org")
     assert row is not None
     assert (row["status"], row["attempts"], row["message_id"]) == ("sent", 2, forced)
     assert row["payload"]["stages"] == {"a@example.org": "build-up"}
@@ -131,7 +131,7 @@ def test_refused_login_is_an_auth_error_and_recorded(
     with pytest.raises(AuthError, match="refused the login"):
         send_built(sqlite_store, config, built(), day=DAY, now=NOW)
     with sqlite_store.session() as s:
-        row = ledger.row_for(s, day=DAY, recipient="zoe@example.org")
+        row = reports.row_for(s, day=DAY, recipient="zoe@example.org")
     assert row is not None and row["status"] == "failed" and "AuthError" in row["error"]
     assert "wrong" not in row["error"]  # the secret never lands in the database
     assert server.received == []
@@ -151,7 +151,7 @@ def test_temporary_failure_backs_off_then_the_retry_reuses_the_message_id(
     with pytest.raises(TransientError, match="451"):
         send_built(sqlite_store, config, built(), day=DAY, now=NOW, respect_backoff=True)
     with sqlite_store.session() as s:
-        failed = ledger.row_for(s, day=DAY, recipient="zoe@example.org")
+        failed = reports.row_for(s, day=DAY, recipient="zoe@example.org")
     assert failed is not None
     assert failed["status"] == "failed" and failed["next_attempt_at"] == NOW + timedelta(minutes=5)
     smtp_sink.sink.reply = "250 OK"
@@ -168,12 +168,12 @@ def test_a_send_that_died_mid_flight_is_resent_after_its_lease_with_the_same_mes
     """At-least-once: the claim was taken, then the process died before marking the row."""
     config = smtp_config(smtp_sink)
     with sqlite_store.session() as s:
-        dead = ledger.claim(
+        dead = reports.claim(
             s, day=DAY, recipient="zoe@example.org", now=NOW, message_id="<dead@example.org>", payload=None
         )
     assert dead is not None
     assert send_built(sqlite_store, config, built(), day=DAY, now=NOW + timedelta(minutes=1)) is None  # lease held
-    resent = send_built(sqlite_store, config, built(), day=DAY, now=NOW + ledger.LEASE + timedelta(seconds=1))
+    resent = send_built(sqlite_store, config, built(), day=DAY, now=NOW + reports.LEASE + timedelta(seconds=1))
     assert resent == "<dead@example.org>"
     assert parse(smtp_sink.received[0].content)["Message-ID"] == "<dead@example.org>"
 

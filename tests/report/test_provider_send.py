@@ -28,9 +28,9 @@ from kith.connectors.graph import authorize as graph_authorize
 from kith.connectors.graph import send as graph_send
 from kith.connectors.graph.auth import cache_path
 from kith.errors import AuthError, TransientError
-from kith.report import ledger
 from kith.report.api import send_built
 from kith.report.data import Built
+from kith.store import reports
 from kith.store.engine import Store
 from tests.fakes.graph import LoginClient
 from tests.fixtures.gmail import SCOPE_METADATA, GmailEnv
@@ -63,7 +63,7 @@ def parse(raw: bytes) -> EmailMessage:
 
 def row(store: Store) -> dict[str, Any]:
     with store.session() as s:
-        found = ledger.row_for(s, day=DAY, recipient=OWNER)
+        found = reports.row_for(s, day=DAY, recipient=OWNER)
     assert found is not None
     return found
 
@@ -89,10 +89,10 @@ def check_backoff(store: Store, send: Any) -> str:
     """A send that failed for good is recorded with the ledger's backoff; the retry reuses its Message-ID."""
     failed = row(store)
     assert failed["status"] == "failed" and failed["attempts"] == 1
-    assert failed["next_attempt_at"] == NOW + ledger.FIRST_RETRY
+    assert failed["next_attempt_at"] == NOW + reports.FIRST_RETRY
     assert "TransientError" in failed["error"] and "429" in failed["error"]
     assert send(NOW + timedelta(minutes=1)) is None  # still backing off: nothing sent
-    retried = send(NOW + ledger.FIRST_RETRY + timedelta(minutes=1))
+    retried = send(NOW + reports.FIRST_RETRY + timedelta(minutes=1))
     assert retried == failed["message_id"]
     done = row(store)
     assert (done["status"], done["attempts"], done["error"]) == ("sent", 2, None)

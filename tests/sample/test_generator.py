@@ -10,9 +10,10 @@ from pathlib import Path
 import icalendar
 import pytest
 
+from kith.analysis.kinds import KINDS
 from kith.connectors.headers import parse_header_bytes
 from kith.sample import DEFAULT_NOW, generate, load_truth
-from kith.sample.generator import build_world
+from kith.sample.generator import FLAG_RULES, RULES, build_world
 from kith.sample.oracle import evaluate
 
 
@@ -51,16 +52,17 @@ def test_counts_and_every_file_parses(sample) -> None:  # type: ignore[no-untype
 
 def test_truth_points_at_the_corpus(sample) -> None:  # type: ignore[no-untyped-def]
     truth = load_truth(sample.truth_path)
-    for rule in ("unanswered", "broadcast_only", "one_sided", "reconnect", "automated"):
-        assert getattr(truth, rule), f"no {rule} case planted"
+    for rule in FLAG_RULES:
+        assert truth.flags[rule], f"no {rule} case planted"
+    assert truth.automated, "no automated sender planted"
     inbox_ids = {
         parse_header_bytes(p.read_bytes(), p.name).message_id
         for mb in sample.mailboxes
         for p in (mb.path / "cur").iterdir()
     }
-    assert truth.unanswered <= inbox_ids
+    assert truth.flags["unanswered"] <= inbox_ids
     assert not (truth.automated & truth.human)
-    flagged = truth.broadcast_only | truth.one_sided | truth.reconnect
+    flagged = truth.flags["broadcast_only"] | truth.flags["one_sided"] | truth.flags["reconnect"]
     assert flagged <= truth.human
     doc = json.loads(sample.truth_path.read_text())
     assert [m["name"] for m in doc["mailboxes"]] == ["work", "personal"]
@@ -77,7 +79,7 @@ def test_calendars_parse_and_hold_a_recurring_series(sample) -> None:  # type: i
 def test_oracle_agrees_with_the_scripts(seed: int) -> None:
     world = build_world(seed, 3000, DEFAULT_NOW, None)
     found = evaluate(world)
-    for rule in ("unanswered", "broadcast_only", "one_sided", "reconnect", "automated"):
+    for rule in RULES:
         assert set(found[rule]) == world.intent.get(rule, set()), rule
 
 
@@ -91,3 +93,12 @@ def test_oracle_sees_a_broken_script() -> None:
     answer = replace(last, sender=last.to[0], to=(last.sender,), outbound=False, folder="", message_id="<answer@x>")
     world.messages.append(answer)
     assert victim not in evaluate(world)["one_sided"]
+
+
+def test_the_sample_plants_every_registered_flag_kind() -> None:
+    """The sample may not import the analysis' registry (it is the independent truth), so this pins
+    them together: a kind registered in ``kith.analysis.kinds`` needs its planted cases and its
+    oracle here, and the sample knows no kind the analysis does not."""
+    assert set(FLAG_RULES) == {k.id for k in KINDS}
+    world = build_world(1, 1000, DEFAULT_NOW, None)
+    assert set(evaluate(world)) >= set(RULES)

@@ -19,8 +19,8 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 
 from kith import __version__
+from kith.cli.demo_pipeline import run_demo
 from kith.config.load import load_config
-from kith.daemon.demo import run_demo
 from kith.report.api import send_report
 from kith.store import leases
 from kith.store.engine import open_store

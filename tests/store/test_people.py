@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kith.analysis.kinds import RECONNECT
 from kith.analysis.search import like_pattern
 from kith.analysis.stages import STAGES
 from kith.store.engine import Store
@@ -21,7 +22,7 @@ def _world(store: Store) -> World:
 
 def _find(store: Store, **kw: object) -> list[str]:
     with store.engine.connect() as conn:
-        rows, _ = people(conn, PeopleQuery(**kw), stage_order=STAGES)  # type: ignore[arg-type]
+        rows, _ = people(conn, PeopleQuery(**kw), stage_order=STAGES, overdue_kind=RECONNECT.id)  # type: ignore[arg-type]
     return [r["address"] for r in rows]
 
 
@@ -36,7 +37,7 @@ def test_search_sort_and_pages(store: Store) -> None:
         store, sort="strength"
     )
     with store.engine.connect() as conn:
-        _, more = people(conn, PeopleQuery(limit=2), stage_order=STAGES)
+        _, more = people(conn, PeopleQuery(limit=2), stage_order=STAGES, overdue_kind=RECONNECT.id)
         assert more
         assert canonical(conn, "zoë@acme.example") == "zoë@acme.example"
         assert canonical(conn, "nobody@x") is None

@@ -53,11 +53,11 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def web_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     from kith.analysis.api import analyze
-    from kith.daemon.demo import write_demo_config
+    from kith.cli.demo_pipeline import write_demo_config
     from kith.daemon.sync import sync_mailboxes
-    from kith.report import ledger
     from kith.report.data import build, recipient_of
     from kith.sample import generate
+    from kith.store import reports
 
     root = tmp_path_factory.mktemp("web-demo")
     now = utcnow().replace(microsecond=0)
@@ -71,7 +71,7 @@ def web_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         analyze(session, config, now=now)
     with store.session() as session:  # one nightly report on record, as the daemon leaves it
         built = build(session, config, day=now.date(), now=now)
-        claim = ledger.claim(
+        claim = reports.claim(
             session,
             day=now.date(),
             recipient=recipient_of(config),
@@ -80,7 +80,7 @@ def web_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             payload=built.payload,
         )
         assert claim is not None
-        ledger.mark_sent(session, claim, now=now)
+        reports.mark_sent(session, claim, now=now)
     yield Demo(config_path, config, store)
     store.dispose()
 

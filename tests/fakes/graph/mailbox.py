@@ -36,6 +36,7 @@ from email import policy
 from email.parser import BytesParser
 from email.utils import format_datetime, getaddresses, parsedate_to_datetime
 from typing import Any
+from urllib.parse import quote
 
 #: Graph's well-known folder names and the ids the fake gives them.
 WELL_KNOWN = ("inbox", "sentitems", "archive", "junkemail", "deleteditems", "drafts")
@@ -246,6 +247,11 @@ class FakeMailbox:
                 "importance": "normal",
                 "parentFolderId": folder,
                 "changeKey": "CQAAAA",
+                # the shape Graph gives (message resource, v1.0: "webLink: the URL to open the
+                # message in Outlook on the web"): OWA's ReadMessageItem view of the item id
+                "webLink": "https://outlook.office365.com/owa/?ItemID="
+                + quote(mid, safe="")
+                + "&exvsurl=1&viewmodel=ReadMessageItem",
             }
             raw = [
                 ("Message-ID", message_id),

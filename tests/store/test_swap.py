@@ -18,13 +18,13 @@ import pytest
 from sqlalchemy import Connection, create_engine, text
 
 import kith.analysis.rebuild as rebuild_mod
-from kith.analysis import staging as staging_mod
 from kith.analysis.api import analyze
-from kith.analysis.staging import TABLES, Staging
+from kith.cli.demo_pipeline import write_demo_config
 from kith.config.load import load_config
-from kith.daemon.demo import write_demo_config
 from kith.daemon.sync import sync_mailboxes
+from kith.store import swap as staging_mod
 from kith.store.engine import Store, open_store
+from kith.store.swap import TABLES, Staging
 
 pytestmark = pytest.mark.integration
 
@@ -158,7 +158,7 @@ def test_what_a_swap_would_break_keeps_the_rebuild_in_place(
     with store.engine.begin() as conn:
         conn.execute(text(ddl))
         oids = _catalog(conn)["oids"]
-    with caplog.at_level(logging.INFO, logger="kith.analysis.staging"):
+    with caplog.at_level(logging.INFO, logger="kith.store.swap"):
         _rebuild(store, config, now)
     assert "loading the derived tables in place" in caplog.text and why in caplog.text
     with store.engine.connect() as conn:
@@ -189,7 +189,7 @@ def test_the_swap_gives_way_to_a_reader_and_then_happens(
     with store.engine.connect() as conn:
         oids = _catalog(conn)["oids"]
     try:
-        with caplog.at_level(logging.INFO, logger="kith.analysis.staging"):
+        with caplog.at_level(logging.INFO, logger="kith.store.swap"):
             _rebuild(store, config, now)
     finally:
         reader.dispose()

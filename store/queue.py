@@ -1,4 +1,4 @@
-"""The hand-over from the sync: the queue of message rows and addresses it changed."""
+"""The hand-over from the sync to the analysis: the queue of message rows and addresses it changed."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
-from kith.analysis.rawsql import plain_rows
-from kith.store.derived import AnalysisQueue
-
-QUEUE = AnalysisQueue.__table__
+from kith.store.fastread import plain_rows
+from kith.store.tables import QUEUE
 
 
 def take_queue(conn: Connection) -> tuple[set[int], set[str]]:

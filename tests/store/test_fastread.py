@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Connection, func, literal, select
 
-from kith.analysis import rawsql
-from kith.analysis.load import in_chunks
-from kith.analysis.rawsql import plain_rows
+from kith.store import fastread
+from kith.store.analysis_reads import in_chunks
 from kith.store.derived import Contact
 from kith.store.engine import Store, open_store
+from kith.store.fastread import plain_rows
 from kith.store.upsert import CHUNK
 
 META = Contact.__table__  # plain string columns: plain_rows passes parameters unprocessed
@@ -43,8 +43,8 @@ def test_in_lists_of_every_kind_give_sqlalchemys_rows(store: Store) -> None:
             assert mine == theirs
         assert len(_both(conn, queries[3])[0]) == 20 and _both(conn, queries[2])[0] == []
         # each list went as one parameter (the rows above came through it)
-        assert rawsql.list_parameters(conn)
-        sql, params = rawsql._one_parameter_lists(queries[1], conn)
+        assert fastread.list_parameters(conn)
+        sql, params = fastread._one_parameter_lists(queries[1], conn)
         if store.dialect == "postgresql":
             assert sql is not None and "<> ALL(" in sql and "= ANY(" in sql and params
         else:
@@ -52,7 +52,7 @@ def test_in_lists_of_every_kind_give_sqlalchemys_rows(store: Store) -> None:
             assert params == ('["k1", "k5"]', '["v0", "v1"]')
         # not plain values: left to SQLAlchemy's own rendering
         when = select(META.c.address).where(META.c.address.in_([datetime(2026, 1, 1, tzinfo=UTC)]))
-        assert rawsql._one_parameter_lists(when, conn) == (None, None)
+        assert fastread._one_parameter_lists(when, conn) == (None, None)
         conn.rollback()
 
 
@@ -61,12 +61,12 @@ def test_a_sqlite_without_json_gets_lists_cut_to_its_variable_limit(
 ) -> None:
     """Before 3.38 SQLite's JSON functions were optional: lists then go a value a parameter,
     in chunks that SQLite's bound-variable limit allows."""
-    monkeypatch.setattr(rawsql, "_sqlite_json", lambda: False)
+    monkeypatch.setattr(fastread, "_sqlite_json", lambda: False)
     keys = [f"k{i}" for i in range(1200)]
     with sqlite_store.engine.begin() as conn:
         now = datetime(2026, 1, 1, tzinfo=UTC)
         conn.execute(META.insert(), [{"address": k, "name": "", "automated": False, "updated_at": now} for k in keys])
-        assert not rawsql.list_parameters(conn)
+        assert not fastread.list_parameters(conn)
         clauses = list(in_chunks(conn, META.c.address, keys))
         assert [len(c.right.value) for c in clauses] == [CHUNK, CHUNK, 200]
         got = [a for c in clauses for (a,) in plain_rows(conn, select(META.c.address).where(c))]
@@ -81,7 +81,7 @@ def _reader_threads() -> list[threading.Thread]:
 def test_read_ahead_gives_the_same_rows_and_frees_the_connection(store: Store) -> None:
     """On PostgreSQL a thread fetches the rows a batch ahead; the caller sees the same rows in the
     same order, on SQLite too (which reads as usual), and may use the connection afterwards."""
-    n = rawsql.AHEAD_ROWS * 2 + 7
+    n = fastread.AHEAD_ROWS * 2 + 7
     series = select(func.generate_series(1, n)) if store.dialect == "postgresql" else None
     with store.engine.begin() as conn:
         if series is None:  # SQLite has no generate_series by default: a table of the same rows
@@ -107,7 +107,7 @@ def test_a_read_ahead_error_after_the_first_batches_reaches_the_caller(pg_url: s
 
     pg_store = open_store(pg_url)
     # the division fails at a row past the first batches
-    failing = select(literal(1) / (func.generate_series(1, rawsql.AHEAD_ROWS * 3) - rawsql.AHEAD_ROWS * 2))
+    failing = select(literal(1) / (func.generate_series(1, fastread.AHEAD_ROWS * 3) - fastread.AHEAD_ROWS * 2))
     with pg_store.engine.connect() as conn:
         conn.execute(select(literal(1)))  # the transaction the error aborts
         got = []
@@ -144,10 +144,10 @@ class _Cursor:
 @pytest.mark.timeout(30)
 def test_read_ahead_stays_a_few_batches_ahead_and_stops_with_its_caller() -> None:
     cur = _Cursor(batches=100)
-    rows = rawsql._read_ahead(cur, "", None)
+    rows = fastread._read_ahead(cur, "", None)
     assert next(rows) == (1,)
     time.sleep(0.3)  # time enough to fetch all 100, were it not held back
-    assert cur.fetches <= 2 + rawsql.AHEAD_BATCHES
+    assert cur.fetches <= 2 + fastread.AHEAD_BATCHES
     rows.close()  # type: ignore[attr-defined]
     assert cur.closed and not _reader_threads() and cur.fetches < 100
 
@@ -157,7 +157,7 @@ def test_a_caller_whose_loop_raises_leaves_no_reader_behind() -> None:
     cur = _Cursor(batches=100)
 
     def consume() -> None:
-        for (n,) in rawsql._read_ahead(cur, "", None):
+        for (n,) in fastread._read_ahead(cur, "", None):
             if n == 3:
                 raise KeyError(n)
 
@@ -171,7 +171,7 @@ def test_an_error_after_the_caller_stopped_is_not_lost() -> None:
     """The fetch that fails runs while the caller still holds its first row: closing the
     iterator raises it, rather than leaving an aborted transaction to fail without a reason."""
     cur = _Cursor(batches=100, fail_at=2)
-    rows = rawsql._read_ahead(cur, "", None)
+    rows = fastread._read_ahead(cur, "", None)
     assert next(rows) == (1,)
     time.sleep(0.1)
     with pytest.raises(RuntimeError, match="went away"):

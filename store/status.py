@@ -10,13 +10,8 @@ from sqlalchemy import Connection, func, select
 
 from kith.store.daemons import presence
 from kith.store.health import forged_counts
-from kith.store.models import Lease, MailboxRow, StreamRow, SyncProblem, SyncRun, utcnow
-
-MB = MailboxRow.__table__
-ST = StreamRow.__table__
-RUN = SyncRun.__table__
-PROB = SyncProblem.__table__
-LEASE = Lease.__table__
+from kith.store.models import utcnow
+from kith.store.tables import LEASE, MAILBOX, PROBLEM, RUN, STREAM
 
 
 def _age(ts: datetime | None, now: datetime) -> float | None:
@@ -28,7 +23,7 @@ def mailbox_status(conn: Connection, *, now: datetime | None = None, me: Collect
     my addresses, ``me``) the messages from my address that no provider says I sent."""
     now = now or utcnow()
     forged = forged_counts(conn, me)
-    grouped = conn.execute(select(PROB.c.stream_id, func.count()).group_by(PROB.c.stream_id))
+    grouped = conn.execute(select(PROBLEM.c.stream_id, func.count()).group_by(PROBLEM.c.stream_id))
     problems: dict[int, int] = {sid: n for sid, n in grouped}
     last_runs: dict[int, Any] = {}
     latest = select(RUN.c.mailbox_id, func.max(RUN.c.id).label("id")).group_by(RUN.c.mailbox_id).subquery()
@@ -40,9 +35,9 @@ def mailbox_status(conn: Connection, *, now: datetime | None = None, me: Collect
         name.removeprefix("mailbox:"): holder for name, holder in conn.execute(live) if name.startswith("mailbox:")
     }
     out = []
-    for mb in conn.execute(select(MB).order_by(MB.c.name)):
+    for mb in conn.execute(select(MAILBOX).order_by(MAILBOX.c.name)):
         streams = []
-        for st in conn.execute(select(ST).where(ST.c.mailbox_id == mb.id).order_by(ST.c.name)):
+        for st in conn.execute(select(STREAM).where(STREAM.c.mailbox_id == mb.id).order_by(STREAM.c.name)):
             streams.append(
                 {
                     "name": st.name,

@@ -3,7 +3,7 @@
 It reads what the sync writes (messages, participants, locations, events), and of the flags only
 their keys, which only the analysis makes (one at a time); it writes nothing: it yields what is
 to be written, as ``Op`` pairs, in the order the writes must happen.
-That lets ``rebuild`` run it in a helper process (``offload``) while its own process, which owns
+That lets ``rebuild`` run it in a helper process (``rebuild_helper``) while its own process, which owns
 the transaction, does the writing; or run it inline and write as it goes.
 
 Ops: ``("nodes", [(node, thread key)])``, ``("facts", [Fact.values()])``,
@@ -28,9 +28,10 @@ from kith.analysis.copies import Part, copy_groups
 from kith.analysis.evaluate import evaluate_isolated
 from kith.analysis.facts import Fact, fact_of, mark_broadcasts
 from kith.analysis.identity import Identities
-from kith.analysis.load import load_meetings, outbound_recipients, participant_rows, stored_flag_keys
+from kith.analysis.load import load_meetings, outbound_recipients
 from kith.analysis.threads import UnionFind
 from kith.config.models import AnalysisConfig
+from kith.store.analysis_reads import participant_rows, stored_flag_keys
 from kith.store.upsert import chunks
 
 Op = tuple[str, Any]
@@ -85,7 +86,7 @@ def derive(
 
     The facts are derived either way (the contacts are made of them); ``facts_out`` says whether
     their ops (nodes and facts) are yielded, ``contacts_out`` whether the contacts are derived
-    and their results yielded. ``offload`` runs one half in each process. With ``exchange``
+    and their results yielded. ``rebuild_helper`` runs one half in each process. With ``exchange``
     this process derives only its part of the facts and trades it for the other part.
     """
     phase = Phases()

@@ -38,13 +38,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection
 
 from kith.analysis.copies import Part
-from kith.analysis.derive import Op, derive
 from kith.analysis.identity import Identities
+from kith.analysis.rebuild_derive import Op, derive
 from kith.config.models import AnalysisConfig
-from kith.store.models import MessageRow
+from kith.store.rebuild_tables import has_written, message_id_range, read_only
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +77,11 @@ def reader_url(conn: Connection, minimum: int | None = None) -> str | None:
         if conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
             return None
     elif backend == "postgresql":
-        if conn.execute(text("SELECT txid_current_if_assigned() IS NULL")).scalar() is not True:
+        if has_written(conn):
             return None
     else:
         return None
-    size = conn.execute(select(func.max(MessageRow.__table__.c.id))).scalar() or 0
+    size = message_id_range(conn)[1] or 0
     if size < (OFFLOAD_MIN if minimum is None else minimum):
         return None
     return url.render_as_string(hide_password=False)
@@ -195,8 +195,7 @@ class Helper(_Link):
 def halves(conn: Connection) -> tuple[Part, Part]:
     """This process's part of the facts and the helper's: half the messages each, by id (this
     process takes the keys stored more than once, usually few)."""
-    msg = MessageRow.__table__.c
-    lo, hi = conn.execute(select(func.min(msg.id), func.max(msg.id))).one()
+    lo, hi = message_id_range(conn)
     middle = ((lo or 0) + (hi or 0)) // 2 + 1
     return Part(None, middle, True), Part(middle, None, False)
 
@@ -235,7 +234,7 @@ def _helper(
 ) -> None:
     """In the helper process: derive from ``url``, trading facts with the rebuild's process, and
     send each op down ``send``."""
-    from kith.connectors.parallel import exit_with
+    from kith.process import exit_with
     from kith.store.engine import open_store
 
     exit_with(parent)
@@ -245,10 +244,7 @@ def _helper(
         store = open_store(url, upgrade=False)
         try:
             with store.engine.connect() as conn:
-                if conn.dialect.name == "sqlite":
-                    conn.exec_driver_sql("PRAGMA query_only=ON")
-                else:
-                    conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                conn = read_only(conn)
                 link = _Link(send, recv, part)
                 for op in derive(conn, ident, cfg, now, facts_out=False, exchange=link):
                     send.send_bytes(pickle.dumps(op, protocol=pickle.HIGHEST_PROTOCOL))

@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import func, select
 
 import kith.analysis.rebuild as rebuild_mod
-from kith.analysis import offload
+from kith.analysis import rebuild_helper
 from kith.analysis.api import analyze
+from kith.cli.demo_pipeline import write_demo_config
 from kith.config.load import load_config
-from kith.daemon.demo import write_demo_config
 from kith.daemon.sync import sync_mailboxes
 from kith.store.derived import ContactStat, MailFact, ThreadNode
 from kith.store.engine import Store, open_store, sqlite_url
@@ -80,14 +80,14 @@ def test_offloaded_rebuild_equals_inline(synced: Any, monkeypatch: pytest.Monkey
     started = _spy(monkeypatch)
     inline = _rebuild(store, config, now)
     assert started == []  # a small store: no helper
-    monkeypatch.setattr(offload, "OFFLOAD_MIN", 0)
+    monkeypatch.setattr(rebuild_helper, "OFFLOAD_MIN", 0)
     offloaded = _rebuild(store, config, now)
     assert len(started) == 1
     assert offloaded == inline
     # each process derived one half of the facts: single copies by id, and this process the
     # keys stored more than once (the sample has some: the same mail in two of my mailboxes)
     with store.engine.connect() as conn:
-        mine, theirs = offload.halves(conn)
+        mine, theirs = rebuild_helper.halves(conn)
         msg = MessageRow.__table__.c
         twice = select(msg.message_key).group_by(msg.message_key).having(func.count() > 1)
         assert conn.execute(select(func.count()).select_from(twice.subquery())).scalar()
@@ -137,16 +137,16 @@ def test_a_helper_failing_after_the_trade_leaves_nothing_behind(
 
 def test_no_helper_for_a_transaction_that_has_written(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """The helper would not see this transaction's own writes: it must not be asked to read."""
-    monkeypatch.setattr(offload, "OFFLOAD_MIN", 0)
+    monkeypatch.setattr(rebuild_helper, "OFFLOAD_MIN", 0)
     with store.engine.connect() as conn:
-        assert offload.reader_url(conn) is not None
+        assert rebuild_helper.reader_url(conn) is not None
         conn.execute(MetaRow.__table__.insert().values(key="probe", value="1"))
-        assert offload.reader_url(conn) is None
+        assert rebuild_helper.reader_url(conn) is None
         conn.rollback()
     memory = open_store("sqlite://")
     try:
         with memory.engine.connect() as conn:
-            assert offload.reader_url(conn) is None
+            assert rebuild_helper.reader_url(conn) is None
     finally:
         memory.dispose()
 

@@ -31,9 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from kith.store.models import ReportRow
-
-REPORTS = ReportRow.__table__
+from kith.store.tables import REPORT
 
 #: How long a claim holds before another worker may take over a send that never finished.
 LEASE = timedelta(minutes=10)
@@ -57,7 +55,7 @@ def backoff(attempts: int, cap: timedelta) -> timedelta:
 
 def _ensure_row(session: Session, day: date, recipient: str, now: datetime) -> None:
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(REPORTS).values(
+    stmt = insert(REPORT).values(
         report_date=day.isoformat(), recipient=recipient, status="pending", attempts=0, created_at=now
     )
     session.execute(stmt.on_conflict_do_nothing(index_elements=["report_date", "recipient"]))
@@ -81,23 +79,23 @@ def claim(
     never takes a row another worker is sending right now.
     """
     _ensure_row(session, day, recipient, now)
-    key = and_(REPORTS.c.report_date == day.isoformat(), REPORTS.c.recipient == recipient)
-    stale = and_(REPORTS.c.status == "sending", REPORTS.c.next_attempt_at <= now)
+    key = and_(REPORT.c.report_date == day.isoformat(), REPORT.c.recipient == recipient)
+    stale = and_(REPORT.c.status == "sending", REPORT.c.next_attempt_at <= now)
     if force:
-        claimable = or_(REPORTS.c.status != "sending", stale)
+        claimable = or_(REPORT.c.status != "sending", stale)
         new_id: Any = message_id
     else:
-        due = or_(REPORTS.c.next_attempt_at.is_(None), REPORTS.c.next_attempt_at <= now)
-        waiting = REPORTS.c.status.in_(("pending", "failed"))
+        due = or_(REPORT.c.next_attempt_at.is_(None), REPORT.c.next_attempt_at <= now)
+        waiting = REPORT.c.status.in_(("pending", "failed"))
         claimable = or_(and_(waiting, due) if respect_backoff else waiting, stale)
         # a retry keeps the first Message-ID: that is what makes a re-send recognisable
-        new_id = func.coalesce(REPORTS.c.message_id, message_id)
+        new_id = func.coalesce(REPORT.c.message_id, message_id)
     result = session.execute(
-        update(REPORTS)
+        update(REPORT)
         .where(key, claimable)
         .values(
             status="sending",
-            attempts=REPORTS.c.attempts + 1,
+            attempts=REPORT.c.attempts + 1,
             next_attempt_at=now + lease,
             message_id=new_id,
             payload=payload,
@@ -106,15 +104,15 @@ def claim(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    row = session.execute(select(REPORTS.c.id, REPORTS.c.message_id, REPORTS.c.attempts).where(key)).one()
+    row = session.execute(select(REPORT.c.id, REPORT.c.message_id, REPORT.c.attempts).where(key)).one()
     return Claim(id=row.id, message_id=row.message_id, attempts=row.attempts, lease_until=now + lease)
 
 
 def mark_sent(session: Session, claim: Claim, *, now: datetime) -> bool:
     """Record success; False when the lease was lost meanwhile (another worker took over)."""
     result = session.execute(
-        update(REPORTS)
-        .where(REPORTS.c.id == claim.id, REPORTS.c.status == "sending", REPORTS.c.message_id == claim.message_id)
+        update(REPORT)
+        .where(REPORT.c.id == claim.id, REPORT.c.status == "sending", REPORT.c.message_id == claim.message_id)
         .values(status="sent", sent_at=now, next_attempt_at=None, error=None)
     )
     return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
@@ -124,8 +122,8 @@ def mark_failed(session: Session, claim: Claim, *, now: datetime, error: str, ca
     """Record the failure and when to try again; returns that time."""
     retry_at = now + backoff(claim.attempts, cap)
     session.execute(
-        update(REPORTS)
-        .where(REPORTS.c.id == claim.id, REPORTS.c.status == "sending", REPORTS.c.message_id == claim.message_id)
+        update(REPORT)
+        .where(REPORT.c.id == claim.id, REPORT.c.status == "sending", REPORT.c.message_id == claim.message_id)
         .values(status="failed", error=error[:2000], next_attempt_at=retry_at)
     )
     return retry_at
@@ -133,7 +131,7 @@ def mark_failed(session: Session, claim: Claim, *, now: datetime, error: str, ca
 
 def row_for(session: Session, *, day: date, recipient: str) -> dict[str, Any] | None:
     row = session.execute(
-        select(REPORTS).where(REPORTS.c.report_date == day.isoformat(), REPORTS.c.recipient == recipient)
+        select(REPORT).where(REPORT.c.report_date == day.isoformat(), REPORT.c.recipient == recipient)
     ).first()
     return None if row is None else dict(row._mapping)
 
@@ -141,9 +139,9 @@ def row_for(session: Session, *, day: date, recipient: str) -> dict[str, Any] | 
 def previous_payload(session: Session, *, day: date) -> tuple[str, Any] | None:
     """The payload of the newest report sent before ``day``: the baseline for stage changes."""
     row = session.execute(
-        select(REPORTS.c.report_date, REPORTS.c.payload)
-        .where(REPORTS.c.report_date < day.isoformat(), REPORTS.c.status == "sent", REPORTS.c.payload.is_not(None))
-        .order_by(REPORTS.c.report_date.desc(), REPORTS.c.id.desc())
+        select(REPORT.c.report_date, REPORT.c.payload)
+        .where(REPORT.c.report_date < day.isoformat(), REPORT.c.status == "sent", REPORT.c.payload.is_not(None))
+        .order_by(REPORT.c.report_date.desc(), REPORT.c.id.desc())
         .limit(1)
     ).first()
     return None if row is None else (row.report_date, row.payload)
@@ -153,16 +151,16 @@ def report_status(session: Session, *, limit: int = 7) -> list[dict[str, Any]]:
     """The last reports for `kith status`: date, recipient, state, attempts, next try, error."""
     rows = session.execute(
         select(
-            REPORTS.c.report_date,
-            REPORTS.c.recipient,
-            REPORTS.c.status,
-            REPORTS.c.attempts,
-            REPORTS.c.sent_at,
-            REPORTS.c.next_attempt_at,
-            REPORTS.c.message_id,
-            REPORTS.c.error,
+            REPORT.c.report_date,
+            REPORT.c.recipient,
+            REPORT.c.status,
+            REPORT.c.attempts,
+            REPORT.c.sent_at,
+            REPORT.c.next_attempt_at,
+            REPORT.c.message_id,
+            REPORT.c.error,
         )
-        .order_by(REPORTS.c.report_date.desc(), REPORTS.c.id.desc())
+        .order_by(REPORT.c.report_date.desc(), REPORT.c.id.desc())
         .limit(limit)
     )
     return [dict(r._mapping) for r in rows]

@@ -1,0 +1,72 @@
+"""The report's signed web links (issue 27, point 3): no login needed, a GET only asks, the POST
+acts once; forged, expired and used links do nothing; a token used by mail is used here too."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from kith.analysis.commands import KEY_FILE, Action, sign
+from kith.config.secrets import state_key
+from tests.web.conftest import Server
+
+
+def _open_flag(server: Server, kind: str) -> int:
+    import json
+
+    flags = json.loads(server.demo.kith("flags", "--kind", kind, "--json").stdout)
+    return int(flags[0]["id"])
+
+
+def _state(server: Server, flag_id: int) -> str:
+    import json
+
+    return str(json.loads(server.demo.kith("flags", "history", str(flag_id), "--json").stdout)["state"])
+
+
+def test_a_signed_link_asks_on_get_and_acts_once_on_post(web_server: Server) -> None:
+    flag_id = _open_flag(web_server, "reconnect")
+    key = state_key(web_server.demo.config.state_dir, KEY_FILE)
+    token = sign(key, flag_id, Action.SNOOZE_MONTH, datetime.now(UTC) + timedelta(days=14))
+    path = f"/act/{flag_id}/snooze-30d/{token}"
+    with httpx.Client(base_url=web_server.base, timeout=30) as anonymous:
+        page = anonymous.get(path)
+        assert page.status_code == 200 and "Snooze 1 month" in page.text
+        assert _state(web_server, flag_id) == "open", "a GET (a link preview) never acts"
+        done = anonymous.post(path, data={"confirm": "yes"})
+        assert done.status_code == 200, done.text
+        assert _state(web_server, flag_id) == "snoozed"
+        assert anonymous.post(path, data={"confirm": "yes"}).status_code == 403
+        assert "used already" in anonymous.get(path).text
+
+
+def test_forged_expired_and_mismatched_links_do_nothing(web_server: Server) -> None:
+    flag_id = _open_flag(web_server, "unanswered")
+    key = state_key(web_server.demo.config.state_dir, KEY_FILE)
+    stale = sign(key, flag_id, Action.DONE, datetime.now(UTC) - timedelta(seconds=1))
+    other = sign(key, flag_id + 1, Action.DONE, datetime.now(UTC) + timedelta(days=1))
+    week = sign(key, flag_id, Action.SNOOZE_WEEK, datetime.now(UTC) + timedelta(days=1))
+    with httpx.Client(base_url=web_server.base, timeout=30) as anonymous:
+        for path in (
+            f"/act/{flag_id}/done/{stale}",  # expired
+            f"/act/{flag_id}/done/{other}",  # another flag's token
+            f"/act/{flag_id}/done/{week}",  # another action's token
+            f"/act/{flag_id}/done/{'A' * 22}",  # made up
+            f"/act/{flag_id}/delete/{week}",  # no such action
+        ):
+            assert anonymous.post(path, data={}).status_code in (403, 404), path
+            assert anonymous.get(path).status_code in (403, 404), path
+    assert _state(web_server, flag_id) == "open"
+    status = web_server.demo.kith("status", "--json").stdout
+    assert '"forged"' in status and '"expired"' in status
+
+
+def test_the_public_url_host_is_accepted() -> None:
+    from kith.config.load import Config
+    from kith.config.models import GlobalConfig, WebConfig
+    from kith.web.app import allowed_hosts
+
+    config = Config(settings=GlobalConfig(web=WebConfig(public_url="https://Kith.Example.com:8443/k/")))
+    assert config.settings.web.public_url == "https://Kith.Example.com:8443/k"
+    assert "kith.example.com" in allowed_hosts(config, None)
