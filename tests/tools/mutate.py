@@ -517,7 +517,8 @@ def table(before: Path, after: Path) -> str:
         x, y = b.get(name), a.get(name)
         left = f"{x['tried']} / {x['killed']} / {x['survived']}" if x else "–"
         right = f"{y['tried']} / {y['killed']} / {y['survived']} / {y['equivalent']}" if y else "–"
-        rows.append(f"| {name} | {left} | {right} | {y['score'] if y else '–'} |")
+        label = f"{name} (sample of {y['sampled']})" if y and y.get("sampled") else name
+        rows.append(f"| {label} | {left} | {right} | {y['score'] if y else '–'} |")
     return "\n".join(rows)
 
 
