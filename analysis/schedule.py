@@ -15,6 +15,10 @@ from kith.analysis.rules.reconnect import recent_cadence
 from kith.config.models import AnalysisConfig
 
 STAGE_REFRESH = timedelta(days=7)
+#: Reconnect flags a silence that *exceeds* its threshold (DESIGN): at ``last + threshold`` it is
+#: not overdue yet, so the check goes just past it (a check at the edge would find nothing and
+#: leave the flag to the weekly refresh).
+JUST_AFTER = timedelta(microseconds=1)
 
 
 def next_check(data: ContactData, cfg: AnalysisConfig, now: datetime) -> datetime:
@@ -32,8 +36,8 @@ def next_check(data: ContactData, cfg: AnalysisConfig, now: datetime) -> datetim
     year, _gaps, limit = recent_cadence(data, cfg, now)
     if year:
         times.append(year[0].time + cfg.reconnect_year)
-        times.append(year[-1].time + limit)
+        times.append(year[-1].time + limit + JUST_AFTER)
     return min(t for t in times if t > now)
 
 
-__all__ = ["STAGE_REFRESH", "next_check"]
+__all__ = ["JUST_AFTER", "STAGE_REFRESH", "next_check"]

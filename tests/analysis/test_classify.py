@@ -33,6 +33,8 @@ def test_a_person_writing_is_not_automated() -> None:
         ({"return_path": " < > "}, "empty Return-Path"),
         ({"labels": ("INBOX", "CATEGORY_UPDATES")}, "provider category CATEGORY_UPDATES"),
         ({"labels": ("CATEGORY_SOCIAL", "CATEGORY_FORUMS")}, "provider category CATEGORY_FORUMS"),
+        ({"labels": ("CATEGORY_SOCIAL",)}, "provider category CATEGORY_SOCIAL"),
+        ({"labels": ("CATEGORY_PROMOTIONS",)}, "provider category CATEGORY_PROMOTIONS"),
     ],
 )
 def test_each_signal_alone_marks_it_and_says_which(kw: dict[str, object], why: str) -> None:
@@ -56,6 +58,9 @@ def test_auto_submitted_no_and_precedence_other_values_are_a_person() -> None:
     assert automated_reason(sender="a@x.example", auto_submitted=" No ") is None
     assert automated_reason(sender="a@x.example", auto_submitted="no; comment") is None
     assert automated_reason(sender="a@x.example", auto_submitted="") is None
+    assert automated_reason(sender="a@x.example", auto_submitted=" ; comment") is None
+    # a Return-Path that is not empty, whatever its letters
+    assert automated_reason(sender="a@x.example", return_path="<XXX>") is None
     assert automated_reason(sender="a@x.example", precedence="") is None
 
 

@@ -36,6 +36,9 @@ def read(text: str | None) -> tuple[datetime | None, list[str]]:
         ("Tue, 3 Mar 2026 23:30:00 -0000", datetime(2026, 3, 3, 23, 30, tzinfo=UTC)),
         ("Tue, 3 Mar 2026 23:30:00", datetime(2026, 3, 3, 23, 30, tzinfo=UTC)),
         ("Tue, 29 Feb 2028 08:00:00 +0000", datetime(2028, 2, 29, 8, 0, tzinfo=UTC)),
+        # the general path (a two-digit year) with the largest possible zones
+        ("3 Mar 26 12:00:00 +2359", datetime(2026, 3, 2, 12, 1, tzinfo=UTC)),
+        ("3 Mar 26 12:00:00 -0059", datetime(2026, 3, 3, 12, 59, tzinfo=UTC)),
     ],
 )
 def test_readable_dates_are_utc_with_no_problem(text: str, utc: datetime) -> None:
@@ -53,7 +56,13 @@ def test_an_impossible_zone_is_read_as_utc_and_named(zone: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Do, 1 Okt 2020 10:00:00 +0200", "the day after tomorrow", "Mon, 1 Jan 0001 00:00:00 +0000", ""],
+    [
+        "Do, 1 Okt 2020 10:00:00 +0200",
+        "Thu, 1 Okt 2020 10:00:00 +0200",
+        "the day after tomorrow",
+        "Mon, 1 Jan 0001 00:00:00 +0000",
+        "",
+    ],
 )
 def test_an_unreadable_date_is_missing_and_named(text: str) -> None:
     assert read(text) == (None, [f"Date: unparsable {text!r}"])
@@ -71,3 +80,7 @@ def test_no_date_header_is_missing() -> None:
 def test_a_hostile_date_is_shown_cleaned_and_short() -> None:
     _, problems = read("x\x00" * 100)
     assert problems == [f"Date: unparsable {('x' * 60)!r}"]
+
+
+def test_surrounding_white_space_is_not_part_of_the_date() -> None:
+    assert read("   nonsense \t ") == (None, ["Date: unparsable 'nonsense'"])

@@ -44,3 +44,14 @@ def test_the_stored_history_id_is_where_an_incremental_pull_starts(gmail_env: Gm
         r.provider_key for b in source.pull(stream, {"history_id": int(rep.cursor["history_id"])}) for r in b.upserts
     ]
     assert got == [new]
+
+
+def test_a_paging_cursor_resumes_the_listing_at_its_page(gmail_env: GmailEnv) -> None:
+    gmail_env.fake.mailbox.seed(25)
+    source = gmail_env.source(batch_size=10)
+    stream = source.streams()[0]
+    first = next(iter(source.pull(stream, None)))
+    assert first.cursor is not None and "page_token" in first.cursor
+    seen = {r.provider_key for r in first.upserts}
+    rest = [r.provider_key for b in source.pull(stream, first.cursor) for r in b.upserts]
+    assert len(rest) == 15 and not seen & set(rest), "the resumed listing starts at the next page"

@@ -78,3 +78,12 @@ def test_but_changes_only_what_it_is_told() -> None:
     c = Cursor(uidvalidity=7, last_uid=42, modseq=900)
     assert c.but(last_uid=50) == Cursor(uidvalidity=7, last_uid=50, modseq=900)
     assert c == Cursor(uidvalidity=7, last_uid=42, modseq=900)
+
+
+def test_a_cursor_cannot_be_changed_in_place() -> None:
+    """A batch carries its cursor until the store saves it with the batch: nothing may move it
+    in between (``but`` makes a new one)."""
+    c = Cursor(uidvalidity=7, last_uid=42)
+    with pytest.raises(AttributeError):
+        c.last_uid = 50  # type: ignore[misc]
+    assert c.last_uid == 42
