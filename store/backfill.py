@@ -14,11 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from kith.store.models import MessageLocation, StreamRow, SyncRun
-
-LOC = MessageLocation.__table__
-ST = StreamRow.__table__
-RUN = SyncRun.__table__
+from kith.store.tables import LOCATION, RUN, STREAM
 
 
 def _backfilling(cursor: Any) -> bool:
@@ -28,12 +24,14 @@ def _backfilling(cursor: Any) -> bool:
 def backfill_status(conn: Connection, mailbox_id: int, now: datetime) -> dict[str, Any] | None:
     """``{"streams", "stored", "share", "rate_per_s", "eta_seconds", "started_at"}`` while the
     mailbox's first full sync runs (``share`` and ``eta_seconds`` None when unknown), else None."""
-    rows = conn.execute(select(ST.c.id, ST.c.cursor).where(ST.c.mailbox_id == mailbox_id, ST.c.present.is_(True))).all()
+    rows = conn.execute(
+        select(STREAM.c.id, STREAM.c.cursor).where(STREAM.c.mailbox_id == mailbox_id, STREAM.c.present.is_(True))
+    ).all()
     open_ = [(sid, cur) for sid, cur in rows if _backfilling(cur)]
     if not open_ or not _ever_synced(conn, mailbox_id):
         return None
     ids = [sid for sid, _ in open_]
-    stored = conn.execute(select(func.count()).select_from(LOC).where(LOC.c.stream_id.in_(ids))).scalar() or 0
+    stored = conn.execute(select(func.count()).select_from(LOCATION).where(LOCATION.c.stream_id.in_(ids))).scalar() or 0
     started = conn.execute(select(func.min(RUN.c.started_at)).where(RUN.c.mailbox_id == mailbox_id)).scalar()
     elapsed = (now - started).total_seconds() if started is not None else None
     known = [(int(c.get("last_uid") or 0), int(c["full"]) - 1) for _, c in open_ if isinstance(c, dict)]
