@@ -37,6 +37,12 @@ from kith.store.models import utcnow
 log = logging.getLogger(__name__)
 
 
+def _draft(rec: MessageRecord) -> bool:
+    """Flagged ``\\Draft`` (system flags are case-insensitive, RFC 3501 2.3.2): a Drafts folder
+    kith does not know by its name, or Gmail's All Mail, holds unsent messages too."""
+    return any(f.lower() == "\\draft" for f in rec.flags)
+
+
 class CommandDesk:
     """Carries out the commands found in the batches of one sync."""
 
@@ -51,7 +57,7 @@ class CommandDesk:
 
     def take(self, batch: Batch, mailbox: str, addresses: Iterable[str], stream: Stream) -> Batch:
         """``batch`` without its command messages, which are carried out (or refused) first;
-        in a drafts folder they are only taken out: a draft was never sent."""
+        in a drafts folder, or flagged ``\\Draft`` anywhere, they are only taken out: a draft was never sent."""
         commands = [
             (rec, cmd)
             for rec in batch.upserts
@@ -61,7 +67,7 @@ class CommandDesk:
             return batch
         mine = self.me | {a.lower() for a in addresses}
         for rec, cmd in commands:
-            if stream.role is not Role.DRAFTS:
+            if stream.role is not Role.DRAFTS and not _draft(rec):
                 self.carry_out(rec, cmd, mailbox, mine)
         taken = {id(rec) for rec, _cmd in commands}
         return replace(batch, upserts=tuple(r for r in batch.upserts if id(r) not in taken))

@@ -1,0 +1,42 @@
+"""The command desk on its own (issue 27): which command messages it carries out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from kith.analysis import api
+from kith.analysis.commands import KEY_FILE, Action, sign, subject
+from kith.config.secrets import state_key
+from kith.connectors.base import Address, Batch, MessageRecord, Role, Stream
+from kith.daemon.commands import CommandDesk
+from kith.store.engine import Store
+from tests.daemon.test_commands_connectors import seed_flag
+
+ME = "me@example.com"
+
+
+def command(state_dir: Path, flag_id: int, **extra: object) -> MessageRecord:
+    token = sign(state_key(state_dir, KEY_FILE), flag_id, Action.DONE, datetime.now(UTC) + timedelta(days=14))
+    return MessageRecord(
+        provider_key="1",
+        message_id="<cmd@example.com>",
+        date=datetime.now(UTC),
+        subject=subject(flag_id, Action.DONE, token),
+        from_=Address(ME),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def test_a_draft_outside_a_drafts_folder_is_taken_out_but_never_carried_out(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    """A mail app saves the tapped link as a draft (\\Draft) in a folder kith may not know as
+    Drafts ("Brouillons" without SPECIAL-USE): it was never sent, so it must not act."""
+    flag_id = seed_flag(sqlite_store, "<q@example.org>")
+    desk = CommandDesk(sqlite_store.engine, tmp_path, [ME])
+    draft = command(tmp_path, flag_id, flags=frozenset({"\\Draft", "\\Seen"}))
+    left = desk.take(Batch(upserts=(draft,)), "work", [ME], Stream("Brouillons", Role.OTHER))
+    assert left.upserts == ()
+    with sqlite_store.engine.connect() as conn:
+        assert api.history(conn, flag_id)["state"] == "open"
