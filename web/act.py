@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from kith.analysis import api as analysis
 from kith.analysis.acting import attempt, judge
-from kith.analysis.commands import KEY_FILE, TOKEN_CHARS, Action, Command
+from kith.analysis.commands import KEY_FILE, MAX_FLAG_ID, TOKEN_CHARS, Action, Command
 from kith.config.secrets import state_key
 from kith.store.commands import log_command
 from kith.web.context import Context
@@ -37,9 +37,10 @@ def routes(ctx: Context) -> list[Route]:
     def command(request: Request) -> Command | None:
         action = Action.from_slug(str(request.path_params["action"]))
         token = str(request.path_params["token"])
-        if action is None or len(token) != TOKEN_CHARS:
+        flag_id = int(request.path_params["flag_id"])
+        if action is None or len(token) != TOKEN_CHARS or not 0 < flag_id <= MAX_FLAG_ID:
             return None
-        return Command(int(request.path_params["flag_id"]), action, token)
+        return Command(flag_id, action, token)
 
     def refuse(request: Request, why: str) -> Response:
         return ctx.pages.render(request, "act.html.j2", status=403, title="Nothing done", text=REFUSED[why])

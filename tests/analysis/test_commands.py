@@ -119,3 +119,9 @@ def test_a_token_has_one_spelling_so_a_used_one_cannot_be_respelled() -> None:
         respelled = token[:-1] + alphabet[last ^ spare]
         assert verify(KEY, Command(7, Action.DONE, respelled), NOW) == "forged"
     assert verify(KEY, Command(7, Action.DONE, token), NOW) == "ok"
+
+
+def test_a_flag_number_past_the_databases_integer_is_no_command() -> None:
+    assert parse_subject(f"kith: done #{2**31 - 1} {'A' * 22}") is not None
+    assert parse_subject(f"kith: done #{2**31} {'A' * 22}") is None
+    assert parse_subject(f"kith: done #9999999999 {'A' * 22}") is None

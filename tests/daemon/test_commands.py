@@ -40,3 +40,19 @@ def test_a_draft_outside_a_drafts_folder_is_taken_out_but_never_carried_out(
     assert left.upserts == ()
     with sqlite_store.engine.connect() as conn:
         assert api.history(conn, flag_id)["state"] == "open"
+
+
+def test_a_flag_number_no_flag_can_have_is_no_command_and_never_stops_a_sync(store: Store, tmp_path: Path) -> None:
+    """Anybody can mail me a command-shaped subject: a flag number past the database's integer
+    (PostgreSQL's is 32 bits) must not fail the insert into ``action_log`` and so the whole
+    batch, on every sync, for ever; it is plain mail."""
+    desk = CommandDesk(store.engine, tmp_path, [ME])
+    rec = MessageRecord(
+        provider_key="1",
+        message_id="<big@example.net>",
+        date=datetime.now(UTC),
+        subject=f"kith: done #{2**31} {'A' * 22}",
+        from_=Address("stranger@example.net"),
+    )
+    left = desk.take(Batch(upserts=(rec,)), "work", [ME], Stream("INBOX", Role.INBOX))
+    assert left.upserts == (rec,)

@@ -70,3 +70,11 @@ def test_the_public_url_host_is_accepted() -> None:
     config = Config(settings=GlobalConfig(web=WebConfig(public_url="https://Kith.Example.com:8443/k/")))
     assert config.settings.web.public_url == "https://Kith.Example.com:8443/k"
     assert "kith.example.com" in allowed_hosts(config, None)
+
+
+def test_a_flag_number_past_the_databases_integer_is_refused_not_a_crash(web_server: Server) -> None:
+    with httpx.Client(base_url=web_server.base, timeout=30) as anonymous:
+        for flag in (2**31, 10**20):
+            path = f"/act/{flag}/done/{'A' * 22}"
+            assert anonymous.post(path, data={}).status_code == 403, path
+            assert anonymous.get(path).status_code == 403, path
