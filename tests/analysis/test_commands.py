@@ -125,3 +125,15 @@ def test_a_flag_number_past_the_databases_integer_is_no_command() -> None:
     assert parse_subject(f"kith: done #{2**31 - 1} {'A' * 22}") is not None
     assert parse_subject(f"kith: done #{2**31} {'A' * 22}") is None
     assert parse_subject(f"kith: done #9999999999 {'A' * 22}") is None
+
+
+def test_a_link_lifetime_the_token_cannot_carry_is_a_config_error() -> None:
+    """The token's expiry is 4 bytes of Unix seconds (to 2106): ``expire_after = "100000d"``
+    crashed every report with an OverflowError; a year is the most a link may live."""
+    from pydantic import ValidationError
+
+    from kith.config.models import ActionsConfig
+
+    assert ActionsConfig(expire_after="366d").expire_after == timedelta(days=366)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="expire_after"):
+        ActionsConfig(expire_after="100000d")  # type: ignore[arg-type]
