@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from kith.analysis.acting import attempt
 from kith.analysis.commands import KEY_FILE, Command, parse_subject
@@ -82,6 +83,20 @@ class CommandDesk:
         now = self.clock()
         sender = rec.from_.address.lower() if rec.from_ else ""
         carrier = rec.message_id or f"{mailbox}:{rec.provider_key}"
+        try:
+            outcome = self._record(cmd, mailbox, mine, sender, carrier, now)
+        except IntegrityError:  # another worker used the token between our look and our write
+            outcome = self._record(cmd, mailbox, mine, sender, carrier, now)  # now it sees it
+        if outcome == "applied":
+            log.info("%s: %s flag %d by email", mailbox, cmd.action.value, cmd.flag_id)
+        elif outcome != "duplicate":
+            log.warning("%s: refused a %s command for flag %d: %s", mailbox, cmd.action.value, cmd.flag_id, outcome)
+        return outcome
+
+    def _record(
+        self, cmd: Command, mailbox: str, mine: frozenset[str], sender: str, carrier: str, now: datetime
+    ) -> str:
+        """Judge, carry out and log one command in one transaction."""
         with self.engine.begin() as conn:
             if logged(conn, carrier, cmd.digest):  # this very message again: Sent + INBOX, a re-read
                 outcome = "duplicate"
@@ -101,10 +116,6 @@ class CommandDesk:
                     carrier=carrier,
                     digest=cmd.digest,
                 )
-        if outcome == "applied":
-            log.info("%s: %s flag %d by email", mailbox, cmd.action.value, cmd.flag_id)
-        elif outcome != "duplicate":
-            log.warning("%s: refused a %s command for flag %d: %s", mailbox, cmd.action.value, cmd.flag_id, outcome)
         return outcome
 
 

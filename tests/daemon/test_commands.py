@@ -56,3 +56,53 @@ def test_a_flag_number_no_flag_can_have_is_no_command_and_never_stops_a_sync(sto
     )
     left = desk.take(Batch(upserts=(rec,)), "work", [ME], Stream("INBOX", Role.INBOX))
     assert left.upserts == (rec,)
+
+
+def test_a_token_applied_meanwhile_by_another_worker_is_a_replay_not_a_failed_sync(pg_url: str, tmp_path: Path) -> None:
+    """Two workers (the copy in my Sent of one mailbox, the copy in my INBOX of another, or the
+    web app) judge the same token at once: both find it unused, and the second one's insert of the
+    used token meets the first one's. That is a replay to refuse, not an error that fails the batch."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from kith.analysis.commands import parse_subject
+    from kith.store.commands import mark_used
+    from kith.store.engine import open_store
+
+    store = open_store(pg_url)
+    try:
+        flag_id = seed_flag(store, "<q@example.org>")
+        rec = command(tmp_path, flag_id)
+        cmd = parse_subject(rec.subject)
+        assert cmd is not None
+        desk = CommandDesk(store.engine, tmp_path, [ME])
+        outcome: list[str | BaseException] = []
+
+        def second() -> None:
+            try:
+                outcome.append(desk.carry_out(rec, cmd, "home", frozenset({ME})))
+            except BaseException as exc:  # the failure under test
+                outcome.append(exc)
+
+        with store.engine.connect() as first:
+            trans = first.begin()
+            mark_used(first, cmd.digest, flag_id, cmd.action.value, "<other@example.com>", datetime.now(UTC))
+            worker = threading.Thread(target=second)
+            worker.start()
+            with store.engine.connect() as watch:  # until the second waits for the first's row lock
+                for _ in range(300):
+                    waiting = watch.execute(
+                        text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                    ).scalar()
+                    if waiting or not worker.is_alive():
+                        break
+                    time.sleep(0.05)
+            trans.commit()
+        worker.join(30)
+        assert outcome == ["replayed"]
+        with store.engine.connect() as conn:
+            assert api.history(conn, flag_id)["state"] == "open", "the second did nothing"
+    finally:
+        store.dispose()
