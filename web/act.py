@@ -11,6 +11,7 @@ a page elsewhere cannot post here without a token, and it cannot get one.
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -71,11 +72,19 @@ def routes(ctx: Context) -> list[Route]:
         if cmd is None:
             return refuse(request, "forged")
         now = ctx.clock()
-        with ctx.writing() as db:
-            conn = db.connection()
-            key = state_key(ctx.state_dir, KEY_FILE)
-            outcome = attempt(conn, key, cmd, "web", now, by=f"on the web at {now:%Y-%m-%d %H:%M} UTC")
-            log_command(conn, at=now, via="web", outcome=outcome, flag_id=cmd.flag_id, action=cmd.action.value)
+
+        def record() -> str:
+            with ctx.writing() as db:
+                conn = db.connection()
+                key = state_key(ctx.state_dir, KEY_FILE)
+                outcome = attempt(conn, key, cmd, "web", now, by=f"on the web at {now:%Y-%m-%d %H:%M} UTC")
+                log_command(conn, at=now, via="web", outcome=outcome, flag_id=cmd.flag_id, action=cmd.action.value)
+            return outcome
+
+        try:
+            outcome = record()
+        except IntegrityError:  # a double tap, or the same token by mail, used it between our look and our write
+            outcome = record()  # now it sees it
         if outcome != "applied":
             return refuse(request, outcome)
         return ctx.pages.render(request, "act.html.j2", title="Done", text=f"{cmd.action.label}: done.")
