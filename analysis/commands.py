@@ -33,6 +33,9 @@ from urllib.parse import quote
 KEY_FILE = "action.key"
 #: A subject longer than this is not looked at (the longest command is 50 characters).
 MAX_SUBJECT = 120
+#: The largest flag id: the database's integer (PostgreSQL's is 32 bits). A larger number in a
+#: subject or a link names no flag and must not reach a query that would fail on it.
+MAX_FLAG_ID = 2**31 - 1
 MAC_BYTES = 12
 TOKEN_CHARS = 22  # base64url of 4 + MAC_BYTES bytes, unpadded
 
@@ -110,6 +113,8 @@ def parse_subject(subject: str | None) -> Command | None:
     if found is None:
         return None
     word, flag, token = found.groups()
+    if int(flag) > MAX_FLAG_ID:
+        return None
     return Command(int(flag), Action(word), token)
 
 
@@ -119,7 +124,7 @@ def verify(key: bytes, command: Command, now: datetime) -> str:
         raw = _unb64(command.token)
     except (binascii.Error, ValueError):
         return "forged"
-    if len(raw) != 4 + MAC_BYTES:
+    if len(raw) != 4 + MAC_BYTES or _b64(raw) != command.token:  # one spelling: the replay guard keys on it
         return "forged"
     expiry = int.from_bytes(raw[:4], "big")
     if not hmac.compare_digest(raw[4:], _mac(key, command.flag_id, command.action, expiry)):
@@ -145,6 +150,7 @@ def snooze_until(action: Action, now: datetime) -> datetime | None:
 
 __all__ = [
     "KEY_FILE",
+    "MAX_FLAG_ID",
     "MAX_SUBJECT",
     "TOKEN_CHARS",
     "Action",

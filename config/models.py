@@ -244,6 +244,13 @@ class ActionsConfig(Frozen):
     expire_after: Duration = timedelta(days=14)
     """How long a report's links work; each works once."""
 
+    @field_validator("expire_after")
+    @classmethod
+    def _expire_after(cls, value: timedelta) -> timedelta:
+        if value > timedelta(days=366):  # a stolen link lives no longer; the token's 4-byte expiry ends in 2106
+            raise ValueError("expire_after: at most 366d")
+        return value
+
 
 class GlobalConfig(BaseSettings):
     """``kith.toml``. Environment variables ``KITH_SECTION__KEY`` override the file."""

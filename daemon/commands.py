@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from kith.analysis.acting import attempt
 from kith.analysis.commands import KEY_FILE, Command, parse_subject
@@ -35,6 +36,12 @@ from kith.store.commands import log_command, logged
 from kith.store.models import utcnow
 
 log = logging.getLogger(__name__)
+
+
+def _draft(rec: MessageRecord) -> bool:
+    """Flagged ``\\Draft`` (system flags are case-insensitive, RFC 3501 2.3.2): a Drafts folder
+    kith does not know by its name, or Gmail's All Mail, holds unsent messages too."""
+    return any(f.lower() == "\\draft" for f in rec.flags)
 
 
 class CommandDesk:
@@ -51,7 +58,7 @@ class CommandDesk:
 
     def take(self, batch: Batch, mailbox: str, addresses: Iterable[str], stream: Stream) -> Batch:
         """``batch`` without its command messages, which are carried out (or refused) first;
-        in a drafts folder they are only taken out: a draft was never sent."""
+        in a drafts folder, or flagged ``\\Draft`` anywhere, they are only taken out: a draft was never sent."""
         commands = [
             (rec, cmd)
             for rec in batch.upserts
@@ -61,7 +68,7 @@ class CommandDesk:
             return batch
         mine = self.me | {a.lower() for a in addresses}
         for rec, cmd in commands:
-            if stream.role is not Role.DRAFTS:
+            if stream.role is not Role.DRAFTS and not _draft(rec):
                 self.carry_out(rec, cmd, mailbox, mine)
         taken = {id(rec) for rec, _cmd in commands}
         return replace(batch, upserts=tuple(r for r in batch.upserts if id(r) not in taken))
@@ -76,6 +83,20 @@ class CommandDesk:
         now = self.clock()
         sender = rec.from_.address.lower() if rec.from_ else ""
         carrier = rec.message_id or f"{mailbox}:{rec.provider_key}"
+        try:
+            outcome = self._record(cmd, mailbox, mine, sender, carrier, now)
+        except IntegrityError:  # another worker used the token between our look and our write
+            outcome = self._record(cmd, mailbox, mine, sender, carrier, now)  # now it sees it
+        if outcome == "applied":
+            log.info("%s: %s flag %d by email", mailbox, cmd.action.value, cmd.flag_id)
+        elif outcome != "duplicate":
+            log.warning("%s: refused a %s command for flag %d: %s", mailbox, cmd.action.value, cmd.flag_id, outcome)
+        return outcome
+
+    def _record(
+        self, cmd: Command, mailbox: str, mine: frozenset[str], sender: str, carrier: str, now: datetime
+    ) -> str:
+        """Judge, carry out and log one command in one transaction."""
         with self.engine.begin() as conn:
             if logged(conn, carrier, cmd.digest):  # this very message again: Sent + INBOX, a re-read
                 outcome = "duplicate"
@@ -95,10 +116,6 @@ class CommandDesk:
                     carrier=carrier,
                     digest=cmd.digest,
                 )
-        if outcome == "applied":
-            log.info("%s: %s flag %d by email", mailbox, cmd.action.value, cmd.flag_id)
-        elif outcome != "duplicate":
-            log.warning("%s: refused a %s command for flag %d: %s", mailbox, cmd.action.value, cmd.flag_id, outcome)
         return outcome
 
 

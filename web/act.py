@@ -11,13 +11,14 @@ a page elsewhere cannot post here without a token, and it cannot get one.
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from kith.analysis import api as analysis
 from kith.analysis.acting import attempt, judge
-from kith.analysis.commands import KEY_FILE, TOKEN_CHARS, Action, Command
+from kith.analysis.commands import KEY_FILE, MAX_FLAG_ID, TOKEN_CHARS, Action, Command
 from kith.config.secrets import state_key
 from kith.store.commands import log_command
 from kith.web.context import Context
@@ -37,9 +38,10 @@ def routes(ctx: Context) -> list[Route]:
     def command(request: Request) -> Command | None:
         action = Action.from_slug(str(request.path_params["action"]))
         token = str(request.path_params["token"])
-        if action is None or len(token) != TOKEN_CHARS:
+        flag_id = int(request.path_params["flag_id"])
+        if action is None or len(token) != TOKEN_CHARS or not 0 < flag_id <= MAX_FLAG_ID:
             return None
-        return Command(int(request.path_params["flag_id"]), action, token)
+        return Command(flag_id, action, token)
 
     def refuse(request: Request, why: str) -> Response:
         return ctx.pages.render(request, "act.html.j2", status=403, title="Nothing done", text=REFUSED[why])
@@ -70,11 +72,19 @@ def routes(ctx: Context) -> list[Route]:
         if cmd is None:
             return refuse(request, "forged")
         now = ctx.clock()
-        with ctx.writing() as db:
-            conn = db.connection()
-            key = state_key(ctx.state_dir, KEY_FILE)
-            outcome = attempt(conn, key, cmd, "web", now, by=f"on the web at {now:%Y-%m-%d %H:%M} UTC")
-            log_command(conn, at=now, via="web", outcome=outcome, flag_id=cmd.flag_id, action=cmd.action.value)
+
+        def record() -> str:
+            with ctx.writing() as db:
+                conn = db.connection()
+                key = state_key(ctx.state_dir, KEY_FILE)
+                outcome = attempt(conn, key, cmd, "web", now, by=f"on the web at {now:%Y-%m-%d %H:%M} UTC")
+                log_command(conn, at=now, via="web", outcome=outcome, flag_id=cmd.flag_id, action=cmd.action.value)
+            return outcome
+
+        try:
+            outcome = record()
+        except IntegrityError:  # a double tap, or the same token by mail, used it between our look and our write
+            outcome = record()  # now it sees it
         if outcome != "applied":
             return refuse(request, outcome)
         return ctx.pages.render(request, "act.html.j2", title="Done", text=f"{cmd.action.label}: done.")

@@ -106,3 +106,34 @@ def test_the_key_is_made_once_private_and_shared(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(state / KEY_FILE).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(state).st_mode) == 0o700
     assert sorted(p.name for p in state.iterdir()) == [KEY_FILE]
+
+
+def test_a_token_has_one_spelling_so_a_used_one_cannot_be_respelled() -> None:
+    """22 base64url characters carry 132 bits for 128: the last character has 2 spare bits, so
+    four spellings decode to the same bytes. The replay guard keys on the token's text, so a
+    respelled token must be forged, not a fresh one."""
+    token = sign(KEY, 7, Action.DONE, LATER)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(token[-1])
+    for spare in (1, 2, 3):
+        respelled = token[:-1] + alphabet[last ^ spare]
+        assert verify(KEY, Command(7, Action.DONE, respelled), NOW) == "forged"
+    assert verify(KEY, Command(7, Action.DONE, token), NOW) == "ok"
+
+
+def test_a_flag_number_past_the_databases_integer_is_no_command() -> None:
+    assert parse_subject(f"kith: done #{2**31 - 1} {'A' * 22}") is not None
+    assert parse_subject(f"kith: done #{2**31} {'A' * 22}") is None
+    assert parse_subject(f"kith: done #9999999999 {'A' * 22}") is None
+
+
+def test_a_link_lifetime_the_token_cannot_carry_is_a_config_error() -> None:
+    """The token's expiry is 4 bytes of Unix seconds (to 2106): ``expire_after = "100000d"``
+    crashed every report with an OverflowError; a year is the most a link may live."""
+    from pydantic import ValidationError
+
+    from kith.config.models import ActionsConfig
+
+    assert ActionsConfig(expire_after="366d").expire_after == timedelta(days=366)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="expire_after"):
+        ActionsConfig(expire_after="100000d")  # type: ignore[arg-type]

@@ -4,10 +4,11 @@ acts once; forged, expired and used links do nothing; a token used by mail is us
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 
-from kith.analysis.commands import KEY_FILE, Action, sign
+from kith.analysis.commands import KEY_FILE, Action, Command, sign
 from kith.config.secrets import state_key
 from tests.web.conftest import Server
 
@@ -70,3 +71,66 @@ def test_the_public_url_host_is_accepted() -> None:
     config = Config(settings=GlobalConfig(web=WebConfig(public_url="https://Kith.Example.com:8443/k/")))
     assert config.settings.web.public_url == "https://Kith.Example.com:8443/k"
     assert "kith.example.com" in allowed_hosts(config, None)
+
+
+def test_a_flag_number_past_the_databases_integer_is_refused_not_a_crash(web_server: Server) -> None:
+    with httpx.Client(base_url=web_server.base, timeout=30) as anonymous:
+        for flag in (2**31, 10**20):
+            path = f"/act/{flag}/done/{'A' * 22}"
+            assert anonymous.post(path, data={}).status_code == 403, path
+            assert anonymous.get(path).status_code == 403, path
+
+
+def test_a_link_used_meanwhile_by_another_request_is_used_already_not_a_crash(pg_url: str, tmp_path: Path) -> None:
+    """A double tap on the button, or the same command arriving by mail at once: both find the
+    token unused, and the second one's insert meets the first one's. The page says "used
+    already"; it was a 500 from the unique key."""
+    import threading
+    import time
+
+    from sqlalchemy import insert, text
+    from starlette.testclient import TestClient
+
+    from kith.analysis import api
+    from kith.config.load import Config
+    from kith.config.models import GlobalConfig
+    from kith.store.commands import mark_used
+    from kith.store.derived import FlagRow
+    from kith.store.engine import open_store
+    from kith.web.app import create_app
+
+    store = open_store(pg_url)
+    try:
+        now = datetime.now(UTC)
+        with store.engine.begin() as conn:
+            values = {"kind": "unanswered", "key": "unanswered:<q@x>", "contact_address": "ann@example.org"}
+            row = {**values, "message_id": "<q@x>", "state": "open", "since": now, "opened_at": now}
+            flag_id = int(conn.execute(insert(FlagRow.__table__).values(**row)).inserted_primary_key[0])  # type: ignore[index]
+        config = Config(settings=GlobalConfig(state_dir=tmp_path / "state"))
+        token = sign(state_key(config.state_dir, KEY_FILE), flag_id, Action.DONE, now + timedelta(days=1))
+        client = TestClient(
+            create_app(config, store, analyze=lambda: None, hosts=["testserver"]), raise_server_exceptions=False
+        )
+        got: list[int] = []
+        second = threading.Thread(target=lambda: got.append(client.post(f"/act/{flag_id}/done/{token}").status_code))
+        with store.engine.connect() as first:
+            trans = first.begin()
+            mark_used(first, Command(flag_id, Action.DONE, token).digest, flag_id, "done", "<mail@example.com>", now)
+            second.start()
+            with store.engine.connect() as watch:
+                for _ in range(300):
+                    if (
+                        not second.is_alive()
+                        or watch.execute(
+                            text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                        ).scalar()
+                    ):
+                        break
+                    time.sleep(0.05)
+            trans.commit()
+        second.join(30)
+        assert got == [403]
+        with store.engine.connect() as conn:
+            assert api.history(conn, flag_id)["state"] == "open"
+    finally:
+        store.dispose()

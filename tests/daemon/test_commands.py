@@ -1,0 +1,108 @@
+"""The command desk on its own (issue 27): which command messages it carries out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from kith.analysis import api
+from kith.analysis.commands import KEY_FILE, Action, sign, subject
+from kith.config.secrets import state_key
+from kith.connectors.base import Address, Batch, MessageRecord, Role, Stream
+from kith.daemon.commands import CommandDesk
+from kith.store.engine import Store
+from tests.daemon.test_commands_connectors import seed_flag
+
+ME = "me@example.com"
+
+
+def command(state_dir: Path, flag_id: int, **extra: object) -> MessageRecord:
+    token = sign(state_key(state_dir, KEY_FILE), flag_id, Action.DONE, datetime.now(UTC) + timedelta(days=14))
+    return MessageRecord(
+        provider_key="1",
+        message_id="<cmd@example.com>",
+        date=datetime.now(UTC),
+        subject=subject(flag_id, Action.DONE, token),
+        from_=Address(ME),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def test_a_draft_outside_a_drafts_folder_is_taken_out_but_never_carried_out(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    """A mail app saves the tapped link as a draft (\\Draft) in a folder kith may not know as
+    Drafts ("Brouillons" without SPECIAL-USE): it was never sent, so it must not act."""
+    flag_id = seed_flag(sqlite_store, "<q@example.org>")
+    desk = CommandDesk(sqlite_store.engine, tmp_path, [ME])
+    draft = command(tmp_path, flag_id, flags=frozenset({"\\Draft", "\\Seen"}))
+    left = desk.take(Batch(upserts=(draft,)), "work", [ME], Stream("Brouillons", Role.OTHER))
+    assert left.upserts == ()
+    with sqlite_store.engine.connect() as conn:
+        assert api.history(conn, flag_id)["state"] == "open"
+
+
+def test_a_flag_number_no_flag_can_have_is_no_command_and_never_stops_a_sync(store: Store, tmp_path: Path) -> None:
+    """Anybody can mail me a command-shaped subject: a flag number past the database's integer
+    (PostgreSQL's is 32 bits) must not fail the insert into ``action_log`` and so the whole
+    batch, on every sync, for ever; it is plain mail."""
+    desk = CommandDesk(store.engine, tmp_path, [ME])
+    rec = MessageRecord(
+        provider_key="1",
+        message_id="<big@example.net>",
+        date=datetime.now(UTC),
+        subject=f"kith: done #{2**31} {'A' * 22}",
+        from_=Address("stranger@example.net"),
+    )
+    left = desk.take(Batch(upserts=(rec,)), "work", [ME], Stream("INBOX", Role.INBOX))
+    assert left.upserts == (rec,)
+
+
+def test_a_token_applied_meanwhile_by_another_worker_is_a_replay_not_a_failed_sync(pg_url: str, tmp_path: Path) -> None:
+    """Two workers (the copy in my Sent of one mailbox, the copy in my INBOX of another, or the
+    web app) judge the same token at once: both find it unused, and the second one's insert of the
+    used token meets the first one's. That is a replay to refuse, not an error that fails the batch."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from kith.analysis.commands import parse_subject
+    from kith.store.commands import mark_used
+    from kith.store.engine import open_store
+
+    store = open_store(pg_url)
+    try:
+        flag_id = seed_flag(store, "<q@example.org>")
+        rec = command(tmp_path, flag_id)
+        cmd = parse_subject(rec.subject)
+        assert cmd is not None
+        desk = CommandDesk(store.engine, tmp_path, [ME])
+        outcome: list[str | BaseException] = []
+
+        def second() -> None:
+            try:
+                outcome.append(desk.carry_out(rec, cmd, "home", frozenset({ME})))
+            except BaseException as exc:  # the failure under test
+                outcome.append(exc)
+
+        with store.engine.connect() as first:
+            trans = first.begin()
+            mark_used(first, cmd.digest, flag_id, cmd.action.value, "<other@example.com>", datetime.now(UTC))
+            worker = threading.Thread(target=second)
+            worker.start()
+            with store.engine.connect() as watch:  # until the second waits for the first's row lock
+                for _ in range(300):
+                    waiting = watch.execute(
+                        text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                    ).scalar()
+                    if waiting or not worker.is_alive():
+                        break
+                    time.sleep(0.05)
+            trans.commit()
+        worker.join(30)
+        assert outcome == ["replayed"]
+        with store.engine.connect() as conn:
+            assert api.history(conn, flag_id)["state"] == "open", "the second did nothing"
+    finally:
+        store.dispose()
