@@ -29,11 +29,11 @@ from kith.analysis.person import (
 from kith.analysis.search import like_pattern
 from kith.analysis.stages import STAGES
 from kith.config.load import Config
+from kith.report.actions import Linker
 from kith.report.data import message_places, shape_items, sync_health
-from kith.report.links import open_url
 from kith.report.render import render_report
-from kith.report.sections import MessageWhere
 from kith.store import activity, merges, people
+from kith.store.commands import REFUSED_WINDOW, refused_commands
 from kith.store.health import analysis_health
 from kith.store.status import mailbox_status
 from kith.web.words import reason
@@ -51,8 +51,13 @@ class NotFound(LookupError):
 # -- Today --------------------------------------------------------------------------------------
 
 
-def today(db: Session, now: datetime, *, show: str | None = None) -> list[dict[str, Any]]:
-    """The open flags in the report's sections and order, each item with its words and links."""
+def today(db: Session, config: Config, now: datetime, *, show: str | None = None) -> list[dict[str, Any]]:
+    """The open flags in the report's sections and order, each item with its words and links.
+
+    "Open in mail" is the report's own link (``report.actions.Linker``: Gmail's search in the
+    mailbox's account, Graph's stored ``webLink``, else ``mid:``; for a person-level flag a new
+    message to them and the last thread), so a flag opens the same message from either place."""
+    linker = Linker(db.connection(), config, now)
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for flag in analysis.flags(db, state="open", now=now):
         by_kind.setdefault(flag["kind"], []).append(flag)
@@ -73,12 +78,11 @@ def today(db: Session, now: datetime, *, show: str | None = None) -> list[dict[s
         ids = [str(f["message_id"]) for f in shown if f.get("message_id")]
         places = message_places(db, ids) if ids else {}
         items = shape_items(kind, shown, now=now, contacts={}, places=places)
+        links = linker.open_links((i["contact"]["address"], i.get("message_id")) for i in items)
         for item in items:
             item["reason"] = reason(kind, item)
             item["kind"] = kind.id
-            mid = item.get("message_id")
-            where = places.get(mid, (None, MessageWhere(mid)))[1] if mid else None
-            item["open_url"] = open_url(where) if where else None
+            item.update(links[(item["contact"]["address"], item.get("message_id"))])
         out.append({"key": key, "title": kind.title, "advice": kind.advice, "total": len(flags), "items": items})
     return out
 
@@ -192,7 +196,8 @@ def undo_merge(db: Session, merge_id: int, now: datetime) -> dict[str, Any]:
 def health(db: Session, config: Config, now: datetime) -> dict[str, Any]:
     """Mailboxes and streams, the problems the report would name with their fixes, runs, items,
     and what ``kith status`` adds under its table: the analysis' backlog, last error and failed
-    contacts, and the messages from my address that no provider says I sent."""
+    contacts, the messages from my address that no provider says I sent, and the reply-to-act
+    commands refused lately (forged, expired, foreign, replayed: each did nothing)."""
     problems, total = activity.recorded_problems(db.connection())
     mailboxes = mailbox_status(db.connection(), now=now, me=config.my_addresses)
     return {
@@ -203,6 +208,8 @@ def health(db: Session, config: Config, now: datetime) -> dict[str, Any]:
         "runs": activity.recent_runs(db.connection()),
         "problems": problems,
         "problems_total": total,
+        "commands": refused_commands(db.connection(), since=now - REFUSED_WINDOW),
+        "commands_days": REFUSED_WINDOW.days,
     }
 
 

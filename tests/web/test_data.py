@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from kith.cli.status import COMMANDS_WINDOW
 from kith.connectors.base import Address, Batch, MessageRecord
+from kith.store.commands import log_command, refused_commands
 from kith.store.engine import Store
 from kith.store.health import record_analysis_error
 from kith.store.ingest import apply_batch
@@ -39,3 +41,40 @@ def test_sync_health_shows_forgeries_and_the_analysis_as_kith_status_does(sqlite
     page = make_env().get_template("health.html.j2").render(csrf="", h=found, current="health", note="")
     assert "1 message(s) from my address that no provider says I sent" in page
     assert "the rules broke" in page and "2 queued" in page
+
+
+def test_sync_health_lists_refused_commands_as_kith_status_does(sqlite_store: Store) -> None:
+    """Reply-to-act (issue 27) logs every refused command; `kith status` shows them under
+    "commands" and the page did not. An applied one is the owner's doing and is not listed; one
+    older than the window is counted by neither; the sender is a header, so it is escaped."""
+    w = World(sqlite_store)
+    with sqlite_store.engine.begin() as conn:
+        log_command(conn, at=ago(1), via="work/INBOX", outcome="applied", flag_id=1, action="done", sender=ME)
+        log_command(
+            conn, at=ago(2), via="work/INBOX", outcome="forged", flag_id=7, action="done", sender="<b>x</b>@evil.test"
+        )
+        log_command(conn, at=ago(3), via="web", outcome="expired", flag_id=8, action="snooze-week", sender=ME)
+        log_command(conn, at=ago(90), via="work/INBOX", outcome="replayed", flag_id=9, action="done", sender=ME)
+    with Session(sqlite_store.engine) as db:
+        found = data.health(db, w.config, NOW)
+        with sqlite_store.engine.connect() as conn:
+            assert found["commands"] == refused_commands(conn, since=NOW - COMMANDS_WINDOW)
+    assert found["commands"]["total"] == 2
+    assert [(c["outcome"], c["flag_id"]) for c in found["commands"]["latest"]] == [
+        ("expired", 8),
+        ("forged", 7),
+    ]  # last logged first
+    page = make_env().get_template("health.html.j2").render(csrf="", h=found, current="health", note="")
+    assert "Refused commands" in page and "(2 in the last 30 days)" in page
+    assert "forged" in page and "#7" in page and "expired" in page and "#8" in page
+    assert "#9" not in page and "#1<" not in page
+    assert "&lt;b&gt;x&lt;/b&gt;@evil.test" in page and "<b>x</b>" not in page
+
+
+def test_sync_health_without_refused_commands_has_no_such_section(sqlite_store: Store) -> None:
+    w = World(sqlite_store)
+    with Session(sqlite_store.engine) as db:
+        found = data.health(db, w.config, NOW)
+    assert found["commands"]["total"] == 0
+    page = make_env().get_template("health.html.j2").render(csrf="", h=found, current="health", note="")
+    assert "Refused commands" not in page
