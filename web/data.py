@@ -57,7 +57,6 @@ def today(db: Session, config: Config, now: datetime, *, show: str | None = None
     "Open in mail" is the report's own link (``report.actions.Linker``: Gmail's search in the
     mailbox's account, Graph's stored ``webLink``, else ``mid:``; for a person-level flag a new
     message to them and the last thread), so a flag opens the same message from either place."""
-    linker = Linker(db.connection(), config, now)
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for flag in analysis.flags(db, state="open", now=now):
         by_kind.setdefault(flag["kind"], []).append(flag)
@@ -78,12 +77,16 @@ def today(db: Session, config: Config, now: datetime, *, show: str | None = None
         ids = [str(f["message_id"]) for f in shown if f.get("message_id")]
         places = message_places(db, ids) if ids else {}
         items = shape_items(kind, shown, now=now, contacts={}, places=places)
-        links = linker.open_links((i["contact"]["address"], i.get("message_id")) for i in items)
         for item in items:
             item["reason"] = reason(kind, item)
             item["kind"] = kind.id
-            item.update(links[(item["contact"]["address"], item.get("message_id"))])
         out.append({"key": key, "title": kind.title, "advice": kind.advice, "total": len(flags), "items": items})
+    shown_items = [i for s in out for i in s["items"]]  # one lookup for every section's links
+    links = Linker(db.connection(), config, now).open_links(
+        (i["contact"]["address"], i.get("message_id")) for i in shown_items
+    )
+    for item in shown_items:
+        item.update(links[(item["contact"]["address"], item.get("message_id"))])
     return out
 
 
@@ -199,7 +202,7 @@ def health(db: Session, config: Config, now: datetime) -> dict[str, Any]:
     contacts, the messages from my address that no provider says I sent, and the reply-to-act
     commands refused lately (forged, expired, foreign, replayed: each did nothing)."""
     problems, total = activity.recorded_problems(db.connection())
-    mailboxes = mailbox_status(db.connection(), now=now, me=config.my_addresses)
+    mailboxes = mailbox_status(db.connection(), now=now, me=config.my_addresses, cached=True)
     return {
         "mailboxes": mailboxes,
         "analysis": analysis_health(db.connection()),

@@ -41,6 +41,14 @@ def test_sync_health_shows_forgeries_and_the_analysis_as_kith_status_does(sqlite
     page = make_env().get_template("health.html.j2").render(csrf="", h=found, current="health", note="")
     assert "1 message(s) from my address that no provider says I sent" in page
     assert "the rules broke" in page and "2 queued" in page
+    # the page keeps the count between loads (it reads half of all mail): a sync's write renews it
+    with sqlite_store.engine.begin() as conn:
+        again = MessageRecord(
+            provider_key="forged-2", message_id="<forged-2@test>", date=ago(2), subject="x", from_=Address(ME)
+        )
+        apply_batch(conn, w.stream(), Batch(upserts=(again,)))
+    with Session(sqlite_store.engine) as db:
+        assert data.health(db, w.config, NOW)["forged_from_me"] == 2
 
 
 def test_sync_health_lists_refused_commands_as_kith_status_does(sqlite_store: Store) -> None:
