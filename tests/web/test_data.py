@@ -15,11 +15,11 @@ from kith.web.render import make_env
 from tests.analysis.world import ME, NOW, World, ago
 
 
-def test_sync_health_shows_forgeries_and_the_analysis_as_kith_status_does(sqlite_store: Store) -> None:
+def test_sync_health_shows_forgeries_and_the_analysis_as_kith_status_does(store: Store) -> None:
     """Issue 21's leftover: the page asked for the mailboxes without my addresses, so the messages
     from my address that no provider says I sent were never counted there, and the analysis'
     failures were missing from it, though `kith status` shows both."""
-    w = World(sqlite_store)
+    w = World(store)
     w.mail("ann@example.org", when=ago(5))
     forged = MessageRecord(
         provider_key="forged-1",
@@ -29,10 +29,10 @@ def test_sync_health_shows_forgeries_and_the_analysis_as_kith_status_does(sqlite
         from_=Address(ME, "Me"),
         to=(Address("ann@example.org"),),
     )
-    with sqlite_store.engine.begin() as conn:
+    with store.engine.begin() as conn:
         apply_batch(conn, w.stream(), Batch(upserts=(forged,)))  # into the inbox, not Sent
-    record_analysis_error(sqlite_store.engine, "RuntimeError: the rules broke", NOW)
-    with Session(sqlite_store.engine) as db:
+    record_analysis_error(store.engine, "RuntimeError: the rules broke", NOW)
+    with Session(store.engine) as db:
         found = data.health(db, w.config, NOW)
     assert found["forged_from_me"] == 1
     assert [mb["forged_from_me"] for mb in found["mailboxes"]] == [1]
@@ -42,12 +42,12 @@ def test_sync_health_shows_forgeries_and_the_analysis_as_kith_status_does(sqlite
     assert "1 message(s) from my address that no provider says I sent" in page
     assert "the rules broke" in page and "2 queued" in page
     # the page keeps the count between loads (it reads half of all mail): a sync's write renews it
-    with sqlite_store.engine.begin() as conn:
+    with store.engine.begin() as conn:
         again = MessageRecord(
             provider_key="forged-2", message_id="<forged-2@test>", date=ago(2), subject="x", from_=Address(ME)
         )
         apply_batch(conn, w.stream(), Batch(upserts=(again,)))
-    with Session(sqlite_store.engine) as db:
+    with Session(store.engine) as db:
         assert data.health(db, w.config, NOW)["forged_from_me"] == 2
 
 
