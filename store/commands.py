@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
@@ -20,6 +20,9 @@ from kith.store.tables import ACTION_LOG, TOKEN
 
 #: Outcomes that are not the owner's own doing: each leaves a line in `kith status`.
 REFUSED = ("forged", "expired", "foreign", "replayed", "unknown flag")
+
+#: How far back `kith status` and the web's Sync health look for refused commands.
+REFUSED_WINDOW = timedelta(days=30)
 
 
 def used_by(conn: Connection, digest: str) -> str | None:
@@ -93,6 +96,7 @@ def refused_commands(conn: Connection, *, since: datetime, limit: int = 20) -> d
 
 __all__ = [
     "REFUSED",
+    "REFUSED_WINDOW",
     "log_command",
     "logged",
     "mark_used",
