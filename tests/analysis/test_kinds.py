@@ -130,7 +130,7 @@ def test_a_new_kind_reaches_every_surface(registered: None, sqlite_store: Store,
 
     # the web Today page: its own group, in the registry's order
     with sqlite_store.session() as s:
-        today = web.today(s, NOW)
+        today = web.today(s, w.config, NOW)
     assert [g["key"] for g in today] == [k.section for k in kinds.KINDS]
     group = today[-1]
     assert group["title"] == "Gone quiet" and [i["contact"]["address"] for i in group["items"]] == [GHOST]
