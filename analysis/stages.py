@@ -14,14 +14,13 @@ Checked in this order (the first that applies wins):
 
 from __future__ import annotations
 
-import itertools
 from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
 
 from kith.analysis.model import ContactData
-from kith.analysis.rules.reconnect import threshold
-from kith.analysis.timeline import after, meeting_ahead, personal_until
+from kith.analysis.rules.reconnect import recent_cadence
+from kith.analysis.timeline import after, conversation_gaps, meeting_ahead, personal_until
 from kith.config.models import AnalysisConfig
 
 #: Levinger's stages in the order a relationship lives them (lists sort by it).
@@ -55,10 +54,11 @@ def stage(data: ContactData, cfg: AnalysisConfig, now: datetime) -> tuple[str, d
         return "ending", {**ev, "why": "no personal interaction for more than a year"}
     if not two_way or len(personal) < cfg.reconnect_min_interactions or now - first < YOUNG:
         return "acquaintance", {**ev, "why": "not (yet) a two-way relationship"}
-    gaps = [b.time - a.time for a, b in itertools.pairwise(personal)]
+    gaps = conversation_gaps(personal)
     usual = median(gaps) if gaps else timedelta(0)
     if not ahead:
-        if now - last > threshold(gaps, cfg):
+        # overdue is the reconnect rule's threshold, from the one cadence (DESIGN)
+        if now - last > recent_cadence(data, cfg, now)[2]:
             return "deterioration", {**ev, "why": "overdue by their usual cadence"}
         if before >= 2 and recent * 2 < before and now - last > usual:
             return "deterioration", {**ev, "why": "far fewer interactions lately than before"}

@@ -14,7 +14,6 @@ A contact with no personal interaction at all scores 0.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -23,7 +22,15 @@ from statistics import median
 from typing import Any
 
 from kith.analysis.model import ContactData
-from kith.analysis.timeline import NO_TIMES, Point, first_after, personal_until, since, thread_replies
+from kith.analysis.timeline import (
+    NO_TIMES,
+    Point,
+    conversation_gaps,
+    first_after,
+    personal_until,
+    since,
+    thread_replies,
+)
 
 #: A "reply" that comes after this long is a new conversation, not a reply.
 REPLY_HORIZON = timedelta(days=30)
@@ -77,19 +84,9 @@ def reply_latencies(data: ContactData) -> tuple[list[float], list[float]]:
 _time = attrgetter("time")
 
 
-#: Interactions closer than this belong to one conversation; cadence is the gap between conversations.
-EPISODE = timedelta(days=2)
-
-
 def cadence_gaps(personal: list[Point]) -> list[float]:
-    """Days between conversations (a thread of replies a few hours apart is one contact, not many)."""
-    starts: list[datetime] = []
-    previous: datetime | None = None
-    for p in personal:
-        if previous is None or p.time - previous > EPISODE:
-            starts.append(p.time)
-        previous = p.time
-    return [(b - a).total_seconds() / 86400 for a, b in itertools.pairwise(starts)]
+    """Days between conversations (``timeline.conversation_gaps``, the one definition)."""
+    return [g.total_seconds() / 86400 for g in conversation_gaps(personal)]
 
 
 def strength_parts(personal: list[Point], now: datetime) -> dict[str, float]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from operator import attrgetter
 
 from kith.analysis.model import ContactData
@@ -77,4 +78,32 @@ def meeting_ahead(data: ContactData, now: datetime) -> bool:
     return any(mt.counts and mt.time > now for mt in data.meetings)
 
 
-__all__ = ["NO_TIMES", "Point", "after", "first_after", "meeting_ahead", "personal_until", "since", "thread_replies"]
+#: Interactions closer than this belong to one conversation (DESIGN "Conversation and cadence").
+CONVERSATION_GAP = timedelta(days=2)
+
+
+def conversation_gaps(points: list[Point]) -> list[timedelta]:
+    """The gaps between the starts of conversations in time-ordered ``points``: a thread of four
+    replies in an afternoon is one conversation, so someone who writes in bursts every few weeks
+    has a cadence of weeks, not hours. The one definition the reconnect rule, the stage and the
+    statistics share."""
+    starts: list[datetime] = []
+    previous: datetime | None = None
+    for p in points:
+        if previous is None or p.time - previous > CONVERSATION_GAP:
+            starts.append(p.time)
+        previous = p.time
+    return [b - a for a, b in itertools.pairwise(starts)]
+
+
+__all__ = [
+    "CONVERSATION_GAP",
+    "NO_TIMES",
+    "Point",
+    "after",
+    "first_after",
+    "meeting_ahead",
+    "personal_until",
+    "since",
+    "thread_replies",
+]

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Container
 from datetime import datetime, timedelta
 from statistics import median
 
 from kith.analysis.model import ContactData, Finding
-from kith.analysis.timeline import Point, meeting_ahead, personal_until, since
+from kith.analysis.timeline import Point, conversation_gaps, meeting_ahead, personal_until, since
 from kith.config.models import AnalysisConfig
 
 
 def threshold(gaps: list[timedelta], cfg: AnalysisConfig) -> timedelta:
-    """max(14 days, 1.5 × median gap), capped at 60 days."""
+    """max(14 days, 1.5 × cadence), capped at 60 days; ``gaps`` are between conversation starts."""
     usual = timedelta(seconds=median(g.total_seconds() for g in gaps)) if gaps else timedelta(0)
     return min(max(cfg.reconnect_min_gap, cfg.reconnect_factor * usual), cfg.reconnect_max_gap)
 
@@ -21,13 +20,14 @@ def threshold(gaps: list[timedelta], cfg: AnalysisConfig) -> timedelta:
 def recent_cadence(
     data: ContactData, cfg: AnalysisConfig, now: datetime
 ) -> tuple[list[Point], list[timedelta], timedelta]:
-    """The personal interactions of the last ``reconnect_year``, the gaps between them and the
-    ``threshold`` they give. Made once per evaluation: the rule and the schedule both read it."""
+    """The personal interactions of the last ``reconnect_year``, the gaps between the starts of
+    their conversations (the cadence's, DESIGN "Conversation and cadence") and the ``threshold``
+    they give. Made once per evaluation: the rule and the schedule both read it."""
     cache = data.cache.setdefault("cadence", {})
     hit = cache.get(now)
     if hit is None:
         year = since(personal_until(data, now), now - cfg.reconnect_year)
-        gaps = [b.time - a.time for a, b in itertools.pairwise(year)]
+        gaps = conversation_gaps(year)
         hit = cache[now] = (year, gaps, threshold(gaps, cfg))
     return hit
 

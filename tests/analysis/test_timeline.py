@@ -70,8 +70,11 @@ def test_the_windows_of_strength_stage_and_cadence_match_their_definitions(seed:
     assert ev["last_90_days"] == sum(1 for t in times if t > NOW - timedelta(days=90))
     assert ev["previous_90_days"] == sum(1 for t in times if NOW - timedelta(days=180) < t <= NOW - timedelta(days=90))
     year = [p for p in personal if p.time >= NOW - cfg.reconnect_year]
-    gaps = [b.time - a.time for a, b in itertools.pairwise(year)]
-    # DESIGN: max(14 days, 1.5 × the median gap), never more than 60 days (written out here, not
+    # DESIGN: a conversation is a run with no gap over 2 days; the cadence is the median gap
+    # between the starts of conversations in the last 12 months
+    starts = [p.time for k, p in enumerate(year) if k == 0 or p.time - year[k - 1].time > timedelta(days=2)]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    # DESIGN: max(14 days, 1.5 × cadence), never more than 60 days (written out here, not
     # the rule's own ``threshold``: an expectation computed with the code under test proves nothing)
     days = sorted(g.total_seconds() / 86400 for g in gaps)
     middle = len(days) // 2
