@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+from kith.sample import rhythms
 from kith.sample.model import Person, World
 from kith.sample.names import company_domain, person
 from kith.sample.personas import Ids, Script
@@ -96,6 +97,7 @@ def build_world(seed: int, messages: int, now: datetime, contacts: int | None) -
         return max(least, int(n_contacts * f))
 
     steady = people(share(0.40, 8))
+    bursty = people(share(0.04, 2))
     drifting, drifting_met = people(share(0.07, 2)), people(share(0.02, 1))
     cold, cold_answered = people(share(0.05, 2)), people(share(0.02, 1))
     broadcast = people(share(0.10, 6))
@@ -123,6 +125,8 @@ def build_world(seed: int, messages: int, now: datetime, contacts: int | None) -
         s.drifting("work" if rng.random() < 0.8 else "personal", p)
     for p in drifting_met:
         s.drifting("work", p, future_meeting=True)
+    for p in bursty:
+        rhythms.bursty(s, "work", p)
     for p in cold:
         s.cold_outreach("work", p)
     for p in cold_answered:

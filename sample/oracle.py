@@ -23,6 +23,7 @@ BROADCAST_ONLY_WINDOW, BROADCAST_ONLY_MIN = timedelta(days=180), 3
 ONE_SIDED_MIN, ONE_SIDED_SPAN = 3, timedelta(days=14)
 RECONNECT_MIN, YEAR = 4, timedelta(days=365)
 RECONNECT_FLOOR, RECONNECT_FACTOR, RECONNECT_CAP = timedelta(days=14), 1.5, timedelta(days=60)
+CONVERSATION_GAP = timedelta(days=2)
 MEETING_MAX = 8
 AUTOMATED_SHARE = 0.9
 SKIPPED = {"Junk", "Trash", "Drafts"}
@@ -192,7 +193,9 @@ def evaluate(w: World) -> dict[str, list[str]]:
         two_way = "meeting" in kinds or {"in", "out"} <= kinds
         if len(year) >= RECONNECT_MIN and two_way and p not in ahead:
             times = [t for t, _, _ in year]
-            gaps = [b - a for a, b in itertools.pairwise(times)]
+            # cadence: the gaps between the starts of conversations (no gap over 2 days inside one)
+            starts = [t for k, t in enumerate(times) if k == 0 or t - times[k - 1] > CONVERSATION_GAP]
+            gaps = [b - a for a, b in itertools.pairwise(starts)] or [timedelta(0)]
             threshold = min(max(RECONNECT_FLOOR, RECONNECT_FACTOR * median(gaps)), RECONNECT_CAP)
             if w.now - times[-1] > threshold:
                 reconnect.append(p)
