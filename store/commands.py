@@ -5,7 +5,7 @@
   the row. The same message seen again (in Sent and in INBOX, or re-synced from scratch) is a
   *duplicate* and passes silently; another message with a used token is a *replay*.
 - ``action_log``: every command kith looked at and what came of it (applied, forged, expired,
-  foreign, replayed, unknown flag), for ``kith status`` and the web app. It holds no token and
+  foreign, replayed, unknown flag; flag closed: a genuine link to a flag settled since, a no-op), for ``kith status`` and the web app. It holds no token and
   no subject: the sender's address, the flag id and the action are enough to tell what happened.
 """
 

@@ -31,6 +31,7 @@ REFUSED = {
     "replayed": "This link was used already.",
     "duplicate": "This link was used already.",
     "unknown flag": "That item is gone.",
+    "flag closed": "That item is closed already: nothing changed.",
 }
 
 

@@ -106,3 +106,36 @@ def test_a_token_applied_meanwhile_by_another_worker_is_a_replay_not_a_failed_sy
             assert api.history(conn, flag_id)["state"] == "open", "the second did nothing"
     finally:
         store.dispose()
+
+
+def test_an_old_link_for_a_closed_flag_changes_nothing(sqlite_store: Store, tmp_path: Path) -> None:
+    """Security review of issue 27: a week-old *Snooze* (or *Done*) sent after the flag was
+    resolved or dismissed snoozed it back to life. It is a no-op now, logged as ``flag closed``."""
+    from sqlalchemy import select, update
+
+    from kith.store.derived import FlagRow
+    from kith.store.tables import ACTION_LOG
+    from tests.daemon.test_commands_connectors import command_subject
+
+    resolved = seed_flag(sqlite_store, "<r@example.org>")
+    dismissed = seed_flag(sqlite_store, "<d@example.org>")
+    with sqlite_store.engine.begin() as conn:
+        conn.execute(update(FlagRow.__table__).where(FlagRow.id == resolved).values(state="resolved"))
+        api.dismiss(conn, dismissed)
+    desk = CommandDesk(sqlite_store.engine, tmp_path, [ME])
+    for n, (flag_id, action) in enumerate(
+        [(resolved, Action.SNOOZE_WEEK), (dismissed, Action.SNOOZE_MONTH), (resolved, Action.DONE)]
+    ):
+        rec = MessageRecord(
+            provider_key=str(n),
+            message_id=f"<cmd{n}@example.com>",
+            date=datetime.now(UTC),
+            subject=command_subject(tmp_path, flag_id, action),
+            from_=Address(ME),
+        )
+        assert desk.take(Batch(upserts=(rec,)), "work", [ME], Stream("INBOX", Role.INBOX)).upserts == ()
+    with sqlite_store.engine.connect() as conn:
+        assert api.history(conn, resolved)["state"] == "resolved"
+        assert api.history(conn, dismissed)["state"] == "dismissed"
+        assert len(api.history(conn, dismissed)["history"]) == 1, "only the owner's dismissal"
+        assert [o for (o,) in conn.execute(select(ACTION_LOG.c.outcome))] == ["flag closed"] * 3

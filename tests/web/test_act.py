@@ -134,3 +134,18 @@ def test_a_link_used_meanwhile_by_another_request_is_used_already_not_a_crash(pg
             assert api.history(conn, flag_id)["state"] == "open"
     finally:
         store.dispose()
+
+
+def test_a_link_for_a_flag_closed_since_shows_so_and_changes_nothing(web_server: Server) -> None:
+    """Security review of issue 27: an old *Snooze* link snoozed a dismissed flag back to life."""
+    flag_id = _open_flag(web_server, "reconnect")
+    key = state_key(web_server.demo.config.state_dir, KEY_FILE)
+    token = sign(key, flag_id, Action.SNOOZE_WEEK, datetime.now(UTC) + timedelta(days=14))
+    web_server.demo.kith("flags", "dismiss", str(flag_id))
+    path = f"/act/{flag_id}/snooze-7d/{token}"
+    with httpx.Client(base_url=web_server.base, timeout=30) as anonymous:
+        assert "closed already" in anonymous.get(path).text
+        done = anonymous.post(path, data={"confirm": "yes"})
+        assert done.status_code == 403 and "closed already" in done.text
+    assert _state(web_server, flag_id) == "dismissed"
+    assert '"flag closed"' not in web_server.demo.kith("status", "--json").stdout, "the owner's own, no warning"
