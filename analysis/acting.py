@@ -25,16 +25,19 @@ CLOSED = ("resolved", "dismissed")
 
 
 def judge(conn: Connection, key: bytes, cmd: Command, carrier: str, now: datetime) -> str:
-    """``ok``, or why not: ``forged``, ``expired``, ``replayed``, ``duplicate``, ``flag closed``
-    (``unknown flag`` is ``act``'s to find)."""
-    verdict = verify(key, cmd, now)
+    """``ok``, or why not: ``unknown flag``, ``forged``, ``expired``, ``replayed``,
+    ``duplicate``, ``flag closed``. The flag is looked up first: the token is signed over its
+    stable key too (``kith.analysis.commands``), so another flag with the same number fails."""
+    row = flag_row(conn, cmd.flag_id)
+    if row is None:
+        return "unknown flag"
+    verdict = verify(key, cmd, now, row["key"])
     if verdict != "ok":
         return verdict
     used = used_by(conn, cmd.digest)
     if used is not None:
         return "duplicate" if used == carrier else "replayed"
-    row = flag_row(conn, cmd.flag_id)
-    if row is not None and row["state"] in CLOSED:
+    if row["state"] in CLOSED:
         return "flag closed"
     return "ok"
 

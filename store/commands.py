@@ -11,12 +11,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
-from kith.store.tables import ACTION_LOG, TOKEN
+from kith.store.tables import ACTION_LOG, FLAG, TOKEN
 
 #: Outcomes that are not the owner's own doing: each leaves a line in `kith status`.
 REFUSED = ("forged", "expired", "foreign", "replayed", "unknown flag")
@@ -31,6 +32,14 @@ def mark_used(conn: Connection, digest: str, flag_id: int, action: str, carrier:
     conn.execute(
         insert(TOKEN).values(digest=digest, flag_id=flag_id, action=action, carrier=carrier[:1000], used_at=now)
     )
+
+
+def flag_identities(conn: Connection, flag_ids: Iterable[int]) -> dict[int, str]:
+    """flag id -> its stable key: what a token is signed over besides the number."""
+    ids = sorted(set(flag_ids))
+    if not ids:
+        return {}
+    return {int(i): str(k) for i, k in conn.execute(select(FLAG.c.id, FLAG.c.key).where(FLAG.c.id.in_(ids)))}
 
 
 def log_command(
@@ -93,6 +102,7 @@ def refused_commands(conn: Connection, *, since: datetime, limit: int = 20) -> d
 
 __all__ = [
     "REFUSED",
+    "flag_identities",
     "log_command",
     "logged",
     "mark_used",

@@ -10,6 +10,8 @@ import httpx
 
 from kith.analysis.commands import KEY_FILE, Action, Command, sign
 from kith.config.secrets import state_key
+from kith.store.commands import flag_identities
+from tests.daemon.test_commands_connectors import token_for
 from tests.web.conftest import Server
 
 
@@ -26,10 +28,13 @@ def _state(server: Server, flag_id: int) -> str:
     return str(json.loads(server.demo.kith("flags", "history", str(flag_id), "--json").stdout)["state"])
 
 
+def _sign(server: Server, flag_id: int, action: Action, expires: datetime) -> str:
+    return token_for(server.demo.store, server.demo.config.state_dir, flag_id, action, expires)
+
+
 def test_a_signed_link_asks_on_get_and_acts_once_on_post(web_server: Server) -> None:
     flag_id = _open_flag(web_server, "reconnect")
-    key = state_key(web_server.demo.config.state_dir, KEY_FILE)
-    token = sign(key, flag_id, Action.SNOOZE_MONTH, datetime.now(UTC) + timedelta(days=14))
+    token = _sign(web_server, flag_id, Action.SNOOZE_MONTH, datetime.now(UTC) + timedelta(days=14))
     path = f"/act/{flag_id}/snooze-30d/{token}"
     with httpx.Client(base_url=web_server.base, timeout=30) as anonymous:
         page = anonymous.get(path)
@@ -44,10 +49,12 @@ def test_a_signed_link_asks_on_get_and_acts_once_on_post(web_server: Server) -> 
 
 def test_forged_expired_and_mismatched_links_do_nothing(web_server: Server) -> None:
     flag_id = _open_flag(web_server, "unanswered")
+    stale = _sign(web_server, flag_id, Action.DONE, datetime.now(UTC) - timedelta(seconds=1))
+    with web_server.demo.store.engine.connect() as conn:
+        identity = flag_identities(conn, [flag_id])[flag_id]
     key = state_key(web_server.demo.config.state_dir, KEY_FILE)
-    stale = sign(key, flag_id, Action.DONE, datetime.now(UTC) - timedelta(seconds=1))
-    other = sign(key, flag_id + 1, Action.DONE, datetime.now(UTC) + timedelta(days=1))
-    week = sign(key, flag_id, Action.SNOOZE_WEEK, datetime.now(UTC) + timedelta(days=1))
+    other = sign(key, flag_id + 1, Action.DONE, datetime.now(UTC) + timedelta(days=1), identity)
+    week = _sign(web_server, flag_id, Action.SNOOZE_WEEK, datetime.now(UTC) + timedelta(days=1))
     with httpx.Client(base_url=web_server.base, timeout=30) as anonymous:
         for path in (
             f"/act/{flag_id}/done/{stale}",  # expired
@@ -107,7 +114,9 @@ def test_a_link_used_meanwhile_by_another_request_is_used_already_not_a_crash(pg
             row = {**values, "message_id": "<q@x>", "state": "open", "since": now, "opened_at": now}
             flag_id = int(conn.execute(insert(FlagRow.__table__).values(**row)).inserted_primary_key[0])  # type: ignore[index]
         config = Config(settings=GlobalConfig(state_dir=tmp_path / "state"))
-        token = sign(state_key(config.state_dir, KEY_FILE), flag_id, Action.DONE, now + timedelta(days=1))
+        token = sign(
+            state_key(config.state_dir, KEY_FILE), flag_id, Action.DONE, now + timedelta(days=1), values["key"]
+        )
         client = TestClient(
             create_app(config, store, analyze=lambda: None, hosts=["testserver"]), raise_server_exceptions=False
         )
@@ -139,8 +148,7 @@ def test_a_link_used_meanwhile_by_another_request_is_used_already_not_a_crash(pg
 def test_a_link_for_a_flag_closed_since_shows_so_and_changes_nothing(web_server: Server) -> None:
     """Security review of issue 27: an old *Snooze* link snoozed a dismissed flag back to life."""
     flag_id = _open_flag(web_server, "reconnect")
-    key = state_key(web_server.demo.config.state_dir, KEY_FILE)
-    token = sign(key, flag_id, Action.SNOOZE_WEEK, datetime.now(UTC) + timedelta(days=14))
+    token = _sign(web_server, flag_id, Action.SNOOZE_WEEK, datetime.now(UTC) + timedelta(days=14))
     web_server.demo.kith("flags", "dismiss", str(flag_id))
     path = f"/act/{flag_id}/snooze-7d/{token}"
     with httpx.Client(base_url=web_server.base, timeout=30) as anonymous:
