@@ -7,20 +7,26 @@
 - ``action_log``: every command kith looked at and what came of it (applied, forged, expired,
   foreign, replayed, unknown flag; flag closed: a genuine link to a flag settled since, a no-op), for ``kith status`` and the web app. It holds no token and
   no subject: the sender's address, the flag id and the action are enough to tell what happened.
+  Anybody who reaches the web app's ``/act/`` (or mails me) can add a row with a made-up link,
+  so the table is bounded on every insert: rows older than ``LOG_DAYS`` go, and so do all but
+  the newest ``LOG_ROWS`` (by id: one range on the primary key, however large the flood).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 
 from kith.store.tables import ACTION_LOG, FLAG, TOKEN
 
 #: Outcomes that are not the owner's own doing: each leaves a line in `kith status`.
 REFUSED = ("forged", "expired", "foreign", "replayed", "unknown flag")
+#: How long a logged command is kept, and the most rows kept (a flood of forged links).
+LOG_DAYS = 90
+LOG_ROWS = 10_000
 
 
 def used_by(conn: Connection, digest: str) -> str | None:
@@ -54,7 +60,7 @@ def log_command(
     carrier: str | None = None,
     digest: str | None = None,
 ) -> None:
-    conn.execute(
+    added = conn.execute(
         insert(ACTION_LOG).values(
             at=at,
             via=via[:200],
@@ -66,6 +72,9 @@ def log_command(
             digest=digest,
         )
     )
+    newest = int(added.inserted_primary_key[0])  # type: ignore[index]
+    old = (ACTION_LOG.c.id <= newest - LOG_ROWS) | (ACTION_LOG.c.at < at - timedelta(days=LOG_DAYS))
+    conn.execute(delete(ACTION_LOG).where(old))
 
 
 def logged(conn: Connection, carrier: str, digest: str) -> bool:

@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from kith.analysis.commands import KEY_FILE, Action, Command, sign
 from kith.config.secrets import state_key
 from kith.store.commands import flag_identities
+from kith.store.engine import Store
 from tests.daemon.test_commands_connectors import token_for
 from tests.web.conftest import Server
 
@@ -157,3 +159,31 @@ def test_a_link_for_a_flag_closed_since_shows_so_and_changes_nothing(web_server:
         assert done.status_code == 403 and "closed already" in done.text
     assert _state(web_server, flag_id) == "dismissed"
     assert '"flag closed"' not in web_server.demo.kith("status", "--json").stdout, "the owner's own, no warning"
+
+
+def test_a_flood_of_forged_links_keeps_the_command_log_bounded(
+    sqlite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Security review of issue 27: anyone reaching ``[web] public_url`` wrote one ``action_log``
+    row per forged POST, without limit. Old rows go, and at most ``LOG_ROWS`` stay."""
+    from sqlalchemy import func, select
+    from starlette.testclient import TestClient
+
+    from kith.config.load import Config
+    from kith.config.models import GlobalConfig
+    from kith.store import commands
+    from kith.store.tables import ACTION_LOG
+    from kith.web.app import create_app
+    from tests.daemon.test_commands_connectors import seed_flag
+
+    monkeypatch.setattr(commands, "LOG_ROWS", 25)
+    flag_id = seed_flag(sqlite_store, "<q@example.org>")
+    with sqlite_store.engine.begin() as conn:  # a row from long ago
+        commands.log_command(conn, at=datetime.now(UTC) - timedelta(days=200), via="web", outcome="forged")
+    config = Config(settings=GlobalConfig(state_dir=tmp_path / "state"))
+    client = TestClient(create_app(config, sqlite_store, analyze=lambda: None, hosts=["testserver"]))
+    for n in range(60):
+        assert client.post(f"/act/{flag_id}/done/{n:022d}").status_code == 403
+    with sqlite_store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(ACTION_LOG)).scalar() == 25
+        assert conn.execute(select(func.min(ACTION_LOG.c.at))).scalar() > datetime.now(UTC) - timedelta(days=1)
