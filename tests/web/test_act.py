@@ -187,3 +187,44 @@ def test_a_flood_of_forged_links_keeps_the_command_log_bounded(
     with sqlite_store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(ACTION_LOG)).scalar() == 25
         assert conn.execute(select(func.min(ACTION_LOG.c.at))).scalar() > datetime.now(UTC) - timedelta(days=1)
+
+
+def test_a_database_locked_past_its_busy_timeout_says_try_again_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Security review of issue 27: on SQLite, a POST while another writer (a double tap's
+    other request, a sync's long batch) holds the write lock past the busy timeout was a 500
+    ("database is locked"). It says "try again" now, and the link still works after."""
+    import sqlite3
+
+    from starlette.testclient import TestClient
+
+    from kith.analysis import api
+    from kith.config.load import Config
+    from kith.config.models import GlobalConfig
+    from kith.store import engine
+    from kith.web.app import create_app
+    from tests.daemon.test_commands_connectors import seed_flag
+
+    monkeypatch.setattr(engine, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    store = engine.open_store(engine.sqlite_url(tmp_path / "kith.db"))
+    try:
+        flag_id = seed_flag(store, "<q@example.org>")
+        config = Config(settings=GlobalConfig(state_dir=tmp_path / "state"))
+        token = token_for(store, config.state_dir, flag_id, Action.DONE, datetime.now(UTC) + timedelta(days=1))
+        client = TestClient(
+            create_app(config, store, analyze=lambda: None, hosts=["testserver"]), raise_server_exceptions=False
+        )
+        other = sqlite3.connect(tmp_path / "kith.db", isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+            busy = client.post(f"/act/{flag_id}/done/{token}")
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert busy.status_code == 503 and "Try again" in busy.text and busy.headers["Retry-After"] == "5"
+        assert client.post(f"/act/{flag_id}/done/{token}").status_code == 200
+        with store.engine.connect() as conn:
+            assert api.history(conn, flag_id)["state"] == "dismissed"
+    finally:
+        store.dispose()
