@@ -91,6 +91,8 @@ class CommandDesk:
             outcome = self._record(cmd, mailbox, mine, sender, carrier, now)  # now it sees it
         if outcome == "applied":
             log.info("%s: %s flag %d by email", mailbox, cmd.action.value, cmd.flag_id)
+        elif outcome == "flag closed":  # my own old link: nothing to warn about
+            log.info("%s: %s flag %d by email: closed already, nothing done", mailbox, cmd.action.value, cmd.flag_id)
         elif outcome != "duplicate":
             log.warning("%s: refused a %s command for flag %d: %s", mailbox, cmd.action.value, cmd.flag_id, outcome)
         return outcome
