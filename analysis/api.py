@@ -6,6 +6,7 @@ Listings return plain dicts in the JSON shapes DESIGN.md fixes (``kith flags --j
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,13 +63,14 @@ def flags(
     state: str | None = "open",
     now: datetime | None = None,
     contact: str | None = None,
+    ids: Collection[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Flags, most urgent first. A snooze whose date has come counts as open."""
+    """Flags, most urgent first (``ids``: only these). A snooze whose date has come counts as open."""
     now = now or datetime.now(UTC)
     conn = _conn(target)
     out = []
     # narrowed in SQL too (the test below stays the truth): most rows are resolved flags
-    for r in flag_rows(conn, kind=kind, contact=contact, state=state, now=now):
+    for r in flag_rows(conn, kind=kind, contact=contact, state=state, now=now, ids=ids):
         st = r["state"]
         if st == "snoozed" and r["snoozed_until"] is not None and r["snoozed_until"] <= now:
             st = "open"

@@ -42,6 +42,27 @@ def _peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used so far, every thread included, exited ones too.
+
+    The machine is shared, so wall time per request carries other processes' load; the server's own
+    CPU time per request does not, and is the figure to compare between runs.
+    """
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _thread_cpu_seconds(pid: int) -> float:
+    """CPU time of the live threads in nanosecond resolution (schedstat), for a per-request figure."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 1e9
+
+
 def _p95(times: list[float]) -> float:
     return round(statistics.quantiles(times, n=20)[-1] * 1000, 1)
 
@@ -113,22 +134,45 @@ def measure(cfg: Path, requests: int) -> dict[str, Any]:
             "reports": lambda: "/reports",
             "report": lambda: f"/reports/{report_id}/mail.html",
         }
-        out: dict[str, Any] = {"messages": messages, "contacts": len(contacts), "p95_ms": {}, "median_ms": {}}
+        out: dict[str, Any] = {
+            "messages": messages,
+            "contacts": len(contacts),
+            "p95_ms": {},
+            "median_ms": {},
+            "cpu_ms_per_request": {},
+            "cpu_p95_ms": {},
+            "loadavg_1m": {},
+        }
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             assert client.get(url, follow_redirects=False).status_code == 303
             for name, path in pages.items():
                 if name == "report" and report_id is None:
                     continue
-                times = []
+                times, cpu_times = [], []
+                cpu_start = _cpu_seconds(proc.pid)
                 for _ in range(requests):
                     p = path()
+                    c = _thread_cpu_seconds(proc.pid)
                     t = time.perf_counter()
                     r = client.get(p)
                     times.append(time.perf_counter() - t)
+                    cpu_times.append(_thread_cpu_seconds(proc.pid) - c)
                     assert r.status_code == 200, (p, r.status_code)
+                cpu_total = _cpu_seconds(proc.pid) - cpu_start
                 out["p95_ms"][name] = _p95(times)
                 out["median_ms"][name] = round(statistics.median(times) * 1000, 1)
-                print(name, out["p95_ms"][name], "ms p95", flush=True)
+                out["cpu_ms_per_request"][name] = round(cpu_total / requests * 1000, 1)
+                out["cpu_p95_ms"][name] = _p95(cpu_times)
+                out["loadavg_1m"][name] = os.getloadavg()[0]
+                print(
+                    name,
+                    out["p95_ms"][name],
+                    "ms p95;",
+                    out["cpu_ms_per_request"][name],
+                    "ms CPU/request; load",
+                    out["loadavg_1m"][name],
+                    flush=True,
+                )
         out["web_peak_rss_mb"] = _peak_rss_mb(proc.pid)
         return out
     finally:

@@ -8,7 +8,7 @@ rest give way by importance on a narrow terminal (see kith.cli.tables).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -17,13 +17,13 @@ from rich.markup import escape
 from kith.cli.app import app
 from kith.cli.common import console, get_config, get_store, print_json
 from kith.cli.tables import Column, print_table
-from kith.store.commands import refused_commands
+from kith.store.commands import REFUSED_WINDOW, refused_commands
 from kith.store.health import analysis_health
 from kith.store.models import utcnow
 from kith.store.status import daemon_status, mailbox_status
 
 #: How far back `kith status` looks for refused reply-to-act commands.
-COMMANDS_WINDOW = timedelta(days=30)
+COMMANDS_WINDOW = REFUSED_WINDOW
 STATE_COLOUR = {"ok": "green", "partial": "yellow", "syncing": "cyan", "never synced": "dim"}
 
 

@@ -28,6 +28,9 @@ REFUSED = ("forged", "expired", "foreign", "replayed", "unknown flag")
 LOG_DAYS = 90
 LOG_ROWS = 10_000
 
+#: How far back `kith status` and the web's Sync health look for refused commands.
+REFUSED_WINDOW = timedelta(days=30)
+
 
 def used_by(conn: Connection, digest: str) -> str | None:
     """The carrier that already used this token, or None when it is fresh."""
@@ -111,6 +114,7 @@ def refused_commands(conn: Connection, *, since: datetime, limit: int = 20) -> d
 
 __all__ = [
     "REFUSED",
+    "REFUSED_WINDOW",
     "flag_identities",
     "log_command",
     "logged",

@@ -73,9 +73,12 @@ def last_messages(conn: Connection, addresses: Iterable[str]) -> dict[str, str]:
     """contact address -> the message key of their latest email interaction (in or out)."""
     out: dict[str, str] = {}
     for chunk in chunks(sorted(set(addresses))):
+        # only these contacts' interactions (ix_interactions_contact_key): grouping the whole
+        # table took ~100 ms at 100k messages for every Today page and report
+        wanted = select(CONTACT.c.id).where(CONTACT.c.address.in_(chunk))
         latest = (
             select(INTERACTION.c.contact_id, func.max(INTERACTION.c.at).label("at"))
-            .where(INTERACTION.c.message_key.is_not(None))
+            .where(INTERACTION.c.message_key.is_not(None), INTERACTION.c.contact_id.in_(wanted))
             .group_by(INTERACTION.c.contact_id)
             .subquery()
         )

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, func, select
 
 from kith.store.backfill import backfill_status
 from kith.store.daemons import presence
-from kith.store.health import forged_counts
+from kith.store.health import forged_counts, forged_counts_cached
 from kith.store.models import utcnow
 from kith.store.tables import LEASE, MAILBOX, PROBLEM, RUN, STREAM
 
@@ -19,11 +19,14 @@ def _age(ts: datetime | None, now: datetime) -> float | None:
     return None if ts is None else round((now - ts).total_seconds(), 1)
 
 
-def mailbox_status(conn: Connection, *, now: datetime | None = None, me: Collection[str] = ()) -> list[dict[str, Any]]:
+def mailbox_status(
+    conn: Connection, *, now: datetime | None = None, me: Collection[str] = (), cached: bool = False
+) -> list[dict[str, Any]]:
     """Every mailbox with its streams: last success, lag, counts, last error, problems, and (given
-    my addresses, ``me``) the messages from my address that no provider says I sent."""
+    my addresses, ``me``) the messages from my address that no provider says I sent (``cached``:
+    counted again only after a sync wrote, for the web page that asks on every load)."""
     now = now or utcnow()
-    forged = forged_counts(conn, me)
+    forged = (forged_counts_cached if cached else forged_counts)(conn, me)
     grouped = conn.execute(select(PROBLEM.c.stream_id, func.count()).group_by(PROBLEM.c.stream_id))
     problems: dict[int, int] = {sid: n for sid, n in grouped}
     last_runs: dict[int, Any] = {}

@@ -29,11 +29,12 @@ from kith.analysis.person import (
 from kith.analysis.search import like_pattern
 from kith.analysis.stages import STAGES
 from kith.config.load import Config
+from kith.report.actions import Linker
 from kith.report.data import message_places, shape_items, sync_health
-from kith.report.links import open_url
 from kith.report.render import render_report
-from kith.report.sections import MessageWhere
 from kith.store import activity, merges, people
+from kith.store import flags as flag_store
+from kith.store.commands import REFUSED_WINDOW, refused_commands
 from kith.store.health import analysis_health
 from kith.store.status import mailbox_status
 from kith.web.words import reason
@@ -51,35 +52,46 @@ class NotFound(LookupError):
 # -- Today --------------------------------------------------------------------------------------
 
 
-def today(db: Session, now: datetime, *, show: str | None = None) -> list[dict[str, Any]]:
-    """The open flags in the report's sections and order, each item with its words and links."""
-    by_kind: dict[str, list[dict[str, Any]]] = {}
-    for flag in analysis.flags(db, state="open", now=now):
-        by_kind.setdefault(flag["kind"], []).append(flag)
+def today(db: Session, config: Config, now: datetime, *, show: str | None = None) -> list[dict[str, Any]]:
+    """The open flags in the report's sections and order, each item with its words and links.
+
+    "Open in mail" is the report's own link (``report.actions.Linker``: Gmail's search in the
+    mailbox's account, Graph's stored ``webLink``, else ``mid:``; for a person-level flag a new
+    message to them and the last thread), so a flag opens the same message from either place."""
+    # every open flag's head (no evidence but reconnect's) to count and order them; the full
+    # flags only for the shown ones: at 1M messages there are ~5,000 open flags
+    by_kind: dict[str, list[Any]] = {}
+    for head in flag_store.open_flag_heads(db.connection(), now, evidence_of=kinds.RECONNECT.id):
+        by_kind.setdefault(head["kind"], []).append(head)
+    picked: dict[str, list[int]] = {}
+    for kind in kinds.KINDS:
+        heads = by_kind.get(kind.id, [])
+        # the report's order (reconnect: longest silent first; the rest: oldest first)
+        if kind is kinds.RECONNECT:
+            heads.sort(key=lambda h: (str((h["evidence"] or {}).get("last_interaction") or ""), h["contact_address"]))
+        else:
+            heads.sort(key=lambda h: (h["since"].isoformat() if h["since"] else "", h["contact_address"]))
+        limit = SHOW_ALL_LIMIT if show == kind.section else SECTION_LIMIT
+        picked[kind.id] = [h["id"] for h in heads[:limit]]
+    full = {f["id"]: f for f in analysis.flags(db, state="open", now=now, ids=[i for v in picked.values() for i in v])}
     out = []
     for kind in kinds.KINDS:
         key = kind.section
-        flags = by_kind.get(kind.id, [])
-        # the report's order (reconnect: longest silent first; the rest: oldest first), so only
-        # the shown flags need shaping and their messages looked up
-        if kind is kinds.RECONNECT:
-            flags.sort(
-                key=lambda f: (str((f.get("evidence") or {}).get("last_interaction") or ""), f["contact"]["address"])
-            )
-        else:
-            flags.sort(key=lambda f: (str(f.get("since") or ""), f["contact"]["address"]))
-        limit = SHOW_ALL_LIMIT if show == key else SECTION_LIMIT
-        shown = flags[:limit]
+        shown = [full[i] for i in picked[kind.id] if i in full]
+        total = len(by_kind.get(kind.id, []))
         ids = [str(f["message_id"]) for f in shown if f.get("message_id")]
         places = message_places(db, ids) if ids else {}
         items = shape_items(kind, shown, now=now, contacts={}, places=places)
         for item in items:
             item["reason"] = reason(kind, item)
             item["kind"] = kind.id
-            mid = item.get("message_id")
-            where = places.get(mid, (None, MessageWhere(mid)))[1] if mid else None
-            item["open_url"] = open_url(where) if where else None
-        out.append({"key": key, "title": kind.title, "advice": kind.advice, "total": len(flags), "items": items})
+        out.append({"key": key, "title": kind.title, "advice": kind.advice, "total": total, "items": items})
+    shown_items = [i for s in out for i in s["items"]]  # one lookup for every section's links
+    links = Linker(db.connection(), config, now).open_links(
+        (i["contact"]["address"], i.get("message_id")) for i in shown_items
+    )
+    for item in shown_items:
+        item.update(links[(item["contact"]["address"], item.get("message_id"))])
     return out
 
 
@@ -192,9 +204,10 @@ def undo_merge(db: Session, merge_id: int, now: datetime) -> dict[str, Any]:
 def health(db: Session, config: Config, now: datetime) -> dict[str, Any]:
     """Mailboxes and streams, the problems the report would name with their fixes, runs, items,
     and what ``kith status`` adds under its table: the analysis' backlog, last error and failed
-    contacts, and the messages from my address that no provider says I sent."""
+    contacts, the messages from my address that no provider says I sent, and the reply-to-act
+    commands refused lately (forged, expired, foreign, replayed: each did nothing)."""
     problems, total = activity.recorded_problems(db.connection())
-    mailboxes = mailbox_status(db.connection(), now=now, me=config.my_addresses)
+    mailboxes = mailbox_status(db.connection(), now=now, me=config.my_addresses, cached=True)
     return {
         "mailboxes": mailboxes,
         "analysis": analysis_health(db.connection()),
@@ -203,6 +216,8 @@ def health(db: Session, config: Config, now: datetime) -> dict[str, Any]:
         "runs": activity.recent_runs(db.connection()),
         "problems": problems,
         "problems_total": total,
+        "commands": refused_commands(db.connection(), since=now - REFUSED_WINDOW),
+        "commands_days": REFUSED_WINDOW.days,
     }
 
 

@@ -47,7 +47,7 @@ def routes(ctx: Context) -> list[Route]:
     def today(request: Request) -> Response:
         show = request.query_params.get("show")
         with ctx.reading() as db:
-            sections = data.today(db, ctx.clock(), show=show if kinds.by_section(show) else None)
+            sections = data.today(db, ctx.config, ctx.clock(), show=show if kinds.by_section(show) else None)
         return ctx.pages.render(request, "today.html.j2", current="today", sections=sections, now=ctx.clock())
 
     def _answer(request: Request, flag_id: int, outcome: dict[str, object], message: str, key: str) -> Response:

@@ -69,6 +69,10 @@ def test_falling_off_is_deterioration() -> None:
     name, ev = stage(contact(*base, *before, last), CFG, NOW)
     assert (ev["last_90_days"], ev["previous_90_days"]) == (1, 4)
     assert (name, ev["why"]) == ("deterioration", "far fewer interactions lately than before")
+    # one lately against three before is under half (a factor other than 2 would miss it)
+    three = before[:3]
+    name, ev = stage(contact(*base, *three, last), CFG, NOW)
+    assert (ev["last_90_days"], ev["previous_90_days"], name) == (1, 3, "deterioration")
     # two lately against four before is half, not under it
     assert stage(contact(*base, *before, mail_out("f", 20), last), CFG, NOW)[0] != "deterioration"
 

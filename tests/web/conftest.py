@@ -58,6 +58,7 @@ def web_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     from kith.report.data import build, recipient_of
     from kith.sample import generate
     from kith.store import reports
+    from kith.store.commands import log_command
 
     root = tmp_path_factory.mktemp("web-demo")
     now = utcnow().replace(microsecond=0)
@@ -81,6 +82,8 @@ def web_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         )
         assert claim is not None
         reports.mark_sent(session, claim, now=now)
+    with store.engine.begin() as conn:  # one refused reply-to-act command: Sync health lists it
+        log_command(conn, at=now, via="work/INBOX", outcome="forged", flag_id=4242, action="done", sender="x@evil.test")
     yield Demo(config_path, config, store)
     store.dispose()
 

@@ -96,6 +96,33 @@ def test_snooze_to_a_date(page: Any, web_server: Server) -> None:
     assert flag["state"] == "snoozed" and flag["snoozed_until"].startswith(day)
 
 
+def test_open_in_mail_is_the_link_kith_flags_gives(page: Any, web_server: Server) -> None:
+    """The web's "Open in mail" (and a person-level flag's "Write" and "Last message") come from
+    the report's ``Linker``, as ``kith flags --json`` does: the same flag, the same URL."""
+    cli = {f["id"]: f for f in _flags(web_server)}
+    shown = page.locator(".flags .flag").evaluate_all(
+        """els => els.map(e => ({id: e.id, links: Array.from(e.querySelectorAll('.actions a.button'))
+            .map(a => [a.textContent.trim(), a.getAttribute('href')])}))"""
+    )
+    assert shown
+    for item in shown:
+        flag = cli[int(item["id"].removeprefix("flag-"))]
+        links = dict(item["links"])
+        if flag["message_id"]:
+            assert links["Open in mail"] == flag["open_url"]
+            assert links["Open in mail"].startswith("mid:")  # the demo's mailboxes are Maildir
+        else:
+            assert links["Write"] == flag["open_url"] and flag["open_url"].startswith("mailto:")
+            assert links.get("Last message") == flag.get("thread_url")
+
+
+def test_sync_health_lists_a_refused_command(page: Any, web_server: Server) -> None:
+    page.goto(web_server.base + "/health")
+    section = page.locator("section", has=page.get_by_role("heading", name=re.compile("^Refused commands")))
+    assert "(1 in the last 30 days)" in section.inner_text()
+    assert "forged" in section.inner_text() and "#4242" in section.inner_text()
+
+
 def test_done_works_with_javascript_off(browser: Any, web_server: Server) -> None:
     context = browser.new_context(java_script_enabled=False)
     p = context.new_page()
