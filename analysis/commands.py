@@ -7,9 +7,13 @@ so the grammar is one strict, anchored, bounded pattern (no "Re:", no extra word
 and the token is checked before anything else is believed:
 
 - the **token** is 16 bytes, base64url without padding (22 characters): a 4-byte expiry (Unix
-  seconds, big-endian) and the first 12 bytes of HMAC-SHA256 over (flag id, action, expiry)
-  under a key that only this installation holds (``action.key`` in the state directory), so a
-  token names one action on one flag until one time and cannot be moved to another;
+  seconds, big-endian) and the first 12 bytes of HMAC-SHA256 over (flag id, action, expiry, the
+  flag's stable key) under a key that only this installation holds (``action.key`` in the state
+  directory), so a token names one action on one flag until one time and cannot be moved to
+  another. The flag's number alone is not its identity: a database made anew while the state
+  directory (and its key) is kept numbers other flags the same way, and an old link would act on
+  whichever got its number. The verifier looks the flag up by number first and checks its key
+  too. (Tokens signed before the key was bound fail as forged; links expire in 14 days anyway.)
 - a command is **ok** only with a matching MAC and an expiry still ahead; a bad MAC is *forged*
   (checked first, so a stale forgery reads as forged, not expired).
 
@@ -94,15 +98,17 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _mac(key: bytes, flag_id: int, action: Action, expiry: int) -> bytes:
-    message = f"kith-action\0{flag_id}\0{action.value}\0{expiry}".encode()
+def _mac(key: bytes, flag_id: int, action: Action, expiry: int, identity: str) -> bytes:
+    # the identity last: the other parts cannot hold a NUL, so no two inputs read the same
+    message = f"kith-action\0{flag_id}\0{action.value}\0{expiry}\0{identity}".encode()
     return hmac.new(key, message, hashlib.sha256).digest()[:MAC_BYTES]
 
 
-def sign(key: bytes, flag_id: int, action: Action, expires: datetime) -> str:
-    """The token for one action on one flag, valid until ``expires``."""
+def sign(key: bytes, flag_id: int, action: Action, expires: datetime, identity: str) -> str:
+    """The token for one action on one flag (its number and its stable key, ``identity``),
+    valid until ``expires``."""
     expiry = int(expires.timestamp())
-    return _b64(expiry.to_bytes(4, "big") + _mac(key, flag_id, action, expiry))
+    return _b64(expiry.to_bytes(4, "big") + _mac(key, flag_id, action, expiry, identity))
 
 
 def parse_subject(subject: str | None) -> Command | None:
@@ -118,8 +124,9 @@ def parse_subject(subject: str | None) -> Command | None:
     return Command(int(flag), Action(word), token)
 
 
-def verify(key: bytes, command: Command, now: datetime) -> str:
-    """``ok``, ``forged`` (the MAC does not match: made up, or one part changed) or ``expired``."""
+def verify(key: bytes, command: Command, now: datetime, identity: str) -> str:
+    """``ok``, ``forged`` (the MAC does not match: made up, one part changed, or the flag with
+    this number is not the one it was signed for: ``identity``, its stable key) or ``expired``."""
     try:
         raw = _unb64(command.token)
     except (binascii.Error, ValueError):
@@ -127,7 +134,7 @@ def verify(key: bytes, command: Command, now: datetime) -> str:
     if len(raw) != 4 + MAC_BYTES or _b64(raw) != command.token:  # one spelling: the replay guard keys on it
         return "forged"
     expiry = int.from_bytes(raw[:4], "big")
-    if not hmac.compare_digest(raw[4:], _mac(key, command.flag_id, command.action, expiry)):
+    if not hmac.compare_digest(raw[4:], _mac(key, command.flag_id, command.action, expiry, identity)):
         return "forged"
     return "ok" if now.timestamp() < expiry else "expired"
 

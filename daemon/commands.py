@@ -11,7 +11,9 @@ Taken out of every batch, whatever its verdict, it then:
 - **passes silently** when it is the message that already used its token (the same message in
   Sent and in INBOX, in two mailboxes, or pulled again after a resync): applied once;
 - **is refused** otherwise (forged, expired, foreign, replayed, unknown flag): nothing happens
-  but a line in ``kith status`` (``action_log``) and a warning in the log.
+  but a line in ``kith status`` (``action_log``) and a warning in the log;
+- **does nothing** when the flag was resolved or dismissed since (``flag closed``): an old
+  *Snooze* must not bring it back; the log says so.
 
 Every command has its own transaction, so a crash between one and the batch it came in costs
 nothing: the batch is pulled again, and the command is then the same message again.
@@ -89,6 +91,8 @@ class CommandDesk:
             outcome = self._record(cmd, mailbox, mine, sender, carrier, now)  # now it sees it
         if outcome == "applied":
             log.info("%s: %s flag %d by email", mailbox, cmd.action.value, cmd.flag_id)
+        elif outcome == "flag closed":  # my own old link: nothing to warn about
+            log.info("%s: %s flag %d by email: closed already, nothing done", mailbox, cmd.action.value, cmd.flag_id)
         elif outcome != "duplicate":
             log.warning("%s: refused a %s command for flag %d: %s", mailbox, cmd.action.value, cmd.flag_id, outcome)
         return outcome

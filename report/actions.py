@@ -28,6 +28,7 @@ from kith.config.load import Config
 from kith.config.secrets import state_key
 from kith.report.links import compose_url, mid_url, open_url
 from kith.report.sections import MessageWhere, is_gmail
+from kith.store.commands import flag_identities
 from kith.store.links import Copy, copies, last_messages
 from kith.store.models import utcnow
 
@@ -75,18 +76,28 @@ class Linker:
         self.public_url = config.settings.web.public_url
         self.accounts = {mb.name: (mb.addresses[0] if mb.addresses else None) for mb in config.mailboxes}
         self._key: bytes | None = None
+        self.identities: dict[int, str] = {}
 
     def key(self) -> bytes:
         if self._key is None:
             self._key = state_key(self.config.state_dir, KEY_FILE)
         return self._key
 
+    def know(self, flag_ids: Iterable[int | None]) -> None:
+        """Look up the stable keys of these flags (one query): each token is signed over its flag's."""
+        self.identities.update(flag_identities(self.conn, (int(f) for f in flag_ids if f is not None)))
+
     def actions(self, flag_id: int | None) -> list[dict[str, str | None]]:
         if flag_id is None or self.to is None:
             return []
+        if int(flag_id) not in self.identities:
+            self.know([flag_id])
+        identity = self.identities.get(int(flag_id))
+        if identity is None:  # gone meanwhile: nothing to act on
+            return []
         out: list[dict[str, str | None]] = []
         for action in Action:
-            token = sign(self.key(), int(flag_id), action, self.expires)
+            token = sign(self.key(), int(flag_id), action, self.expires, identity)
             web = f"{self.public_url}/act/{flag_id}/{action.slug}/{token}" if self.public_url else None
             out.append({"label": action.label, "mailto": mailto(self.to, int(flag_id), action, token), "web": web})
         return out
@@ -120,6 +131,8 @@ def decorate_sections(
     linker = Linker(conn, config, now, recipient=recipient)
     items = [i for s in sections for i in s["items"]]
     links = linker.open_links((i["contact"]["address"], i.get("message_id")) for i in items)
+    if linker.to is not None:
+        linker.know(i.get("flag_id") for i in items)
     for item in items:
         item.update(links[(item["contact"]["address"], item.get("message_id"))])
         item["actions"] = linker.actions(item.get("flag_id"))

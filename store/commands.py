@@ -5,21 +5,28 @@
   the row. The same message seen again (in Sent and in INBOX, or re-synced from scratch) is a
   *duplicate* and passes silently; another message with a used token is a *replay*.
 - ``action_log``: every command kith looked at and what came of it (applied, forged, expired,
-  foreign, replayed, unknown flag), for ``kith status`` and the web app. It holds no token and
+  foreign, replayed, unknown flag; flag closed: a genuine link to a flag settled since, a no-op), for ``kith status`` and the web app. It holds no token and
   no subject: the sender's address, the flag id and the action are enough to tell what happened.
+  Anybody who reaches the web app's ``/act/`` (or mails me) can add a row with a made-up link,
+  so the table is bounded on every insert: rows older than ``LOG_DAYS`` go, and so do all but
+  the newest ``LOG_ROWS`` (by id: one range on the primary key, however large the flood).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 
-from kith.store.tables import ACTION_LOG, TOKEN
+from kith.store.tables import ACTION_LOG, FLAG, TOKEN
 
 #: Outcomes that are not the owner's own doing: each leaves a line in `kith status`.
 REFUSED = ("forged", "expired", "foreign", "replayed", "unknown flag")
+#: How long a logged command is kept, and the most rows kept (a flood of forged links).
+LOG_DAYS = 90
+LOG_ROWS = 10_000
 
 #: How far back `kith status` and the web's Sync health look for refused commands.
 REFUSED_WINDOW = timedelta(days=30)
@@ -36,6 +43,14 @@ def mark_used(conn: Connection, digest: str, flag_id: int, action: str, carrier:
     )
 
 
+def flag_identities(conn: Connection, flag_ids: Iterable[int]) -> dict[int, str]:
+    """flag id -> its stable key: what a token is signed over besides the number."""
+    ids = sorted(set(flag_ids))
+    if not ids:
+        return {}
+    return {int(i): str(k) for i, k in conn.execute(select(FLAG.c.id, FLAG.c.key).where(FLAG.c.id.in_(ids)))}
+
+
 def log_command(
     conn: Connection,
     *,
@@ -48,7 +63,7 @@ def log_command(
     carrier: str | None = None,
     digest: str | None = None,
 ) -> None:
-    conn.execute(
+    added = conn.execute(
         insert(ACTION_LOG).values(
             at=at,
             via=via[:200],
@@ -60,6 +75,9 @@ def log_command(
             digest=digest,
         )
     )
+    newest = int(added.inserted_primary_key[0])  # type: ignore[index]
+    old = (ACTION_LOG.c.id <= newest - LOG_ROWS) | (ACTION_LOG.c.at < at - timedelta(days=LOG_DAYS))
+    conn.execute(delete(ACTION_LOG).where(old))
 
 
 def logged(conn: Connection, carrier: str, digest: str) -> bool:
@@ -97,6 +115,7 @@ def refused_commands(conn: Connection, *, since: datetime, limit: int = 20) -> d
 __all__ = [
     "REFUSED",
     "REFUSED_WINDOW",
+    "flag_identities",
     "log_command",
     "logged",
     "mark_used",

@@ -11,7 +11,7 @@ a page elsewhere cannot post here without a token, and it cannot get one.
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -21,6 +21,7 @@ from kith.analysis.acting import attempt, judge
 from kith.analysis.commands import KEY_FILE, MAX_FLAG_ID, TOKEN_CHARS, Action, Command
 from kith.config.secrets import state_key
 from kith.store.commands import log_command
+from kith.store.faults import describe
 from kith.web.context import Context
 
 PREFIX = "/act/"
@@ -31,7 +32,11 @@ REFUSED = {
     "replayed": "This link was used already.",
     "duplicate": "This link was used already.",
     "unknown flag": "That item is gone.",
+    "flag closed": "That item is closed already: nothing changed.",
 }
+#: The database's words for a write lock it waited for in vain (SQLite: another writer, a sync's
+#: long batch, held past the busy timeout; PostgreSQL: a lock timeout or a deadlock).
+_BUSY = ("locked", "busy", "lock timeout", "deadlock")
 
 
 def routes(ctx: Context) -> list[Route]:
@@ -82,9 +87,17 @@ def routes(ctx: Context) -> list[Route]:
             return outcome
 
         try:
-            outcome = record()
-        except IntegrityError:  # a double tap, or the same token by mail, used it between our look and our write
-            outcome = record()  # now it sees it
+            try:
+                outcome = record()
+            except IntegrityError:  # a double tap, or the same token by mail, used it between our look and our write
+                outcome = record()  # now it sees it
+        except OperationalError as exc:  # nothing was written: the link still works
+            if not any(words in describe(exc).lower() for words in _BUSY):
+                raise
+            text = "Busy right now: nothing was done. Try again in a moment."
+            page = ctx.pages.render(request, "act.html.j2", status=503, title="Try again", text=text)
+            page.headers["Retry-After"] = "5"
+            return page
         if outcome != "applied":
             return refuse(request, outcome)
         return ctx.pages.render(request, "act.html.j2", title="Done", text=f"{cmd.action.label}: done.")

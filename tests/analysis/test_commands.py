@@ -29,29 +29,39 @@ from kith.config.secrets import state_key
 KEY = b"k" * 64
 NOW = datetime(2026, 12, 8, 3, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=14)
+FLAG = "unanswered:<q@example.org>"  # the flag's stable key
 
 
 def test_a_signed_subject_round_trips_for_every_action() -> None:
     for action in Action:
-        token = sign(KEY, 123, action, LATER)
+        token = sign(KEY, 123, action, LATER, FLAG)
         cmd = parse_subject(subject(123, action, token))
         assert cmd == Command(123, action, token)
-        assert verify(KEY, cmd, NOW) == "ok"
+        assert verify(KEY, cmd, NOW, FLAG) == "ok"
         assert cmd.expires == LATER
-        assert verify(KEY, cmd, LATER) == "expired"
+        assert verify(KEY, cmd, LATER, FLAG) == "expired"
     assert subject(123, Action.SNOOZE_WEEK, "T" * 22) == f"kith: snooze 7d #123 {'T' * 22}"
 
 
 def test_any_changed_part_is_forged() -> None:
-    token = sign(KEY, 5, Action.DONE, LATER)
-    assert verify(KEY, Command(6, Action.DONE, token), NOW) == "forged"  # another flag
-    assert verify(KEY, Command(5, Action.SNOOZE_MONTH, token), NOW) == "forged"  # another action
-    assert verify(b"x" * 64, Command(5, Action.DONE, token), NOW) == "forged"  # another key
-    later = sign(KEY, 5, Action.DONE, LATER + timedelta(days=365))
+    token = sign(KEY, 5, Action.DONE, LATER, FLAG)
+    assert verify(KEY, Command(6, Action.DONE, token), NOW, FLAG) == "forged"  # another flag
+    assert verify(KEY, Command(5, Action.SNOOZE_MONTH, token), NOW, FLAG) == "forged"  # another action
+    assert verify(b"x" * 64, Command(5, Action.DONE, token), NOW, FLAG) == "forged"  # another key
+    later = sign(KEY, 5, Action.DONE, LATER + timedelta(days=365), FLAG)
     moved = later[:6] + token[6:]  # a later expiry spliced onto the old MAC
-    assert verify(KEY, Command(5, Action.DONE, moved), NOW) == "forged"
-    stale = sign(KEY, 5, Action.DONE, NOW - timedelta(seconds=1))
-    assert verify(b"x" * 64, Command(5, Action.DONE, stale), NOW) == "forged", "forged wins over expired"
+    assert verify(KEY, Command(5, Action.DONE, moved), NOW, FLAG) == "forged"
+    stale = sign(KEY, 5, Action.DONE, NOW - timedelta(seconds=1), FLAG)
+    assert verify(b"x" * 64, Command(5, Action.DONE, stale), NOW, FLAG) == "forged", "forged wins over expired"
+
+
+def test_a_token_names_the_flag_by_its_key_not_only_its_number() -> None:
+    """Security review of issue 27: a database made anew (the state directory and its key kept)
+    numbers other flags the same way; an old link acted on whichever flag got its number."""
+    token = sign(KEY, 5, Action.DONE, LATER, FLAG)
+    assert verify(KEY, Command(5, Action.DONE, token), NOW, FLAG) == "ok"
+    assert verify(KEY, Command(5, Action.DONE, token), NOW, "reconnect:bob@example.org") == "forged"
+    assert len(token) == 22
 
 
 @pytest.mark.parametrize(
@@ -82,11 +92,11 @@ def test_anything_but_the_exact_grammar_is_no_command(text: str | None) -> None:
 def test_hostile_subjects_never_raise(text: str) -> None:
     cmd = parse_subject(text)
     if cmd is not None:
-        assert verify(KEY, cmd, NOW) in ("forged", "expired", "ok")
+        assert verify(KEY, cmd, NOW, FLAG) in ("forged", "expired", "ok")
 
 
 def test_the_mailto_link_carries_the_command_as_its_subject() -> None:
-    token = sign(KEY, 9, Action.SNOOZE_MONTH, LATER)
+    token = sign(KEY, 9, Action.SNOOZE_MONTH, LATER, FLAG)
     url = urlsplit(mailto("zoë+kith@example.org", 9, Action.SNOOZE_MONTH, token))
     assert url.scheme == "mailto" and "&" not in url.path
     query = parse_qs(url.query)
@@ -112,13 +122,13 @@ def test_a_token_has_one_spelling_so_a_used_one_cannot_be_respelled() -> None:
     """22 base64url characters carry 132 bits for 128: the last character has 2 spare bits, so
     four spellings decode to the same bytes. The replay guard keys on the token's text, so a
     respelled token must be forged, not a fresh one."""
-    token = sign(KEY, 7, Action.DONE, LATER)
+    token = sign(KEY, 7, Action.DONE, LATER, FLAG)
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     last = alphabet.index(token[-1])
     for spare in (1, 2, 3):
         respelled = token[:-1] + alphabet[last ^ spare]
-        assert verify(KEY, Command(7, Action.DONE, respelled), NOW) == "forged"
-    assert verify(KEY, Command(7, Action.DONE, token), NOW) == "ok"
+        assert verify(KEY, Command(7, Action.DONE, respelled), NOW, FLAG) == "forged"
+    assert verify(KEY, Command(7, Action.DONE, token), NOW, FLAG) == "ok"
 
 
 def test_a_flag_number_past_the_databases_integer_is_no_command() -> None:

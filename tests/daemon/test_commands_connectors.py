@@ -21,6 +21,7 @@ from kith.config.models import GlobalConfig
 from kith.config.secrets import state_key
 from kith.daemon.sync import SyncEngine
 from kith.report.actions import Linker
+from kith.store.commands import flag_identities
 from kith.store.derived import FlagRow
 from kith.store.engine import Store
 from kith.store.models import MessageRow
@@ -40,8 +41,15 @@ def seed_flag(store: Store, message_id: str | None = None, contact: str = "ann@e
         return int(conn.execute(insert(FlagRow.__table__).values(**values)).inserted_primary_key[0])  # type: ignore[index]
 
 
-def command_subject(state_dir: Path, flag_id: int, action: Action) -> str:
-    return subject(flag_id, action, sign(state_key(state_dir, KEY_FILE), flag_id, action, NOW + timedelta(days=14)))
+def token_for(store: Store, state_dir: Path, flag_id: int, action: Action, expires: datetime) -> str:
+    """A genuine token, as a report signs it: over the flag's number and its stable key."""
+    with store.engine.connect() as conn:
+        identity = flag_identities(conn, [flag_id])[flag_id]
+    return sign(state_key(state_dir, KEY_FILE), flag_id, action, expires, identity)
+
+
+def command_subject(store: Store, state_dir: Path, flag_id: int, action: Action) -> str:
+    return subject(flag_id, action, token_for(store, state_dir, flag_id, action, NOW + timedelta(days=14)))
 
 
 def outcome(store: Store, flag_id: int) -> tuple[str, int, list[str | None]]:
@@ -65,7 +73,7 @@ def test_gmail_command_with_sent_and_inbox_labels(gmail_env: GmailEnv, sqlite_st
     flag_id = seed_flag(sqlite_store, "<q1@example.org>")
     headers = {"Message-ID": "<cmd1@example.com>", "From": me, "To": me}
     box.add_message(
-        {**headers, "Subject": command_subject(gmail_env.state_dir, flag_id, Action.SNOOZE_WEEK)},
+        {**headers, "Subject": command_subject(sqlite_store, gmail_env.state_dir, flag_id, Action.SNOOZE_WEEK)},
         labels=("SENT", "INBOX"),
     )
     mailbox = gmail_env.mailbox(calendar=False)
@@ -95,7 +103,7 @@ def test_graph_command_in_sentitems_and_inbox(graph: GraphEnv, sqlite_store: Sto
     me = graph.fake.user_email
     item = graph.fake.mailbox.add("inbox", message_id="<q2@example.org>", subject="q", from_=("ann@example.org", "Ann"))
     flag_id = seed_flag(sqlite_store, "<q2@example.org>")
-    text = command_subject(graph.state_dir, flag_id, Action.DONE)
+    text = command_subject(sqlite_store, graph.state_dir, flag_id, Action.DONE)
     for folder in ("sentitems", "inbox"):
         graph.fake.mailbox.add(
             folder, message_id="<cmd2@contoso.example>", subject=text, from_=(me, "Me"), to=[(me, "Me")]
@@ -113,7 +121,7 @@ def test_maildir_command_in_sent_and_inbox(tmp_path: Path, store: Store) -> None
     h = MaildirHarness(tmp_path / "Mail")
     h.deliver([TestMessage("<q3@example.org>", subject="q", from_="Ann <ann@example.org>", date=NOW)])
     flag_id = seed_flag(store, "<q3@example.org>")
-    text = command_subject(tmp_path / "state", flag_id, Action.SNOOZE_MONTH)
+    text = command_subject(store, tmp_path / "state", flag_id, Action.SNOOZE_MONTH)
     command = TestMessage("<cmd3@example.com>", subject=text, from_="me@example.com", date=NOW)
     h.deliver([command])
     h.deliver([command], folder=".Sent")

@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 from kith.analysis.commands import KEY_FILE, Action, sign, subject
 from kith.cli import app
 from kith.config.secrets import state_key, write_private
+from kith.store.commands import flag_identities
 from kith.store.engine import open_store, sqlite_url
 from kith.store.models import MessageRow, ReportRow
 from tests.fixtures.dovecot import PASSWORD, Dovecot
@@ -81,6 +82,15 @@ class World:
         found = [f for f in kith_json(self.config, "flags", "--state", "all") if f["contact"]["address"] == address]
         assert len(found) == 1, found
         return found[0]
+
+    def identity(self, flag_id: int) -> str:
+        """The flag's stable key: a token is signed over it too."""
+        store = open_store(sqlite_url(self.state / "kith.db"))
+        try:
+            with store.engine.connect() as conn:
+                return flag_identities(conn, [flag_id])[flag_id]
+        finally:
+            store.dispose()
 
     def history(self, flag_id: int) -> dict[str, Any]:
         return kith_json(self.config, "flags", "history", str(flag_id))  # type: ignore[no-any-return]
@@ -161,8 +171,9 @@ def test_report_links_act_by_email_once(world: World) -> None:
 
     # forged, replayed, expired, foreign: nothing happens but a line in `kith status`
     key = state_key(world.state, KEY_FILE)
-    past = sign(key, left["id"], Action.DONE, datetime.now(UTC) - timedelta(minutes=1))
-    valid = sign(key, left["id"], Action.DONE, datetime.now(UTC) + timedelta(days=1))
+    identity = world.identity(left["id"])
+    past = sign(key, left["id"], Action.DONE, datetime.now(UTC) - timedelta(minutes=1), identity)
+    valid = sign(key, left["id"], Action.DONE, datetime.now(UTC) + timedelta(days=1), identity)
     tampered = subject(left["id"], Action.DONE, command_of(done_link)[1].rsplit(" ", 1)[1])
     world.append(world.mail(world.me, tampered))  # bob's token on carol's flag
     world.append(world.mail(world.me, command_of(done_link)[1]))  # a replay of bob's Done

@@ -7,9 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from kith.analysis.commands import KEY_FILE, Action, Command, sign
 from kith.config.secrets import state_key
+from kith.store.commands import flag_identities
+from kith.store.engine import Store
+from tests.daemon.test_commands_connectors import token_for
 from tests.web.conftest import Server
 
 
@@ -26,10 +30,13 @@ def _state(server: Server, flag_id: int) -> str:
     return str(json.loads(server.demo.kith("flags", "history", str(flag_id), "--json").stdout)["state"])
 
 
+def _sign(server: Server, flag_id: int, action: Action, expires: datetime) -> str:
+    return token_for(server.demo.store, server.demo.config.state_dir, flag_id, action, expires)
+
+
 def test_a_signed_link_asks_on_get_and_acts_once_on_post(web_server: Server) -> None:
     flag_id = _open_flag(web_server, "reconnect")
-    key = state_key(web_server.demo.config.state_dir, KEY_FILE)
-    token = sign(key, flag_id, Action.SNOOZE_MONTH, datetime.now(UTC) + timedelta(days=14))
+    token = _sign(web_server, flag_id, Action.SNOOZE_MONTH, datetime.now(UTC) + timedelta(days=14))
     path = f"/act/{flag_id}/snooze-30d/{token}"
     with httpx.Client(base_url=web_server.base, timeout=30) as anonymous:
         page = anonymous.get(path)
@@ -44,10 +51,12 @@ def test_a_signed_link_asks_on_get_and_acts_once_on_post(web_server: Server) -> 
 
 def test_forged_expired_and_mismatched_links_do_nothing(web_server: Server) -> None:
     flag_id = _open_flag(web_server, "unanswered")
+    stale = _sign(web_server, flag_id, Action.DONE, datetime.now(UTC) - timedelta(seconds=1))
+    with web_server.demo.store.engine.connect() as conn:
+        identity = flag_identities(conn, [flag_id])[flag_id]
     key = state_key(web_server.demo.config.state_dir, KEY_FILE)
-    stale = sign(key, flag_id, Action.DONE, datetime.now(UTC) - timedelta(seconds=1))
-    other = sign(key, flag_id + 1, Action.DONE, datetime.now(UTC) + timedelta(days=1))
-    week = sign(key, flag_id, Action.SNOOZE_WEEK, datetime.now(UTC) + timedelta(days=1))
+    other = sign(key, flag_id + 1, Action.DONE, datetime.now(UTC) + timedelta(days=1), identity)
+    week = _sign(web_server, flag_id, Action.SNOOZE_WEEK, datetime.now(UTC) + timedelta(days=1))
     with httpx.Client(base_url=web_server.base, timeout=30) as anonymous:
         for path in (
             f"/act/{flag_id}/done/{stale}",  # expired
@@ -107,7 +116,9 @@ def test_a_link_used_meanwhile_by_another_request_is_used_already_not_a_crash(pg
             row = {**values, "message_id": "<q@x>", "state": "open", "since": now, "opened_at": now}
             flag_id = int(conn.execute(insert(FlagRow.__table__).values(**row)).inserted_primary_key[0])  # type: ignore[index]
         config = Config(settings=GlobalConfig(state_dir=tmp_path / "state"))
-        token = sign(state_key(config.state_dir, KEY_FILE), flag_id, Action.DONE, now + timedelta(days=1))
+        token = sign(
+            state_key(config.state_dir, KEY_FILE), flag_id, Action.DONE, now + timedelta(days=1), values["key"]
+        )
         client = TestClient(
             create_app(config, store, analyze=lambda: None, hosts=["testserver"]), raise_server_exceptions=False
         )
@@ -132,5 +143,88 @@ def test_a_link_used_meanwhile_by_another_request_is_used_already_not_a_crash(pg
         assert got == [403]
         with store.engine.connect() as conn:
             assert api.history(conn, flag_id)["state"] == "open"
+    finally:
+        store.dispose()
+
+
+def test_a_link_for_a_flag_closed_since_shows_so_and_changes_nothing(web_server: Server) -> None:
+    """Security review of issue 27: an old *Snooze* link snoozed a dismissed flag back to life."""
+    flag_id = _open_flag(web_server, "reconnect")
+    token = _sign(web_server, flag_id, Action.SNOOZE_WEEK, datetime.now(UTC) + timedelta(days=14))
+    web_server.demo.kith("flags", "dismiss", str(flag_id))
+    path = f"/act/{flag_id}/snooze-7d/{token}"
+    with httpx.Client(base_url=web_server.base, timeout=30) as anonymous:
+        assert "closed already" in anonymous.get(path).text
+        done = anonymous.post(path, data={"confirm": "yes"})
+        assert done.status_code == 403 and "closed already" in done.text
+    assert _state(web_server, flag_id) == "dismissed"
+    assert '"flag closed"' not in web_server.demo.kith("status", "--json").stdout, "the owner's own, no warning"
+
+
+def test_a_flood_of_forged_links_keeps_the_command_log_bounded(
+    sqlite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Security review of issue 27: anyone reaching ``[web] public_url`` wrote one ``action_log``
+    row per forged POST, without limit. Old rows go, and at most ``LOG_ROWS`` stay."""
+    from sqlalchemy import func, select
+    from starlette.testclient import TestClient
+
+    from kith.config.load import Config
+    from kith.config.models import GlobalConfig
+    from kith.store import commands
+    from kith.store.tables import ACTION_LOG
+    from kith.web.app import create_app
+    from tests.daemon.test_commands_connectors import seed_flag
+
+    monkeypatch.setattr(commands, "LOG_ROWS", 25)
+    flag_id = seed_flag(sqlite_store, "<q@example.org>")
+    with sqlite_store.engine.begin() as conn:  # a row from long ago
+        commands.log_command(conn, at=datetime.now(UTC) - timedelta(days=200), via="web", outcome="forged")
+    config = Config(settings=GlobalConfig(state_dir=tmp_path / "state"))
+    client = TestClient(create_app(config, sqlite_store, analyze=lambda: None, hosts=["testserver"]))
+    for n in range(60):
+        assert client.post(f"/act/{flag_id}/done/{n:022d}").status_code == 403
+    with sqlite_store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(ACTION_LOG)).scalar() == 25
+        assert conn.execute(select(func.min(ACTION_LOG.c.at))).scalar() > datetime.now(UTC) - timedelta(days=1)
+
+
+def test_a_database_locked_past_its_busy_timeout_says_try_again_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Security review of issue 27: on SQLite, a POST while another writer (a double tap's
+    other request, a sync's long batch) holds the write lock past the busy timeout was a 500
+    ("database is locked"). It says "try again" now, and the link still works after."""
+    import sqlite3
+
+    from starlette.testclient import TestClient
+
+    from kith.analysis import api
+    from kith.config.load import Config
+    from kith.config.models import GlobalConfig
+    from kith.store import engine
+    from kith.web.app import create_app
+    from tests.daemon.test_commands_connectors import seed_flag
+
+    monkeypatch.setattr(engine, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    store = engine.open_store(engine.sqlite_url(tmp_path / "kith.db"))
+    try:
+        flag_id = seed_flag(store, "<q@example.org>")
+        config = Config(settings=GlobalConfig(state_dir=tmp_path / "state"))
+        token = token_for(store, config.state_dir, flag_id, Action.DONE, datetime.now(UTC) + timedelta(days=1))
+        client = TestClient(
+            create_app(config, store, analyze=lambda: None, hosts=["testserver"]), raise_server_exceptions=False
+        )
+        other = sqlite3.connect(tmp_path / "kith.db", isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+            busy = client.post(f"/act/{flag_id}/done/{token}")
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert busy.status_code == 503 and "Try again" in busy.text and busy.headers["Retry-After"] == "5"
+        assert client.post(f"/act/{flag_id}/done/{token}").status_code == 200
+        with store.engine.connect() as conn:
+            assert api.history(conn, flag_id)["state"] == "dismissed"
     finally:
         store.dispose()
