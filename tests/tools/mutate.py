@@ -1,10 +1,11 @@
 """A small mutation runner: where would a wrong line pass every test?
 
-Why not mutmut or cosmic-ray: mutmut 3 copies the sources into ``mutants/`` and imports them by
-their folder path (``analysis.rules.reconnect``), but here folder ``analysis/`` is the package
-``kith.analysis`` (pyproject's package-dir map), so its trampolines never run; both tools also
-generate every string and number change of problem messages and docstrings, which buries the
-mutants that matter under noise. This runner makes the simple mutants of DESIGN-level code (one
+Why not mutmut or cosmic-ray: mutmut 3 copies the sources into ``mutants/`` and expects them
+imported from there under their folder path (``analysis.rules.reconnect``), while here folder
+``analysis/`` is the package ``kith.analysis`` (pyproject's package-dir map) and the editable
+install keeps importing the originals; cosmic-ray edits the files in place, which other work in
+the same tree cannot share. Both also mutate every problem message and docstring, which buries
+the mutants that matter under noise (this was judged from their designs, not measured). This runner makes the simple mutants of DESIGN-level code (one
 operator, one comparison, one constant, one call changed), applies each to a private copy of the
 tree (the working tree is never edited) and runs the fast tests that cover that module with
 ``pytest -x``. A mutant is *killed* when the tests fail, *survived* when they pass, *timeout*
@@ -76,7 +77,7 @@ TARGETS: dict[str, Target] = {
         ),
         Target("analysis/threads.py", ("tests/analysis/test_threads.py", "tests/analysis/test_real_world_headers.py")),
         Target("analysis/stages.py", ("tests/analysis/test_stages.py", "tests/analysis/test_timeline.py")),
-        Target("analysis/stats.py", ("tests/analysis/test_timeline.py",)),
+        Target("analysis/stats.py", ("tests/analysis/test_stats.py", "tests/analysis/test_timeline.py")),
     )
 }
 
