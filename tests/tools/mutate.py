@@ -76,7 +76,7 @@ TARGETS: dict[str, Target] = {
         ),
         Target("analysis/threads.py", ("tests/analysis/test_threads.py", "tests/analysis/test_real_world_headers.py")),
         Target("analysis/stages.py", ("tests/analysis/test_stages.py", "tests/analysis/test_timeline.py")),
-        Target("analysis/stats.py", ("tests/analysis/test_timeline.py",)),
+        Target("analysis/stats.py", ("tests/analysis/test_stats.py", "tests/analysis/test_timeline.py")),
     )
 }
 
