@@ -6,8 +6,8 @@ Checked in this order (the first that applies wins):
 - **acquaintance**: never two-way (no reply either way and no meeting), fewer than 4 personal
   interactions, or the first one less than 30 days ago;
 - **deterioration**: overdue by the reconnect rule, or the last 90 days hold less than half the
-  personal interactions of the 90 before (and it has been longer than the usual gap); a meeting
-  scheduled ahead rules this out;
+  personal interactions of the 90 before (at least two before, and it has been longer than the
+  usual gap); a meeting scheduled ahead rules this out;
 - **build-up**: first met in the last 180 days and at least as active lately as before;
 - **continuation**: a steady two-way relationship.
 """

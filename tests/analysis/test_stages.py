@@ -5,9 +5,13 @@ falling off; build-up when new and growing; else continuation. Each edge on both
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from kith.analysis.model import Mail, Meeting
 from kith.analysis.stages import stage
 from tests.analysis.rules.build import CFG, NOW, SECOND, at, contact, mail_in, mail_out, meeting
+
+DAY = timedelta(days=1)
 
 
 def steady(last: float, n: int = 8, gap: float = 10, first_kind: str = "i") -> list[Mail | Meeting]:
@@ -73,8 +77,41 @@ def test_falling_off_is_deterioration() -> None:
     three = before[:3]
     name, ev = stage(contact(*base, *three, last), CFG, NOW)
     assert (ev["last_90_days"], ev["previous_90_days"], name) == (1, 3, "deterioration")
-    # two lately against four before is half, not under it
-    assert stage(contact(*base, *before, mail_out("f", 20), last), CFG, NOW)[0] != "deterioration"
+    # two lately against four before is half, not under it (the last still longer ago than the
+    # usual 20-day gap and not overdue, so only the halving decides)
+    name, ev = stage(contact(*base, *before, mail_out("f", 60), last), CFG, NOW)
+    assert (ev["last_90_days"], ev["previous_90_days"], name) == (2, 4, "continuation")
+
+
+def test_falling_off_waits_for_longer_than_the_usual_gap() -> None:
+    # one lately against four before, the gaps' median is 20 days: silent exactly 20 days is not
+    # longer than usual, a second more is
+    before = [mail_in("a", 170), mail_out("b", 150), mail_in("c", 130), mail_out("d", 100)]
+    base = [mail_in(f"o{k}", 400 + 20 * k) for k in range(4)]
+    last = mail_in("e", 20)
+    assert stage(contact(*base, *before, last), CFG, NOW)[0] == "continuation"
+    last.time -= SECOND
+    name, ev = stage(contact(*base, *before, last), CFG, NOW)
+    assert (name, ev["why"]) == ("deterioration", "far fewer interactions lately than before")
+
+
+def test_falling_off_needs_two_interactions_before() -> None:
+    # none lately: only a reconnect threshold longer than the windows lets the trend decide
+    cfg = CFG.model_copy(update={"reconnect_min_gap": 200 * DAY, "reconnect_max_gap": 200 * DAY})
+    base = [mail_in(f"o{k}", 400 + 20 * k) for k in range(4)]
+    name, ev = stage(contact(*base, mail_in("a", 170), mail_out("b", 150)), cfg, NOW)
+    assert (ev["last_90_days"], ev["previous_90_days"]) == (0, 2)
+    assert (name, ev["why"]) == ("deterioration", "far fewer interactions lately than before")
+    name, ev = stage(contact(*base, mail_out("b", 150)), cfg, NOW)
+    assert (ev["last_90_days"], ev["previous_90_days"], name) == (0, 1, "continuation")
+
+
+def test_overdue_is_longer_than_the_threshold_not_equal_to_it() -> None:
+    items = steady(15)  # cadence 10 days: the threshold is max(14, 15) = 15 days
+    assert stage(contact(*items), CFG, NOW)[0] == "build-up"
+    items[-1].time -= SECOND
+    name, ev = stage(contact(*items), CFG, NOW)
+    assert (name, ev["why"]) == ("deterioration", "overdue by their usual cadence")
 
 
 def test_new_and_growing_is_build_up_old_and_steady_is_continuation() -> None:
@@ -83,3 +120,20 @@ def test_new_and_growing_is_build_up_old_and_steady_is_continuation() -> None:
     name, ev = stage(contact(*steady(2, n=30, gap=10)), CFG, NOW)  # first met 292 days ago
     assert (name, ev["why"]) == ("continuation", "steady two-way contact")
     assert ev["two_way"] is True and ev["personal_interactions"] == 30 and ev["meeting_ahead"] is False
+
+
+def test_build_up_is_first_met_under_180_days_ago() -> None:
+    items = steady(2, n=10, gap=10)
+    items[0].time = at(180)  # exactly 180 days: no longer new
+    assert stage(contact(*items), CFG, NOW)[0] == "continuation"
+    items[0].time += SECOND
+    assert stage(contact(*items), CFG, NOW)[0] == "build-up"
+
+
+def test_build_up_is_at_least_as_active_lately_as_before() -> None:
+    items = steady(15, n=8, gap=20)  # four in the last 90 days, four in the 90 before
+    name, ev = stage(contact(*items), CFG, NOW)
+    assert (ev["last_90_days"], ev["previous_90_days"], name) == (4, 4, "build-up")
+    fewer = [i for i in items if i.time != at(75)]
+    name, ev = stage(contact(*fewer), CFG, NOW)
+    assert (ev["last_90_days"], ev["previous_90_days"], name) == (3, 4, "continuation")
