@@ -31,7 +31,8 @@ REFUSED = {
     "expired": "This link has expired. The next report has fresh ones.",
     "replayed": "This link was used already.",
     "duplicate": "This link was used already.",
-    "unknown flag": "That item is gone.",
+    # the same words as a forgery: a stranger probing numbers must not learn which flags exist
+    "unknown flag": "This link is not valid.",
     "flag closed": "That item is closed already: nothing changed.",
 }
 #: The database's words for a write lock it waited for in vain (SQLite: another writer, a sync's

@@ -228,3 +228,15 @@ def test_a_database_locked_past_its_busy_timeout_says_try_again_not_a_crash(
             assert api.history(conn, flag_id)["state"] == "dismissed"
     finally:
         store.dispose()
+
+
+def test_an_unknown_flag_reads_like_a_forged_link(web_server: Server) -> None:
+    """A stranger probing flag numbers must not learn which exist: an unknown flag and a bad
+    signature on a real one get the same answer (it once said "That item is gone")."""
+    flag_id = _open_flag(web_server, "unanswered")
+    with httpx.Client(base_url=web_server.base, timeout=30) as anonymous:
+        real = anonymous.get(f"/act/{flag_id}/done/{'A' * 22}")
+        unknown = anonymous.get(f"/act/{flag_id + 100000}/done/{'A' * 22}")
+    assert real.status_code == unknown.status_code == 403
+    assert "This link is not valid." in real.text and "This link is not valid." in unknown.text
+    assert "gone" not in unknown.text
