@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kith.analysis.api import analyze
 from kith.config.load import Config, load_config
 from kith.config.secrets import write_private
 from kith.daemon.sync import MailboxResult, Progress, sync_mailboxes
-from kith.store.engine import store_for
+from kith.report.api import write_report
+from kith.store.engine import Store, store_for
 
 log = logging.getLogger(__name__)
 
@@ -108,20 +110,11 @@ def run_demo(
     return out
 
 
-def _analyze_and_report(config: Config, store: Any, info: Any, out: DemoResult) -> None:
-    """Analysis and report when those packages are present (they arrive after the foundation)."""
+def _analyze_and_report(config: Config, store: Store, info: Any, out: DemoResult) -> None:
+    """The analysis and the report of the synced sample, made at the sample's end."""
     now = info.now
-    try:
-        from kith.analysis.api import analyze
-    except ImportError:
-        return
     with store.session() as session:
-        summary = analyze(session, config, now=now)
-    out.summary = summary if isinstance(summary, dict) else getattr(summary, "__dict__", {})
-    try:
-        from kith.report.api import write_report
-    except ImportError:
-        return
+        out.summary = analyze(session, config, now=now)
     out.report_html, out.report_text = write_report(store, config, now=now, directory=out.config_path.parent / "report")
 
 
