@@ -136,6 +136,24 @@ def mailbox_header(draw: st.DrawFn) -> str:
     return ", ".join(items) if draw(st.booleans()) else f"group: {', '.join(items)};"
 
 
+#: The fuzzed mailbox's owner (tests/hostile/test_fuzz.py's ME): commands count only from them.
+OWNER = "me@example.com"
+
+
+@st.composite
+def command_subject(draw: st.DrawFn) -> str:
+    """A subject shaped like a reply-to-act command (``kith: done #12 <token>``): near misses,
+    flag numbers past any integer column, made-up tokens, nasty text around it. A stranger can
+    send these; they must never act, stop a sync or be stored as mail of theirs that went missing."""
+    action = draw(st.sampled_from(["done", "snooze 7d", "snooze 30d", "delete", "DONE", "snooze 7d "]))
+    number = draw(st.one_of(st.integers(0, 50), st.integers(2**31 - 2, 2**31 + 2), st.integers(10**9, 10**20)))
+    token = draw(st.one_of(st.from_regex(r"[A-Za-z0-9_-]{22}", fullmatch=True), st.text(max_size=30)))
+    core = f"kith: {action} #{number} {token}"
+    return draw(st.sampled_from(["{}", "Re: {}", "{} ", "=?utf-8?q?{}?="])).format(core) + draw(
+        st.one_of(st.just(""), text_value(2))
+    )
+
+
 @st.composite
 def hostile_message(draw: st.DrawFn, n: int) -> bytes:
     """A header block a stranger could send (``n`` keeps its Message-ID apart from good mail's)."""
@@ -144,10 +162,10 @@ def hostile_message(draw: st.DrawFn, n: int) -> bytes:
     if mid or draw(st.booleans()):
         fields.append(("Message-ID", mid))
     for name, strategy in (
-        ("From", mailbox_header()),
+        ("From", st.one_of(mailbox_header(), st.just(OWNER))),
         ("To", mailbox_header()),
         ("Cc", mailbox_header()),
-        ("Subject", text_value()),
+        ("Subject", st.one_of(text_value(), command_subject())),
         ("Date", date_value()),
         ("In-Reply-To", text_value(2)),
         ("References", text_value(3)),
